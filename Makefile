@@ -1,0 +1,31 @@
+# drillbook: the two commands of the README are `make drills` and `make test`.
+PY := .venv/bin/python
+RESULTS := reports/allure-results
+
+.PHONY: setup drills test lint unit report clean
+
+setup:
+	@scripts/setup.sh
+
+# The main job: every drill on the embedded environment, then the Allure HTML report and a
+# one-line summary per drill. The report is generated even when a drill fails.
+drills: setup
+	@status=0; $(PY) -m pytest features/ --alluredir $(RESULTS) --clean-alluredir || status=$$?; \
+	$(PY) -m drillbook.report --results $(RESULTS) || status=$$?; exit $$status
+
+# The tests: lint, the harness's own tests, and every drill.
+test: setup lint
+	$(PY) -m pytest tests/ features/ --alluredir $(RESULTS) --clean-alluredir
+
+unit: setup
+	$(PY) -m pytest tests/unit
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+report: setup
+	$(PY) -m drillbook.report --results $(RESULTS)
+
+clean:
+	rm -rf reports .tox

@@ -1,0 +1,42 @@
+"""Wiring: `.feature` files are collected as tests, steps and fixtures are loaded as plugins,
+the environment profile is validated before anything starts, and SIGTERM unwinds like Ctrl-C
+so every injected fault is reverted."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from drillbook.bdd import FeatureModule
+from drillbook.profile import ProfileError, load_profile, profile_path
+
+pytest_plugins = [
+    "fixtures.environment",
+    "fixtures.drill",
+    "steps.traffic",
+    "steps.faults",
+    "steps.database",
+    "steps.measure",
+]
+
+ROOT = Path(__file__).resolve().parent
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix == ".feature":
+        return FeatureModule.from_parent(parent, path=file_path)
+    return None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        load_profile(profile_path(config.getoption("--dr-env"), ROOT / "environments"))
+    except ProfileError as exc:
+        raise pytest.UsageError(f"bad environment profile: {exc}") from None
+    signal.signal(signal.SIGTERM, _interrupt)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")

@@ -1,0 +1,106 @@
+"""The evidence of one drill run: Allure labels before it, and after it the history, the
+timeline chart, the figures, the ledger entry and their hashes."""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import allure
+
+from drillbook.drill import MONTHS, Drill
+from drillbook.evidence.chart import timeline_png
+from drillbook.evidence.ledger import LedgerEntry, write_entry
+from drillbook.profile import Profile
+from drillbook.workload import History
+
+SEED_TAG = re.compile(r"^seed_(\d+)(?:_(\d+))?$")
+PLAN = Path(__file__).resolve().parents[2] / "docs" / "dr-plan.zh.md"
+
+
+@dataclass(frozen=True)
+class Recorded:
+    id: str
+    verdict: str
+    path: Path
+
+
+def label_drill(drill: Drill, runbook_url: str) -> None:
+    """The calendar month as epic and a link to every seed section the feature is tagged with."""
+    if drill.month is not None:
+        allure.dynamic.epic(f"{drill.month:02d} {MONTHS[drill.month - 1]} drill")
+    for tag in sorted(drill.tags):
+        match = SEED_TAG.match(tag)
+        if match:
+            section = ".".join(g for g in match.groups() if g)
+            allure.dynamic.link(f"{runbook_url}#{plan_anchor(section)}", name=f"plan §{section}")
+
+
+def plan_anchor(section: str) -> str:
+    """The Markdown anchor of a numbered heading of the plan ("4.1" -> "41-年度演练日历")."""
+    pattern = re.compile(rf"^#+\s+{re.escape(section)}\.?\s")
+    for line in PLAN.read_text(encoding="utf-8").splitlines():
+        if pattern.match(line):
+            heading = line.lstrip("#").strip().lower()
+            return re.sub(r"\s", "-", re.sub(r"[^\w\s-]", "", heading))
+    return f"section-{section}"
+
+
+def finish_drill(drill: Drill, profile: Profile, reports: Path) -> Recorded:
+    """Write and attach what the drill produced; T1 is when this evidence is written."""
+    drill.out_dir.mkdir(parents=True, exist_ok=True)
+    t0 = drill.t0 if drill.t0 is not None else drill.started_at
+    if len(drill.history):
+        drill.evidence.attach_file("history (JSON Lines)", drill.history.to_jsonl(
+            drill.out_dir / "history.jsonl"))
+    if drill.history.ops(prefix="probe:"):
+        chart = timeline_png(
+            drill.history, drill.out_dir / "timeline.png", t0=t0, t1=drill.recovered_at,
+            title=f"{drill.feature.stem}: {drill.scenario}",
+            window_s=profile.workload["window_s"],
+        )
+        drill.evidence.attach_png("timeline: probe success and latency", chart)
+    for result in drill.results:
+        shown = "not measured" if result.figure is None else f"{result.figure:.3f} {result.unit}"
+        drill.evidence.parameter(result.name, shown)
+    figures = {
+        "t0": t0,
+        "recovered_at": drill.recovered_at,
+        "marks": drill.marks,
+        "error_rate": error_rate(drill.history, t0),
+        "checks": [r.as_dict() for r in drill.results],
+        "failure": drill.failure,
+    }
+    drill.evidence.attach_json("figures", figures)
+    entry = LedgerEntry.from_checks(
+        scenario=drill.scenario,
+        script=f"{relative(drill.feature)}:{drill.line}",
+        t0=t0,
+        t1=time.time(),
+        checks=drill.results,
+        evidence=drill.evidence.items,
+        owners=[f"{role}: {who}" for role, who in profile.owners.items()],
+        error_rate=figures["error_rate"],
+    )
+    if drill.failure:
+        entry.issues.append({"check": "step", "explanation": drill.failure, "owner": "",
+                             "due": ""})
+    files = write_entry(reports / "ledger", entry)
+    return Recorded(files.id, entry.verdict, files.json_path)
+
+
+def error_rate(history: History, since: float) -> float | None:
+    """Share of probe operations from `since` on that did not succeed."""
+    probes = [op for op in history.ops(prefix="probe:") if op.start >= since]
+    if not probes:
+        return None
+    return sum(op.outcome != "ok" for op in probes) / len(probes)
+
+
+def relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(PLAN.parents[1]))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,83 @@
+"""Traffic: the workload of probes and writers that records what clients saw."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+from pytest_bdd import given, parsers, when
+
+from drillbook.drill import Drill
+from drillbook.profile import Profile
+from drillbook.stack import LocalStack
+from drillbook.workload import HttpProbe, Workload, Writer
+from steps import quoted
+
+SEED_WORDS = ("serendipity", "ephemeral", "lucid", "quorum", "latency")
+
+
+def workload_of(drill: Drill) -> Workload:
+    if drill.workload is None:
+        drill.workload = Workload(drill.history)
+    return drill.workload
+
+
+@given("the reference service is up")
+def service_is_up(environment: LocalStack) -> None:
+    response = httpx.get(f"{environment.service.url}/healthz", timeout=2.0)
+    assert response.status_code == 200, f"{environment.service.url}/healthz: {response.status_code}"
+
+
+@given(parsers.parse("probes call {paths} every {interval:d} ms"))
+def probes_call(
+    drill: Drill, environment: LocalStack, dr_profile: Profile, paths: str, interval: int
+) -> None:
+    timeout_s = dr_profile.workload["probe_timeout_ms"] / 1000
+    workload = workload_of(drill)
+    for path in quoted(paths):
+        probe = HttpProbe(
+            drill.history,
+            environment.service.url,
+            path,
+            interval_s=interval / 1000,
+            timeout_s=timeout_s,
+            params={"word": "drill", "user": "probe"},
+        )
+        workload.add(probe)
+        probe.start()
+
+
+@given(parsers.parse("a writer commits numbered rows every {interval:d} ms"))
+def writer_commits(
+    drill: Drill, environment: LocalStack, dr_profile: Profile, interval: int
+) -> None:
+    drill.facts["writer_node"] = environment.pg.primary
+    writer = Writer(
+        drill.history,
+        lambda: drill.facts["writer_node"].app_dsn,
+        interval_s=interval / 1000,
+        timeout_s=dr_profile.workload["probe_timeout_ms"] / 1000,
+    )
+    workload_of(drill).add(writer)
+    writer.start()
+
+
+@given(parsers.parse("the workload has run for {seconds:g} seconds"))
+@when(parsers.parse("the workload runs for {seconds:g} more seconds"))
+def workload_runs(drill: Drill, seconds: float) -> None:
+    if drill.workload is None or not drill.workload.running:
+        raise AssertionError("no workload is running: start probes or a writer first")
+    time.sleep(seconds)
+
+
+@given(parsers.parse("the lookups table holds history for {users:d} users"))
+def seed_history(environment: LocalStack, users: int) -> None:
+    with httpx.Client(base_url=environment.service.url, timeout=5.0) as client:
+        for n in range(1, users + 1):
+            for word in SEED_WORDS:
+                response = client.get("/lookup", params={"word": word, "user": user_id(n)})
+                response.raise_for_status()
+
+
+def user_id(n: int) -> str:
+    return f"u-{n:04d}"

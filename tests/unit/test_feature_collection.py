@@ -1,0 +1,72 @@
+"""Feature files run directly; a malformed one or an unknown step fails with file and line."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_pytest(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "conftest", "--rootdir", str(ROOT),
+         "-c", str(ROOT / "pyproject.toml"), "--dr-reports", args[0] + ".reports", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+    )
+
+
+def feature(tmp_path: Path, text: str) -> str:
+    path = tmp_path / "drill.feature"
+    path.write_text(text, encoding="utf-8")
+    return str(path)
+
+
+def test_scenarios_of_a_feature_file_are_collected_with_tags_as_marks(tmp_path):
+    path = feature(tmp_path, """@month_2
+Feature: collection
+  Scenario: first
+    Given nothing
+  @destructive
+  Scenario: second
+    Given nothing
+""")
+    result = run_pytest(path, "--collect-only", "-q")
+    assert "::test_first" in result.stdout
+    assert "::test_second" in result.stdout
+    marked = run_pytest(path, "--collect-only", "-q", "-m", "not destructive")
+    assert "test_first" in marked.stdout and "test_second" not in marked.stdout
+
+
+def test_malformed_feature_fails_collection_with_file_and_line(tmp_path):
+    path = feature(tmp_path, "Feature: broken\n  Scenario: one\n    Given a step\n  Oops here\n")
+    result = run_pytest(path, "-q")
+    assert result.returncode != 0
+    assert f"malformed feature file {path}:4:" in result.stdout
+
+
+def test_unknown_step_names_text_file_line_and_closest_steps(tmp_path):
+    path = feature(tmp_path, """Feature: typo
+  Scenario: misspelt
+    Given the workload has run for 2 secs
+""")
+    result = run_pytest(path, "-q")
+    assert result.returncode == 1
+    out = result.stdout
+    assert f"unknown step at {path}:3: 'Given the workload has run for 2 secs'" in out
+    assert "closest known steps:" in out
+    assert "the workload has run for {seconds:g} seconds" in out
+
+
+def test_unregistered_tag_is_refused(tmp_path):
+    path = feature(tmp_path, "@month_13\nFeature: t\n  Scenario: s\n    Given x\n")
+    result = run_pytest(path, "--collect-only", "-q")
+    assert result.returncode != 0
+    assert "month_13" in result.stdout + result.stderr
+
+
+def test_bad_environment_profile_is_a_usage_error(tmp_path):
+    path = feature(tmp_path, "Feature: t\n  Scenario: s\n    Given x\n")
+    result = run_pytest(path, "--dr-env", "nowhere", "-q")
+    assert result.returncode == 4
+    assert "bad environment profile" in result.stderr
+    assert "no such environment 'nowhere'" in result.stderr
