@@ -41,7 +41,8 @@ class FeatureModule(pytest.Module):
                 module.__dict__,
             )
         except GherkinParseError as exc:
-            raise FeatureError(f"{exc.filename}:{exc.line}: {exc.message}\n  {exc.line_content}")
+            where = f"{exc.filename}:{exc.line}"
+            raise FeatureError(f"{where}: {exc.message}\n  {exc.line_content}") from None
         return module
 
     def _register_setup_module_fixture(self) -> None:

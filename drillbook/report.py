@@ -23,9 +23,19 @@ def generate_html(results: Path, output: Path, timeout_s: float = 120) -> Path:
     if not results.is_dir() or not any(results.iterdir()):
         raise SystemExit(f"no Allure results in {results}: run the drills with --alluredir first")
     subprocess.run(
-        [str(allure), "generate", str(results), "--config", str(ROOT / "allurerc.mjs"),
-         "--output", str(output)],
-        cwd=ROOT, check=True, timeout=timeout_s, stdout=subprocess.DEVNULL,
+        [
+            str(allure),
+            "generate",
+            str(results),
+            "--config",
+            str(ROOT / "allurerc.mjs"),
+            "--output",
+            str(output),
+        ],
+        cwd=ROOT,
+        check=True,
+        timeout=timeout_s,
+        stdout=subprocess.DEVNULL,
     )
     return output / "index.html"
 

@@ -14,6 +14,7 @@ from drillbook.drill import Drill
 from drillbook.faults.heal import heal_database
 from drillbook.faults.journal import FaultJournal
 from drillbook.stack import LocalStack
+from drillbook.stack.postgres import APP_DB, PgNode
 
 ROWS_AT_TARGET = (
     "SELECT id, user_id, word, looked_up_at FROM lookups"
@@ -25,11 +26,11 @@ ALL_ROWS = "SELECT id, user_id, word, looked_up_at FROM lookups ORDER BY id"
 @given("the restore target time is marked")
 def mark_target(drill: Drill, environment: LocalStack) -> None:
     time.sleep(0.05)  # keep the target strictly after the last commit before it
-    [(target,)] = environment.pg.primary.query("SELECT clock_timestamp()")
+    [(target,)] = app_query(environment.pg.primary, "SELECT clock_timestamp()")
     time.sleep(0.05)  # and strictly before the first commit after it
     drill.facts["target"] = target
     drill.marks["restore target"] = target.timestamp()
-    drill.facts["rows_at_target"] = environment.pg.primary.query(ROWS_AT_TARGET, (target,))
+    drill.facts["rows_at_target"] = app_query(environment.pg.primary, ROWS_AT_TARGET, (target,))
     drill.evidence.attach_text(
         f"psql az-a: lookups committed at or before {target.isoformat()}",
         rows_text(drill.facts["rows_at_target"]),
@@ -39,12 +40,12 @@ def mark_target(drill: Drill, environment: LocalStack) -> None:
 @when("a bad DELETE removes every lookup")
 def bad_delete(drill: Drill, environment: LocalStack, journal: FaultJournal) -> None:
     primary = environment.pg.primary
-    lost = primary.query(ALL_ROWS)
+    lost = app_query(primary, ALL_ROWS)
     drill.mark_fault()
     journal.inject(
         "bad DELETE",
         "table lookups on az-a",
-        partial(primary.query, "DELETE FROM lookups"),
+        partial(app_query, primary, "DELETE FROM lookups"),
         partial(reinsert_lookups, environment, lost),
     )
     drill.evidence.attach_text("psql az-a: DELETE FROM lookups", f"{len(lost)} rows deleted")
@@ -53,7 +54,8 @@ def bad_delete(drill: Drill, environment: LocalStack, journal: FaultJournal) -> 
 def reinsert_lookups(environment: LocalStack, rows: list[tuple]) -> None:
     """Heal of the bad DELETE: the rows it removed are put back in the live primary."""
     for row in rows:
-        environment.pg.primary.query(
+        app_query(
+            environment.pg.primary,
             "INSERT INTO lookups (id, user_id, word, looked_up_at) VALUES (%s, %s, %s, %s)"
             " ON CONFLICT (id) DO NOTHING",
             row,
@@ -76,7 +78,9 @@ def restore_pitr(drill: Drill, environment: LocalStack, journal: FaultJournal) -
         return made[0]
 
     restored = journal.inject(
-        "PITR instance", f"restored copy at {target.isoformat()}", restore,
+        "PITR instance",
+        f"restored copy at {target.isoformat()}",
+        restore,
         destroy_restored_instance,
     )
     drill.facts["restore_s"] = time.monotonic() - started
@@ -123,14 +127,17 @@ def user_deletes_history(drill: Drill, environment: LocalStack, user: str) -> No
 
 @then(parsers.parse('the restored "lookups" table equals its state at the target time'))
 def restored_equals_target(drill: Drill) -> None:
-    restored = drill.facts["restored"].query(ALL_ROWS)
+    restored = app_query(drill.facts["restored"], ALL_ROWS)
     expected = drill.facts["rows_at_target"]
     drill.evidence.attach_text("psql restored: " + ALL_ROWS, rows_text(restored))
     missing = sorted(set(expected) - set(restored))
     extra = sorted(set(restored) - set(expected))
-    diff = {"expected_rows": len(expected), "restored_rows": len(restored),
-            "missing": [list(map(str, r)) for r in missing[:20]],
-            "unexpected": [list(map(str, r)) for r in extra[:20]]}
+    diff = {
+        "expected_rows": len(expected),
+        "restored_rows": len(restored),
+        "missing": [list(map(str, r)) for r in missing[:20]],
+        "unexpected": [list(map(str, r)) for r in extra[:20]],
+    }
     drill.evidence.attach_json("PITR diff (restored vs state at target time)", diff)
     assert not missing and not extra, (
         f"restored lookups differ from the state at the target time: {len(missing)} rows "
@@ -168,6 +175,11 @@ def service_history(environment: LocalStack, user: str) -> list[dict]:
     )
     response.raise_for_status()
     return response.json()["items"]
+
+
+def app_query(node: PgNode, statement: str, params: tuple | None = None) -> list[tuple]:
+    """A query in the service's database, as superuser, straight to the node."""
+    return node.query(statement, params, dbname=APP_DB)
 
 
 def rows_text(rows: list[tuple]) -> str:

@@ -11,13 +11,15 @@ from drillbook.faults.heal import heal_database
 from drillbook.faults.journal import FaultJournal
 from drillbook.stack import LocalStack
 
+
 @when(parsers.parse("the PostgreSQL primary in {az} is killed with SIGKILL"))
 def kill_primary(drill: Drill, environment: LocalStack, journal: FaultJournal, az: str) -> None:
     node = environment.pg.node(az)
     pid = node.pid()
     assert pid is not None, f"postgres {az} is not running, so it cannot be killed"
-    journal.inject("kill -9", f"postgres {az}", node.kill9, partial(heal_database, environment),
-                   pid=pid)
+    journal.inject(
+        "kill -9", f"postgres {az}", node.kill9, partial(heal_database, environment), pid=pid
+    )
     drill.mark_fault()
     drill.evidence.attach_text(f"kill -9 {pid} (postgres {az} postmaster)", f"killed pid {pid}")
 

@@ -10,6 +10,7 @@ from pytest_bdd import given, parsers, when
 from drillbook.drill import Drill
 from drillbook.profile import Profile
 from drillbook.stack import LocalStack
+from drillbook.stack.postgres import APP_DB
 from drillbook.workload import HttpProbe, Workload, Writer
 from steps import quoted
 
@@ -51,7 +52,9 @@ def probes_call(
 def writer_commits(
     drill: Drill, environment: LocalStack, dr_profile: Profile, interval: int
 ) -> None:
-    drill.facts["writer_node"] = environment.pg.primary
+    primary = environment.pg.primary
+    primary.query("TRUNCATE drill_writes", dbname=APP_DB)  # the writer numbers rows from 1
+    drill.facts["writer_node"] = primary
     writer = Writer(
         drill.history,
         lambda: drill.facts["writer_node"].app_dsn,

@@ -19,11 +19,23 @@ def duration_check(name: str, seconds: float | None, limit: float, unit: str) ->
     """`seconds` (None = never finished) against `limit` `unit`."""
     threshold = to_seconds(limit, unit)
     if seconds is None:
-        return CheckResult(name, None, "s", threshold, False,
-                           f"{name}: never completed (limit {limit:g} {unit})", {})
+        return CheckResult(
+            name,
+            None,
+            "s",
+            threshold,
+            False,
+            f"{name}: never completed (limit {limit:g} {unit})",
+            {},
+        )
     passed = seconds <= threshold
     verdict = "≤" if passed else ">"
     return CheckResult(
-        name, seconds, "s", threshold, passed,
-        f"{name} {seconds:.2f} s {verdict} {threshold:g} s ({limit:g} {unit})", {},
+        name,
+        seconds,
+        "s",
+        threshold,
+        passed,
+        f"{name} {seconds:.2f} s {verdict} {threshold:g} s ({limit:g} {unit})",
+        {},
     )

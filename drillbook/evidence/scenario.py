@@ -53,11 +53,15 @@ def finish_drill(drill: Drill, profile: Profile, reports: Path) -> Recorded:
     drill.out_dir.mkdir(parents=True, exist_ok=True)
     t0 = drill.t0 if drill.t0 is not None else drill.started_at
     if len(drill.history):
-        drill.evidence.attach_file("history (JSON Lines)", drill.history.to_jsonl(
-            drill.out_dir / "history.jsonl"))
+        drill.evidence.attach_file(
+            "history (JSON Lines)", drill.history.to_jsonl(drill.out_dir / "history.jsonl")
+        )
     if drill.history.ops(prefix="probe:"):
         chart = timeline_png(
-            drill.history, drill.out_dir / "timeline.png", t0=t0, t1=drill.recovered_at,
+            drill.history,
+            drill.out_dir / "timeline.png",
+            t0=t0,
+            t1=drill.recovered_at,
             title=f"{drill.feature.stem}: {drill.scenario}",
             window_s=profile.workload["window_s"],
         )
@@ -85,8 +89,7 @@ def finish_drill(drill: Drill, profile: Profile, reports: Path) -> Recorded:
         error_rate=figures["error_rate"],
     )
     if drill.failure:
-        entry.issues.append({"check": "step", "explanation": drill.failure, "owner": "",
-                             "due": ""})
+        entry.issues.append({"check": "step", "explanation": drill.failure, "owner": "", "due": ""})
     files = write_entry(reports / "ledger", entry)
     return Recorded(files.id, entry.verdict, files.json_path)
 

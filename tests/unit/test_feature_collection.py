@@ -9,9 +9,24 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def run_pytest(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "conftest", "--rootdir", str(ROOT),
-         "-c", str(ROOT / "pyproject.toml"), "--dr-reports", args[0] + ".reports", *args],
-        cwd=ROOT, capture_output=True, text=True, timeout=timeout,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-p",
+            "conftest",
+            "--rootdir",
+            str(ROOT),
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            "--dr-reports",
+            args[0] + ".reports",
+            *args,
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
 
 
@@ -22,14 +37,17 @@ def feature(tmp_path: Path, text: str) -> str:
 
 
 def test_scenarios_of_a_feature_file_are_collected_with_tags_as_marks(tmp_path):
-    path = feature(tmp_path, """@month_2
+    path = feature(
+        tmp_path,
+        """@month_2
 Feature: collection
   Scenario: first
     Given nothing
   @destructive
   Scenario: second
     Given nothing
-""")
+""",
+    )
     result = run_pytest(path, "--collect-only", "-q")
     assert "::test_first" in result.stdout
     assert "::test_second" in result.stdout
@@ -45,10 +63,13 @@ def test_malformed_feature_fails_collection_with_file_and_line(tmp_path):
 
 
 def test_unknown_step_names_text_file_line_and_closest_steps(tmp_path):
-    path = feature(tmp_path, """Feature: typo
+    path = feature(
+        tmp_path,
+        """Feature: typo
   Scenario: misspelt
     Given the workload has run for 2 secs
-""")
+""",
+    )
     result = run_pytest(path, "-q")
     assert result.returncode == 1
     out = result.stdout

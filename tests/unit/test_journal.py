@@ -21,7 +21,11 @@ def test_fault_is_written_before_it_is_injected_and_reverted_lifo(tmp_path):
     assert events == ["inject a", "inject b", "heal b", "heal a"]
     lines = [json.loads(line) for line in path.read_text().splitlines()]
     assert [(x["event"], x["target"]) for x in lines] == [
-        ("inject", "a"), ("inject", "b"), ("revert", "b"), ("revert", "a")]
+        ("inject", "a"),
+        ("inject", "b"),
+        ("revert", "b"),
+        ("revert", "a"),
+    ]
     assert journal.active() == []
 
 

@@ -23,8 +23,10 @@ def test_local_profile_loads():
 
 
 def test_staging_profile_resolves_secrets_from_the_environment():
-    env = {f"DRILLBOOK_STAGING_{k}": f"value-{k}" for k in
-           ("SERVICE_URL", "PG_PRIMARY_DSN", "PG_STANDBY_DSN", "REDIS_URL", "TOXIPROXY_URL")}
+    env = {
+        f"DRILLBOOK_STAGING_{k}": f"value-{k}"
+        for k in ("SERVICE_URL", "PG_PRIMARY_DSN", "PG_STANDBY_DSN", "REDIS_URL", "TOXIPROXY_URL")
+    }
     profile = load_profile(ROOT / "environments" / "staging.yaml", env)
     assert profile.live["postgres_primary_dsn"] == "value-PG_PRIMARY_DSN"
     assert profile.destructive is False
@@ -64,12 +66,10 @@ def test_wrong_type_is_named(tmp_path):
     ],
 )
 def test_secret_written_in_the_file_is_refused(tmp_path, line):
-    live = "live:\n  service_url: https://glancy.example.com\n" \
-           "  postgres_primary_dsn: ${PG_DSN}\n"
+    live = "live:\n  service_url: https://glancy.example.com\n  postgres_primary_dsn: ${PG_DSN}\n"
     key = line.split(":")[0].strip()
     text = GOOD.replace("kind: local", "kind: live").split("local:\n")[0] + live
-    text = "\n".join(line if ln.strip().startswith(key + ":") else ln
-                     for ln in text.splitlines())
+    text = "\n".join(line if ln.strip().startswith(key + ":") else ln for ln in text.splitlines())
     path = write(tmp_path, text)
     with pytest.raises(ProfileError, match=rf"'live.{key}': holds a secret written in the file"):
         load_profile(path, {"PG_DSN": "postgresql://x"})

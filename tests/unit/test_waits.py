@@ -17,8 +17,14 @@ def test_returns_when_the_condition_holds():
 def test_times_out_with_the_last_observation_and_reports_progress():
     lines = []
     with pytest.raises(WaitTimeout, match=r"waiting for the moon; last observed: 42"):
-        wait_until("the moon", lambda: (False, 42), timeout_s=0.3, interval_s=0.01,
-                   progress=lines.append, progress_every_s=0.1)
+        wait_until(
+            "the moon",
+            lambda: (False, 42),
+            timeout_s=0.3,
+            interval_s=0.01,
+            progress=lines.append,
+            progress_every_s=0.1,
+        )
     assert lines and "waiting for the moon: last observed 42" in lines[0]
     assert "s left" in lines[0]
 

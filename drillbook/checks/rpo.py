@@ -1,0 +1,103 @@
+"""RPO and lost writes: which acknowledged writes are missing after recovery.
+
+An indeterminate ("info") write may or may not have been committed: it is never counted as
+lost, and never as durable either.
+"""
+
+from __future__ import annotations
+
+from drillbook.checks.result import CheckResult, clock, number
+from drillbook.workload.history import History, Op
+
+
+def rpo(
+    history: History,
+    t0: float,
+    survivors: set[int],
+    threshold_s: float,
+    *,
+    process_prefix: str = "writer",
+) -> CheckResult:
+    """`t0` minus the recovery point: the acknowledgement time of the last write before `t0`
+    that survived together with every write acknowledged before it."""
+    writes = history.ops(prefix=process_prefix)
+    acked = sorted((op for op in writes if op.outcome == "ok" and op.end < t0), key=_acked_at)
+    lost = [op.value for op in acked if op.value not in survivors]
+    details: dict = {
+        "t0": t0,
+        "acked_before_t0": len(acked),
+        "acked": sum(op.outcome == "ok" for op in writes),
+        "indeterminate": sum(op.outcome == "info" for op in writes),
+        "lost_count": len(lost),
+        "lost_ids": sorted(lost),
+    }
+    if not acked:
+        details["recovery_point"] = None
+        return CheckResult(
+            "RPO",
+            0.0,
+            "s",
+            threshold_s,
+            True,
+            f"RPO 0 s ≤ {number(threshold_s)} s: no write was acknowledged before T0, "
+            "so none could be lost",
+            details,
+        )
+    intact = _intact_prefix(acked, survivors)
+    if intact:
+        recovery_point = intact[-1].end
+        anchor = f"write {intact[-1].value}, acknowledged at {clock(recovery_point)}"
+    else:  # even the first acknowledged write is gone: nothing observed is known to be safe
+        recovery_point = writes[0].start
+        anchor = f"the first write at {clock(recovery_point)}, as write {acked[0].value} is lost"
+    figure = t0 - recovery_point
+    passed = figure <= threshold_s
+    details["recovery_point"] = recovery_point
+    explanation = (
+        f"RPO {figure:.2f} s {'≤' if passed else '>'} {number(threshold_s)} s: "
+        f"recovery point is {anchor} ({len(lost)} of {len(acked)} writes acknowledged before T0 "
+        f"lost, {details['indeterminate']} indeterminate not counted)"
+    )
+    return CheckResult("RPO", figure, "s", threshold_s, passed, explanation, details)
+
+
+def lost_writes(
+    history: History, survivors: set[int], allowed: int = 0, *, process_prefix: str = "writer"
+) -> CheckResult:
+    """Acknowledged writes, at any time, that are absent after recovery."""
+    writes = history.ops(prefix=process_prefix)
+    acked = [op.value for op in writes if op.outcome == "ok"]
+    indeterminate = sorted(op.value for op in writes if op.outcome == "info")
+    lost = sorted(value for value in acked if value not in survivors)
+    passed = len(lost) <= allowed
+    listed = f" (ids {_abbreviated(lost)})" if lost else ""
+    explanation = (
+        f"{len(lost)} of {len(acked)} acknowledged writes lost{listed} "
+        f"{'≤' if passed else '>'} {allowed} allowed; "
+        f"{len(indeterminate)} indeterminate writes are not counted"
+    )
+    details = {
+        "acked": len(acked),
+        "lost_count": len(lost),
+        "lost_ids": lost,
+        "indeterminate_ids": indeterminate,
+        "indeterminate_survived": sum(value in survivors for value in indeterminate),
+    }
+    return CheckResult("lost writes", len(lost), "writes", allowed, passed, explanation, details)
+
+
+def _acked_at(op: Op) -> float:
+    return op.end
+
+
+def _intact_prefix(acked: list[Op], survivors: set[int]) -> list[Op]:
+    """The acknowledged writes, in acknowledgement order, up to the first one that is lost."""
+    for index, op in enumerate(acked):
+        if op.value not in survivors:
+            return acked[:index]
+    return acked
+
+
+def _abbreviated(ids: list, shown: int = 10) -> str:
+    text = ", ".join(str(i) for i in ids[:shown])
+    return text + (f" and {len(ids) - shown} more" if len(ids) > shown else "")

@@ -1,0 +1,20 @@
+"""Evidence for auditors: redaction, hashes, Allure attachments, timeline charts, the ledger."""
+
+from drillbook.evidence.allure import Evidence
+from drillbook.evidence.chart import timeline_png
+from drillbook.evidence.hashing import sha256_file, sha256_hex
+from drillbook.evidence.ledger import LedgerEntry, LedgerFiles, next_id, write_entry
+from drillbook.evidence.redact import redact, redact_obj
+
+__all__ = [
+    "Evidence",
+    "LedgerEntry",
+    "LedgerFiles",
+    "next_id",
+    "redact",
+    "redact_obj",
+    "sha256_file",
+    "sha256_hex",
+    "timeline_png",
+    "write_entry",
+]

@@ -1,0 +1,291 @@
+"""The drill ledger (seed section 4.2): one JSON and one Markdown file per drill run.
+
+Ids are ``DR-YYYYMMDD-XX`` with the date of T0 in UTC+8 and XX the next free sequence number
+of that date in the ledger folder. A file is published by hard-linking a finished temporary
+file to its final name, which fails if the name exists: two runs writing at the same moment
+get two ids, and a reader never sees a half-written entry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, NamedTuple
+
+from drillbook.evidence.redact import redact_obj
+
+UTC8 = timezone(timedelta(hours=8), "UTC+8")
+CLOSURE_LIMIT_S = 120 * 60  # seed 4.2 / 6: T1 - T0 <= 120 min
+PENDING_SIGN_OFF = "pending sign-off"
+_MAX_ID_ATTEMPTS = 1000
+
+
+def iso_utc8(epoch: float) -> str:
+    """ISO-8601 in UTC+8 to the millisecond, e.g. ``2024-05-12T00:30:00.000+08:00``."""
+    return datetime.fromtimestamp(epoch, UTC8).isoformat(timespec="milliseconds")
+
+
+def mm_ss(seconds: float) -> str:
+    """``754.2`` -> ``12:34`` (minutes may exceed 59)."""
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes:02d}:{secs:02d}"
+
+
+@dataclass
+class LedgerEntry:
+    """One drill run. Times are epoch seconds; rendering to UTC+8 happens in ``as_dict``.
+
+    ``figures`` maps a check name to ``{"figure", "unit", "threshold", "passed"}``; ``issues``
+    holds ``{"check", "explanation", "owner", "due"}``. The verdict is derived, never set: pass
+    only when recovered, closed within 120 min, without issues and with every figure passed.
+    """
+
+    scenario: str
+    script: str
+    t0: float
+    t1: float | None
+    figures: dict[str, dict[str, Any]] = field(default_factory=dict)
+    error_rate: float | None = None
+    evidence: list[dict[str, str]] = field(default_factory=list)
+    issues: list[dict[str, str]] = field(default_factory=list)
+    owners: list[str] = field(default_factory=list)
+    closure: str = PENDING_SIGN_OFF
+    id: str = ""  # assigned by write_entry when empty
+
+    @classmethod
+    def from_checks(
+        cls,
+        *,
+        scenario: str,
+        script: str,
+        t0: float,
+        t1: float | None,
+        checks: Iterable[Any],
+        evidence: Iterable[dict[str, str]] = (),
+        owners: Iterable[str] = (),
+        error_rate: float | None = None,
+    ) -> LedgerEntry:
+        """Build an entry from CheckResults: every check a figure, every failed one an issue."""
+        checks = list(checks)
+        return cls(
+            scenario=scenario,
+            script=script,
+            t0=t0,
+            t1=t1,
+            error_rate=error_rate,
+            owners=list(owners),
+            evidence=[{"name": e["name"], "sha256": e["sha256"]} for e in evidence],
+            figures={
+                c.name: {
+                    "figure": c.figure,
+                    "unit": c.unit,
+                    "threshold": c.threshold,
+                    "passed": c.passed,
+                }
+                for c in checks
+            },
+            issues=[
+                {"check": c.name, "explanation": c.explanation, "owner": "", "due": ""}
+                for c in checks
+                if not c.passed
+            ],
+        )
+
+    @property
+    def t1_minus_t0_s(self) -> float | None:
+        return None if self.t1 is None else self.t1 - self.t0
+
+    @property
+    def within_closure_limit(self) -> bool:
+        elapsed = self.t1_minus_t0_s
+        return elapsed is not None and elapsed <= CLOSURE_LIMIT_S
+
+    @property
+    def verdict(self) -> str:
+        passed = (
+            self.within_closure_limit
+            and not self.issues
+            and all(f.get("passed") for f in self.figures.values())
+        )
+        return "pass" if passed else "fail"
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form, every value redacted."""
+        elapsed = self.t1_minus_t0_s
+        return redact_obj(
+            {
+                "id": self.id,
+                "scenario": self.scenario,
+                "script": self.script,
+                "owners": self.owners,
+                "t0": iso_utc8(self.t0),
+                "t1": None if self.t1 is None else iso_utc8(self.t1),
+                "t1_minus_t0_s": None if elapsed is None else round(elapsed, 3),
+                "t1_minus_t0": "not recovered" if elapsed is None else mm_ss(elapsed),
+                "closure_limit": {
+                    "limit_min": CLOSURE_LIMIT_S // 60,
+                    "passed": self.within_closure_limit,
+                },
+                "figures": self.figures,
+                "error_rate": self.error_rate,
+                "evidence": self.evidence,
+                "issues": self.issues,
+                "verdict": self.verdict,
+                "closure": self.closure,
+            }
+        )
+
+
+class LedgerFiles(NamedTuple):
+    json_path: Path
+    md_path: Path
+
+    @property
+    def id(self) -> str:
+        return self.json_path.stem
+
+
+def next_id(ledger_dir: str | Path, when: float | datetime) -> str:
+    """The next free ``DR-YYYYMMDD-XX`` for the UTC+8 date of ``when`` (epoch or datetime)."""
+    moment = when if isinstance(when, datetime) else datetime.fromtimestamp(when, UTC8)
+    day = moment.astimezone(UTC8).strftime("%Y%m%d")
+    taken = re.compile(rf"DR-{day}-(\d+)\.json")
+    used = [
+        int(m.group(1))
+        for p in Path(ledger_dir).glob(f"DR-{day}-*.json")
+        if (m := taken.fullmatch(p.name))
+    ]
+    return f"DR-{day}-{max(used, default=0) + 1:02d}"
+
+
+def write_entry(ledger_dir: str | Path, entry: LedgerEntry) -> LedgerFiles:
+    """Write ``<id>.json`` and ``<id>.md``; never overwrites an existing entry.
+
+    With ``entry.id`` empty the next free id of T0's date is taken (and set on the entry);
+    with an explicit id that already exists, FileExistsError.
+    """
+    ledger_dir = Path(ledger_dir)
+    ledger_dir.mkdir(parents=True, exist_ok=True)
+    explicit = bool(entry.id)
+    for _ in range(_MAX_ID_ATTEMPTS):
+        if not explicit:
+            entry.id = next_id(ledger_dir, entry.t0)
+        json_path = ledger_dir / f"{entry.id}.json"
+        body = json.dumps(entry.as_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
+        try:
+            _publish(ledger_dir, json_path, body, replace=False)
+        except FileExistsError:
+            if explicit:
+                raise FileExistsError(f"ledger entry {json_path} already exists") from None
+            continue  # another run took this id between next_id and the link
+        md_path = json_path.with_suffix(".md")
+        _publish(ledger_dir, md_path, render_markdown(entry), replace=True)
+        return LedgerFiles(json_path, md_path)
+    raise RuntimeError(f"no free ledger id in {ledger_dir} after {_MAX_ID_ATTEMPTS} attempts")
+
+
+def _publish(ledger_dir: Path, path: Path, body: str, *, replace: bool) -> None:
+    """Write body to a temporary file in the same folder, then link/rename it to path."""
+    fd, tmp = tempfile.mkstemp(dir=ledger_dir, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(body)
+            f.flush()
+            os.fsync(f.fileno())
+        if replace:
+            os.replace(tmp, path)
+        else:
+            os.link(tmp, path)  # atomic, and fails if path exists
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def render_markdown(entry: LedgerEntry) -> str:
+    """The seed's 4.2 table (Chinese field names, English in brackets), then the details."""
+    d = entry.as_dict()
+    elapsed = (
+        "not recovered"
+        if d["t1_minus_t0_s"] is None
+        else f"{d['t1_minus_t0_s']:.1f} s ({d['t1_minus_t0']})"
+    )
+    closure_check = "pass" if d["closure_limit"]["passed"] else "fail"
+    figures = [f"{name} {_figure_text(f)}" for name, f in d["figures"].items()]
+    if d["error_rate"] is not None:
+        figures.append(f"error rate {d['error_rate']:.2%}")
+    rows = [
+        ("编号 (ID)", d["id"]),
+        ("场景/脚本 (scenario / script)", f"{d['scenario']} / `{d['script']}`"),
+        ("负责人/参与人 (owners / participants)", ", ".join(d["owners"]) or "— (not set)"),
+        ("起止时间 (T0 / T1, UTC+8)", f"T0 {d['t0']}<br>T1 {d['t1'] or 'not recovered'}"),
+        ("T1−T0", elapsed),
+        (f"闭环时限 (closure limit T1−T0 ≤ {d['closure_limit']['limit_min']} min)", closure_check),
+        ("指标结果 (figures)", "<br>".join(figures) or "—"),
+        ("证据链接 (evidence)", f"{len(d['evidence'])} item(s), SHA-256 below"),
+        ("问题与行动项 (issues and actions)", f"{len(d['issues'])} item(s), listed below"),
+        ("结论 (verdict)", f"**{d['verdict']}**"),
+        ("闭环确认 (closure)", d["closure"]),
+    ]
+    lines = [
+        f"# 演练台账 (drill ledger) {d['id']}",
+        "",
+        "| 字段 (field) | 内容 (value) |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {_cell(k)} | {_cell(v)} |" for k, v in rows]
+    lines += [
+        "",
+        "## 指标结果 (figures)",
+        "",
+        "| check | figure | threshold | result |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {_cell(name)} | {_cell(_number(f['figure'], f['unit']))} | "
+        f"{_cell(_number(f['threshold'], f['unit']))} | {_result(f['passed'])} |"
+        for name, f in d["figures"].items()
+    ]
+    lines += ["", "## 证据 (evidence)", "", "| name | sha256 |", "| --- | --- |"]
+    lines += [f"| {_cell(e['name'])} | `{e['sha256']}` |" for e in d["evidence"]]
+    lines += [
+        "",
+        "## 问题与行动项 (issues and actions)",
+        "",
+        "| check | explanation | owner | due |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [
+        f"| {_cell(i.get('check', ''))} | {_cell(i.get('explanation', ''))} | "
+        f"{_cell(i.get('owner') or 'to assign')} | {_cell(i.get('due') or 'to set')} |"
+        for i in d["issues"]
+    ] or ["| — | none | | |"]
+    return "\n".join(lines) + "\n"
+
+
+def _figure_text(f: dict[str, Any]) -> str:
+    return (
+        f"{_number(f['figure'], f['unit'])} (threshold {_number(f['threshold'], f['unit'])}"
+        f", {_result(f['passed'])})"
+    )
+
+
+def _number(value: Any, unit: str) -> str:
+    if value is None:
+        return "not measured"
+    if isinstance(value, float):
+        value = format(round(value, 3), ".15g")  # 1800.0 -> 1800, 754.2 -> 754.2
+    return f"{value} {unit}".strip()
+
+
+def _result(passed: Any) -> str:
+    return "pass" if passed else "fail"
+
+
+def _cell(value: Any) -> str:
+    return str(value).replace("|", "\\|").replace("\n", "<br>")

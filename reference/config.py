@@ -1,0 +1,111 @@
+"""Typed service configuration read from a JSON file.
+
+Every error names the file and the dotted key at fault, e.g.
+``config /tmp/x/cfg.json: key 'database.dsn' is missing``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_MISSING = object()
+
+
+class ConfigError(Exception):
+    """The configuration file is unreadable or a key is missing or malformed."""
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    dsn: str
+    pool_min: int = 1
+    pool_max: int = 8
+    pool_timeout_s: float = 1.0
+    connect_timeout_s: int = 1
+    statement_timeout_ms: int = 2000
+
+
+@dataclass(frozen=True)
+class RedisConfig:
+    url: str
+    socket_timeout_s: float = 0.5
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    database: DatabaseConfig
+    redis: RedisConfig
+    host: str = "127.0.0.1"
+    port: int = 8080
+    cache_ttl_s: int = 300
+
+
+class _Reader:
+    """Reads typed keys from one JSON object, naming file and key in every error."""
+
+    def __init__(self, path: Path, data: object, prefix: str = "") -> None:
+        self.path, self.prefix = path, prefix
+        if not isinstance(data, dict):
+            self.fail(prefix.rstrip(".") or "<top level>", "must be a JSON object")
+        self.data: dict[str, Any] = data
+
+    def fail(self, key: str, problem: str) -> None:
+        raise ConfigError(f"config {self.path}: key '{key}' {problem}")
+
+    def get(self, key: str, kind: type, default: object = _MISSING) -> Any:
+        name = self.prefix + key
+        if key not in self.data:
+            if default is _MISSING:
+                self.fail(name, "is missing")
+            return default
+        value = self.data[key]
+        accepted = (int, float) if kind is float else kind
+        # bool is an int subclass: a `true` port is a mistake, not 1
+        if isinstance(value, bool) or not isinstance(value, accepted):
+            wanted = "a number" if kind is float else f"of type {kind.__name__}"
+            self.fail(name, f"must be {wanted}, got {json.dumps(value)}")
+        if kind in (int, float) and value < 0:
+            self.fail(name, f"must not be negative, got {value}")
+        if kind is str and not value.strip():
+            self.fail(name, "must not be empty")
+        return float(value) if kind is float else value
+
+    def section(self, key: str) -> _Reader:
+        if key not in self.data:
+            self.fail(self.prefix + key, "is missing")
+        return _Reader(self.path, self.data[key], f"{self.prefix}{key}.")
+
+
+def load_config(path: str | Path) -> ServiceConfig:
+    """Load and validate the service configuration from a JSON file."""
+    path = Path(path)
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ConfigError(f"config {path}: cannot read file: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"config {path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
+    top = _Reader(path, data)
+    db, redis = top.section("database"), top.section("redis")
+    database = DatabaseConfig(
+        dsn=db.get("dsn", str),
+        pool_min=db.get("pool_min", int, 1),
+        pool_max=db.get("pool_max", int, 8),
+        pool_timeout_s=db.get("pool_timeout_s", float, 1.0),
+        connect_timeout_s=db.get("connect_timeout_s", int, 1),
+        statement_timeout_ms=db.get("statement_timeout_ms", int, 2000),
+    )
+    if not 0 < database.pool_min <= database.pool_max:
+        db.fail("database.pool_max", "must be >= database.pool_min and both > 0")
+    return ServiceConfig(
+        database=database,
+        redis=RedisConfig(
+            url=redis.get("url", str), socket_timeout_s=redis.get("socket_timeout_s", float, 0.5)
+        ),
+        host=top.get("host", str, "127.0.0.1"),
+        port=top.get("port", int, 8080),
+        cache_ttl_s=top.get("cache_ttl_s", int, 300),
+    )

@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+import json
+import threading
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from drillbook.checks.result import CheckResult
+from drillbook.evidence.ledger import (
+    UTC8,
+    LedgerEntry,
+    iso_utc8,
+    mm_ss,
+    next_id,
+    write_entry,
+)
+
+# 2024-05-11T16:30:00Z is already 2024-05-12 00:30 in UTC+8
+T0 = datetime(2024, 5, 12, 0, 30, tzinfo=UTC8).timestamp()
+
+
+def rto(passed: bool = True) -> CheckResult:
+    return CheckResult(
+        "RTO",
+        754.2 if passed else 2400.0,
+        "s",
+        1800.0,
+        passed,
+        "RTO measured from T0 until /lookup stayed at >=99% success.",
+    )
+
+
+def rpo() -> CheckResult:
+    return CheckResult("RPO", 0.8, "s", 300.0, True, "RPO is T0 minus the last safe commit.")
+
+
+def entry(
+    t1_offset: float | None = 754.2, checks: tuple[CheckResult, ...] | None = None, **kwargs
+) -> LedgerEntry:
+    return LedgerEntry.from_checks(
+        scenario="RDBMS PITR + cross-AZ switch",
+        script="features/2_pitr.feature:7",
+        t0=T0,
+        t1=None if t1_offset is None else T0 + t1_offset,
+        checks=checks if checks is not None else (rto(), rpo()),
+        evidence=[{"name": "timeline", "sha256": "ab" * 32, "kind": "png"}],
+        **kwargs,
+    )
+
+
+def test_time_formats() -> None:
+    assert iso_utc8(T0) == "2024-05-12T00:30:00.000+08:00"
+    assert mm_ss(754.2) == "12:34"
+    assert mm_ss(7260) == "121:00"
+
+
+def test_next_id_uses_the_utc8_date_and_the_next_free_sequence(tmp_path: Path) -> None:
+    assert next_id(tmp_path, T0) == "DR-20240512-01"
+    for name in (
+        "DR-20240512-01.json",
+        "DR-20240512-07.json",
+        "DR-20240511-09.json",
+        "DR-20240512-03.md",
+        "notes.json",
+    ):
+        (tmp_path / name).write_text("{}")
+    assert next_id(tmp_path, T0) == "DR-20240512-08"
+    assert next_id(tmp_path, datetime(2024, 5, 11, 23, 0, tzinfo=UTC8)) == "DR-20240511-10"
+
+
+def test_write_entry_json_fields(tmp_path: Path) -> None:
+    files = write_entry(tmp_path, entry(owners=["sre-oncall", "dba"], error_rate=0.0123))
+    assert files.id == "DR-20240512-01"
+    data = json.loads(files.json_path.read_text(encoding="utf-8"))
+    assert data["id"] == "DR-20240512-01"
+    assert data["script"] == "features/2_pitr.feature:7"
+    assert data["owners"] == ["sre-oncall", "dba"]
+    assert data["t0"] == "2024-05-12T00:30:00.000+08:00"
+    assert data["t1"] == "2024-05-12T00:42:34.200+08:00"
+    assert data["t1_minus_t0_s"] == pytest.approx(754.2)
+    assert data["t1_minus_t0"] == "12:34"
+    assert data["closure_limit"] == {"limit_min": 120, "passed": True}
+    assert data["figures"]["RTO"] == {
+        "figure": 754.2,
+        "unit": "s",
+        "threshold": 1800.0,
+        "passed": True,
+    }
+    assert data["evidence"] == [{"name": "timeline", "sha256": "ab" * 32}]
+    assert data["issues"] == []
+    assert data["verdict"] == "pass"
+    assert data["closure"] == "pending sign-off"
+    assert data["error_rate"] == pytest.approx(0.0123)
+
+
+def test_failed_check_becomes_an_issue_and_fails_the_verdict(tmp_path: Path) -> None:
+    data = json.loads(
+        write_entry(tmp_path, entry(checks=(rto(passed=False), rpo()))).json_path.read_text(
+            encoding="utf-8"
+        )
+    )
+    assert data["verdict"] == "fail"
+    assert data["issues"] == [
+        {"check": "RTO", "explanation": rto(False).explanation, "owner": "", "due": ""}
+    ]
+
+
+def test_closure_over_120_minutes_fails(tmp_path: Path) -> None:
+    late = entry(t1_offset=120 * 60 + 1)
+    assert not late.within_closure_limit and late.verdict == "fail"
+    assert entry(t1_offset=120 * 60).verdict == "pass"
+    md = write_entry(tmp_path, late).md_path.read_text(encoding="utf-8")
+    assert "| 闭环时限 (closure limit T1−T0 ≤ 120 min) | fail |" in md
+
+
+def test_not_recovered(tmp_path: Path) -> None:
+    files = write_entry(tmp_path, entry(t1_offset=None))
+    data = json.loads(files.json_path.read_text(encoding="utf-8"))
+    assert data["t1"] is None and data["t1_minus_t0_s"] is None
+    assert data["t1_minus_t0"] == "not recovered"
+    assert data["verdict"] == "fail"
+    assert "T1 not recovered" in files.md_path.read_text(encoding="utf-8")
+
+
+def test_an_issue_without_a_failed_figure_still_fails() -> None:
+    e = entry()
+    e.issues.append({"check": "step", "explanation": "revert of toxic failed"})
+    assert e.verdict == "fail"
+
+
+def test_markdown_mirrors_the_seed_table(tmp_path: Path) -> None:
+    md = write_entry(tmp_path, entry()).md_path.read_text(encoding="utf-8")
+    for field in (
+        "编号 (ID)",
+        "场景/脚本 (scenario / script)",
+        "负责人/参与人 (owners / participants)",
+        "起止时间 (T0 / T1, UTC+8)",
+        "指标结果 (figures)",
+        "证据链接 (evidence)",
+        "问题与行动项 (issues and actions)",
+        "闭环确认 (closure)",
+    ):
+        assert f"| {field} |" in md
+    assert "| 编号 (ID) | DR-20240512-01 |" in md
+    assert "T0 2024-05-12T00:30:00.000+08:00<br>T1 2024-05-12T00:42:34.200+08:00" in md
+    assert "| T1−T0 | 754.2 s (12:34) |" in md
+    assert "| RTO | 754.2 s | 1800 s | pass |" in md
+    assert f"| timeline | `{'ab' * 32}` |" in md
+    assert "| 结论 (verdict) | **pass** |" in md
+
+
+def test_two_entries_on_the_same_day_get_distinct_ids(tmp_path: Path) -> None:
+    first = write_entry(tmp_path, entry())
+    second = write_entry(tmp_path, entry())
+    assert (first.id, second.id) == ("DR-20240512-01", "DR-20240512-02")
+    assert json.loads(second.json_path.read_text(encoding="utf-8"))["id"] == second.id
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "DR-20240512-01.json",
+        "DR-20240512-01.md",
+        "DR-20240512-02.json",
+        "DR-20240512-02.md",
+    ]
+
+
+def test_concurrent_writers_never_collide(tmp_path: Path) -> None:
+    results: list[str] = []
+    barrier = threading.Barrier(8)
+
+    def write() -> None:
+        barrier.wait(timeout=5)
+        results.append(write_entry(tmp_path, entry()).id)
+
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=10)
+    assert sorted(results) == [f"DR-20240512-{i:02d}" for i in range(1, 9)]
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # no temp files left
+
+
+def test_explicit_id_is_never_overwritten(tmp_path: Path) -> None:
+    write_entry(tmp_path, entry())
+    again = entry()
+    again.id = "DR-20240512-01"
+    with pytest.raises(FileExistsError, match="DR-20240512-01.json"):
+        write_entry(tmp_path, again)
+
+
+def test_every_value_is_redacted(tmp_path: Path) -> None:
+    leaky = CheckResult(
+        "RTO",
+        None,
+        "s",
+        1800.0,
+        False,
+        "service at postgresql://glancy:hunter2@127.0.0.1:5432/glancy never "
+        "recovered (PGPASSWORD=hunter2)",
+    )
+    e = entry(checks=(leaky,), owners=["token=hunter2"])
+    e.evidence.append({"name": "redis://:hunter2@127.0.0.1:6379 INFO", "sha256": "cd" * 32})
+    files = write_entry(tmp_path, e)
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        assert "hunter2" not in text
+        assert "postgresql://glancy:***@127.0.0.1:5432/glancy" in text
+    assert "not measured" in files.md_path.read_text(encoding="utf-8")
