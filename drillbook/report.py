@@ -52,14 +52,18 @@ def summary_lines(reports: Path) -> list[str]:
 
 
 def summary_line(entry: dict) -> str:
-    figures = entry.get("figures", {})
-    shown = []
-    for name in ("RTO", "RPO", "lost writes", "restore time"):
-        if name in figures:
-            value = figures[name]["figure"]
-            unit = figures[name]["unit"]
-            shown.append(f"{name} {'—' if value is None else f'{value:.2f} {unit}'}")
-    return f"{entry['id']}  {entry['verdict'].upper():4}  {entry['scenario']}  " + "  ".join(shown)
+    shown = [
+        f"{name} {figure_text(f['figure'], f['unit'])}" for name, f in entry["figures"].items()
+    ]
+    drill = Path(entry["script"].split(":")[0]).stem
+    head = f"{entry['id']}  {entry['verdict'].upper():4}  {drill}: {entry['scenario']}"
+    return "  ".join([head, *shown])
+
+
+def figure_text(value: float | None, unit: str) -> str:
+    if value is None:
+        return "not measured"
+    return f"{value:.2f} {unit}" if unit == "s" else f"{value:g} {unit}"
 
 
 def main(argv: list[str] | None = None) -> int:

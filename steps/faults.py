@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from functools import partial
 
 from pytest_bdd import parsers, when
@@ -22,6 +23,13 @@ def kill_primary(drill: Drill, environment: LocalStack, journal: FaultJournal, a
     )
     drill.mark_fault()
     drill.evidence.attach_text(f"kill -9 {pid} (postgres {az} postmaster)", f"killed pid {pid}")
+
+
+@when(parsers.parse("the outage is detected after {seconds:g} seconds"))
+def outage_detected(drill: Drill, seconds: float) -> None:
+    """The time the on-call needs to notice and decide; the workload keeps recording."""
+    drill.require_t0()
+    time.sleep(seconds)
 
 
 @when(parsers.parse("the standby in {az} is promoted"))
