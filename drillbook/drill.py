@@ -9,6 +9,7 @@ from typing import Any
 
 from drillbook.checks import CheckResult
 from drillbook.evidence.allure import Evidence
+from drillbook.stack.commands import CommandLog
 from drillbook.workload import History, Workload
 
 MONTHS = (
@@ -36,6 +37,7 @@ class Drill:
     results: list[CheckResult] = field(default_factory=list)
     facts: dict[str, Any] = field(default_factory=dict)
     failure: str | None = None
+    commands: CommandLog | None = None
 
     @property
     def month(self) -> int | None:

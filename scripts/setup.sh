@@ -14,6 +14,8 @@ need_apt=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need_apt+=(postgresql-15 postgresql-client-15)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
 command -v runuser >/dev/null || need_apt+=(util-linux)
+command -v go >/dev/null || need_apt+=(golang-go)
+command -v npm >/dev/null || need_apt+=(npm)
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"
   apt-get update -qq
@@ -21,7 +23,6 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 if [ ! -x "$TOOLS/bin/toxiproxy-server" ] || ! grep -q "$TOXIPROXY_VERSION" "$TOOLS/toxiproxy.version" 2>/dev/null; then
   say "building Toxiproxy $TOXIPROXY_VERSION from its Go module"
-  command -v go >/dev/null || { echo "setup: Go is needed to build Toxiproxy (install golang)" >&2; exit 1; }
   mkdir -p "$TOOLS/go-bin" "$TOOLS/bin"
   GOBIN="$TOOLS/go-bin" go install "github.com/Shopify/toxiproxy/v2/cmd/server@$TOXIPROXY_VERSION"
   GOBIN="$TOOLS/go-bin" go install "github.com/Shopify/toxiproxy/v2/cmd/cli@$TOXIPROXY_VERSION"

@@ -14,6 +14,7 @@ from drillbook.drill import MONTHS, Drill
 from drillbook.evidence.chart import timeline_png
 from drillbook.evidence.ledger import LedgerEntry, write_entry
 from drillbook.profile import Profile
+from drillbook.stack.commands import render as render_commands
 from drillbook.workload import History
 
 SEED_TAG = re.compile(r"^seed_(\d+)(?:_(\d+))?$")
@@ -66,6 +67,9 @@ def finish_drill(drill: Drill, profile: Profile, reports: Path) -> Recorded:
             window_s=profile.workload["window_s"],
         )
         drill.evidence.attach_png("timeline: probe success and latency", chart)
+    ran = drill.commands.since(drill.started_at) if drill.commands else []
+    if ran:
+        drill.evidence.attach_text("commands run by the environment", render_commands(ran))
     for result in drill.results:
         shown = "not measured" if result.figure is None else f"{result.figure:.3f} {result.unit}"
         drill.evidence.parameter(result.name, shown)

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drillbook.faults.toxiproxy import ToxiproxyClient
+from drillbook.stack.commands import CommandLog
 from drillbook.stack.ports import free_port
 from drillbook.stack.postgres import PostgresPair
 from drillbook.stack.redis import RedisNode
@@ -136,6 +137,11 @@ class LocalStack:
         if failures:
             raise RuntimeError(f"local stack in {self.run_dir} did not stop cleanly: {failures}")
         self.progress("local stack stopped")
+
+    @property
+    def commands(self) -> CommandLog:
+        """Every command the environment ran (initdb, pg_basebackup, kill -9, promote, ...)."""
+        return self.pg.commands
 
     def pids(self) -> dict[str, int]:
         """Pids of the running components (PostgreSQL: postmasters)."""

@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from drillbook.faults.toxiproxy import ToxiproxyClient
+from drillbook.stack.commands import CommandLog
 from drillbook.stack.ports import free_port
 from drillbook.stack.process import ManagedProcess, pid_alive, run_command
 
@@ -56,6 +57,13 @@ def _write_postgres_file(path: Path, text: str) -> None:
     _chown_to_postgres(path)
 
 
+def recovery_log(log_path: Path) -> str:
+    """What PostgreSQL said about recovery: the WAL it restored, where and why it stopped."""
+    words = ("recovery", "restored log file", "consistent", "selected new timeline")
+    lines = log_path.read_text(errors="replace").splitlines()
+    return "\n".join(line for line in lines if any(word in line for word in words))
+
+
 class PgNode:
     """One PostgreSQL instance, run in the foreground under a ManagedProcess."""
 
@@ -70,9 +78,11 @@ class PgNode:
         log_path: Path,
         app_password: str,
         ready_timeout_s: float,
+        commands: CommandLog,
         options: Mapping[str, str] | None = None,
     ) -> None:
         self.name = name
+        self.commands = commands
         self.root = root
         self.data_dir = root / "data"
         self.port = port
@@ -135,6 +145,7 @@ class PgNode:
             user=PG_USER,
             cwd=self.root,
             timeout_s=COMMAND_TIMEOUT_S,
+            log=self.commands,
         )
 
     def start(self) -> None:
@@ -146,7 +157,9 @@ class PgNode:
 
     def kill9(self) -> None:
         """SIGKILL the postmaster and all its workers at once, like a crashed host."""
+        pid = self.pid()
         self._process.kill()
+        self.commands.add(f"kill -9 {pid}  # postgres {self.name} postmaster and workers", "")
 
     def destroy(self) -> None:
         self.stop("immediate")
@@ -169,6 +182,7 @@ class PgNode:
     def promote(self, timeout: float = 30.0) -> None:
         self.query("SELECT pg_promote(false)")
         self.wait_writable(timeout)
+        self.commands.add(f"psql {self.name} -c 'SELECT pg_promote(false)'", "promoted: writable")
 
     def query(
         self,
@@ -203,6 +217,7 @@ class PostgresPair:
         progress: Callable[[str], None],
     ) -> None:
         self.root = root
+        self.commands = CommandLog()
         self.log_dir = log_dir
         self.bin_dir = bin_dir
         self.ready_timeout_s = ready_timeout_s
@@ -227,6 +242,7 @@ class PostgresPair:
             log_path=self.log_dir / f"postgres-{name}.log",
             app_password=self.app_password,
             ready_timeout_s=self.ready_timeout_s,
+            commands=self.commands,
             options=options,
         )
 
@@ -412,11 +428,17 @@ class PostgresPair:
             ["cp", "-a", str(self.base_backup_dir), str(node.data_dir)],
             user=PG_USER,
             timeout_s=COMMAND_TIMEOUT_S,
+            log=self.commands,
         )
         _write_postgres_file(node.data_dir / "recovery.signal", "")
         self.restored.append(node)
         node.start()
         node.wait_writable()
+        self.commands.add(
+            f"postgres {name} (base backup + WAL archive) -c recovery_target_time='{target_time}'"
+            " -c recovery_target_action=promote",
+            recovery_log(node.log_path),
+        )
         self.progress(f"PITR instance {name} on {node.address} recovered to {target_time}")
         return node
 
@@ -465,6 +487,7 @@ class PostgresPair:
                 ["cp", "-a", str(az_b.data_dir), str(az_a.data_dir)],
                 user=PG_USER,
                 timeout_s=COMMAND_TIMEOUT_S,
+                log=self.commands,
             )
             (az_a.data_dir / "standby.signal").unlink(missing_ok=True)
             az_a.start()

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+from drillbook.stack.commands import CommandLog
+
 
 class ComponentNotReady(RuntimeError):
     def __init__(
@@ -54,9 +56,15 @@ def as_user(argv: Sequence[str], user: str | None) -> list[str]:
 
 
 def run_command(
-    argv: Sequence[str], *, timeout_s: float, user: str | None = None, cwd: Path | None = None
+    argv: Sequence[str],
+    *,
+    timeout_s: float,
+    user: str | None = None,
+    cwd: Path | None = None,
+    log: CommandLog | None = None,
 ) -> str:
-    """Run to completion; return stdout+stderr, raise CommandFailed on failure or timeout."""
+    """Run to completion; return stdout+stderr, raise CommandFailed on failure or timeout.
+    With a `log`, the command and its output are recorded there, failed or not."""
     full = as_user(argv, user)
     try:
         done = subprocess.run(
@@ -69,7 +77,11 @@ def run_command(
             timeout=timeout_s,
         )
     except subprocess.TimeoutExpired as exc:
+        if log is not None:
+            log.add(argv, f"timed out after {timeout_s:g} s\n{exc.output or ''}", ok=False)
         raise CommandFailed(full, None, str(exc.output or "")) from exc
+    if log is not None:
+        log.add(argv, done.stdout, ok=done.returncode == 0)
     if done.returncode != 0:
         raise CommandFailed(full, done.returncode, done.stdout)
     return done.stdout

@@ -143,7 +143,11 @@ def test_interrupted_drill_reverts_its_faults_and_stops_the_stack(tmp_path, sig)
         proc.kill()
         pytest.fail("the drill never injected its faults")
     proc.send_signal(sig)
-    output, _ = proc.communicate(timeout=90)
+    try:
+        output, _ = proc.communicate(timeout=90)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        pytest.fail(f"the drill did not stop within 90 s of {sig!r}:\n{proc.communicate()[0]}")
     events = journal_events(reports)
     assert [e for e, _ in events].count("revert") == 3, output[-3000:]
     assert "local stack stopped" in output
