@@ -4,21 +4,22 @@ so every injected fault is reverted."""
 
 from __future__ import annotations
 
+import pkgutil
 import signal
 from pathlib import Path
 
 import pytest
 
+import fixtures
+import steps
 from drillbook.bdd import FeatureModule
 from drillbook.profile import ProfileError, load_profile, profile_path
 
+# Every module of fixtures/ and steps/ is a plugin: a new steps module needs no registration.
 pytest_plugins = [
-    "fixtures.environment",
-    "fixtures.drill",
-    "steps.traffic",
-    "steps.faults",
-    "steps.database",
-    "steps.measure",
+    f"{package.__name__}.{module.name}"
+    for package in (fixtures, steps)
+    for module in pkgutil.iter_modules(package.__path__)
 ]
 
 ROOT = Path(__file__).resolve().parent

@@ -121,6 +121,12 @@ def test_rto_below_the_outage_fails_with_the_measured_value(tmp_path):
     assert [e for e, _ in journal_events(reports)].count("revert") == 3
 
 
+def interruptible() -> None:
+    """Ctrl-C reaches a program in the foreground; one started from a background job (as CI
+    runs us) inherits SIGINT ignored, so the drill under test gets the default back."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupted_drill_reverts_its_faults_and_stops_the_stack(tmp_path, sig):
     feature = tmp_path / "interrupted.feature"
@@ -132,6 +138,7 @@ def test_interrupted_drill_reverts_its_faults_and_stops_the_stack(tmp_path, sig)
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
