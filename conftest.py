@@ -1,6 +1,5 @@
 """Wiring: `.feature` files are collected as tests, steps and fixtures are loaded as plugins,
-the environment profile is validated before anything starts, and SIGTERM unwinds like Ctrl-C
-so every injected fault is reverted."""
+and SIGTERM unwinds like Ctrl-C so every injected fault is reverted."""
 
 from __future__ import annotations
 
@@ -13,7 +12,6 @@ import pytest
 import fixtures
 import steps
 from drillbook.bdd import FeatureModule
-from drillbook.profile import ProfileError, load_profile, profile_path
 
 # Every module of fixtures/ and steps/ is a plugin: a new steps module needs no registration.
 pytest_plugins = [
@@ -21,8 +19,6 @@ pytest_plugins = [
     for package in (fixtures, steps)
     for module in pkgutil.iter_modules(package.__path__)
 ]
-
-ROOT = Path(__file__).resolve().parent
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
@@ -32,10 +28,6 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    try:
-        load_profile(profile_path(config.getoption("--dr-env"), ROOT / "environments"))
-    except ProfileError as exc:
-        raise pytest.UsageError(f"bad environment profile: {exc}") from None
     signal.signal(signal.SIGTERM, _interrupt)
 
 

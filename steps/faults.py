@@ -18,10 +18,10 @@ def kill_primary(drill: Drill, environment: LocalStack, journal: FaultJournal, a
     node = environment.pg.node(az)
     pid = node.pid()
     assert pid is not None, f"postgres {az} is not running, so it cannot be killed"
+    drill.mark_fault()
     journal.inject(
         "kill -9", f"postgres {az}", node.kill9, partial(heal_database, environment), pid=pid
     )
-    drill.mark_fault()
     drill.evidence.attach_text(f"kill -9 {pid} (postgres {az} postmaster)", f"killed pid {pid}")
 
 

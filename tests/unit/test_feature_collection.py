@@ -1,5 +1,6 @@
 """Feature files run directly; a malformed one or an unknown step fails with file and line."""
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_pytest(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+def run_pytest(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
         [
             sys.executable,
@@ -26,7 +27,8 @@ def run_pytest(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=timeout,
+        timeout=60,
+        env=env,
     )
 
 
@@ -91,3 +93,14 @@ def test_bad_environment_profile_is_a_usage_error(tmp_path):
     assert result.returncode == 4
     assert "bad environment profile" in result.stderr
     assert "no such environment 'nowhere'" in result.stderr
+
+
+def test_destructive_scenario_is_refused_on_a_non_destructive_profile(tmp_path):
+    text = "@destructive\nFeature: t\n  Scenario: s\n    Given the workload has run for 1 seconds\n"
+    path = feature(tmp_path, text)
+    variables = ("SERVICE_URL", "PG_PRIMARY_DSN", "PG_STANDBY_DSN", "REDIS_URL", "TOXIPROXY_URL")
+    env = os.environ | {f"DRILLBOOK_STAGING_{name}": "unused" for name in variables}
+    result = run_pytest(path, "--dr-env", "staging", "-q", "-rs", env=env)
+    assert result.returncode == 0, result.stdout
+    assert "1 skipped" in result.stdout
+    assert "staging.yaml says destructive: false" in result.stdout
