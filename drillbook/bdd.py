@@ -78,9 +78,12 @@ def unknown_step_message(scenario: Scenario, step: Step) -> str:
 
 
 def known_steps() -> list[tuple[str, str]]:
-    """(type, pattern) of every step definition registered in this process."""
+    """(type, pattern) of every step definition registered in this process, but pytest-bdd's
+    own debugging step."""
     found = {
-        (ctx.type or "step", ctx.parser.name) for ctx in step_function_context_registry.values()
+        (ctx.type or "step", ctx.parser.name)
+        for ctx in step_function_context_registry.values()
+        if not ctx.step_func.__module__.startswith("pytest_bdd.")
     }
     return sorted(found)
 

@@ -2,6 +2,10 @@
 
 import re
 
+from drillbook.checks import CheckResult, rto
+from drillbook.drill import Drill
+from drillbook.profile import Profile
+
 QUOTED = re.compile(r'"([^"]+)"')
 
 
@@ -11,3 +15,17 @@ def quoted(text: str) -> list[str]:
     if not items:
         raise ValueError(f"expected one or more double-quoted items, got {text!r}")
     return items
+
+
+def rto_now(
+    drill: Drill, profile: Profile, threshold_s: float, prefix: str = "probe:"
+) -> CheckResult:
+    """The RTO of the probes whose process starts with `prefix`, with the profile's window."""
+    return rto(
+        drill.history,
+        drill.require_t0(),
+        threshold_s,
+        processes_prefix=prefix,
+        window_s=profile.workload["window_s"],
+        min_requests=profile.workload["window_requests"],
+    )

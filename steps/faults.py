@@ -50,4 +50,6 @@ def point_service(drill: Drill, environment: LocalStack, journal: FaultJournal, 
         partial(heal_database, environment),
     )
     drill.facts["writer_node"] = node
-    drill.evidence.attach_json("service database endpoint", environment.service.database())
+    drill.evidence.attach_json(
+        "service database endpoint", {"dsn": node.app_dsn, **environment.service.database()}
+    )

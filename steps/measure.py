@@ -2,37 +2,16 @@
 
 from __future__ import annotations
 
-from pytest_bdd import parsers, then
+import time
 
-from drillbook.checks import CheckResult, lost_writes, rpo, rto
+from pytest_bdd import given, parsers, then
+
+from drillbook.checks import lost_writes, p95_at_most, p95_vs_baseline, rpo, rpo_lag, sla
 from drillbook.checks.duration import to_seconds
 from drillbook.drill import Drill
 from drillbook.profile import Profile
-from drillbook.waits import wait_until
 from drillbook.workload import surviving_ids
-
-
-def rto_now(drill: Drill, profile: Profile, threshold_s: float) -> CheckResult:
-    return rto(
-        drill.history,
-        drill.require_t0(),
-        threshold_s,
-        window_s=profile.workload["window_s"],
-        min_requests=profile.workload["window_requests"],
-    )
-
-
-@then(parsers.parse("within {seconds:g} seconds the probes succeed again"))
-def probes_recover(drill: Drill, dr_profile: Profile, progress, seconds: float) -> None:
-    measured: list[CheckResult] = []
-
-    def recovered() -> tuple[bool, str]:
-        measured.append(rto_now(drill, dr_profile, threshold_s=seconds))
-        return measured[-1].figure is not None, measured[-1].explanation
-
-    wait_until("the probes to succeed again", recovered, seconds, progress=progress)
-    drill.recovered_at = measured[-1].details["recovered_at"]
-    progress(f"probes recovered {drill.recovered_at - drill.require_t0():.2f} s after T0")
+from steps import rto_now
 
 
 @then(parsers.parse("the RTO is at most {limit:g} {unit}"))
@@ -41,10 +20,57 @@ def rto_at_most(drill: Drill, dr_profile: Profile, limit: float, unit: str) -> N
     drill.check(rto_now(drill, dr_profile, to_seconds(limit, unit)))
 
 
+@then(parsers.parse('the RTO of "{path}" is at most {limit:g} {unit}'))
+def endpoint_rto_at_most(
+    drill: Drill, dr_profile: Profile, path: str, limit: float, unit: str
+) -> None:
+    drill.stop_workload()
+    drill.check(rto_now(drill, dr_profile, to_seconds(limit, unit), prefix=f"probe:{path}"))
+
+
+@then(parsers.parse("the SLA over the drill is at least {pct:g}%"))
+def sla_at_least(drill: Drill, pct: float) -> None:
+    drill.stop_workload()
+    drill.check(sla(drill.history, pct))
+
+
+@given(parsers.parse("the baseline is measured for {seconds:g} seconds"))
+def measure_baseline(drill: Drill, seconds: float) -> None:
+    if drill.workload is None or not drill.workload.running:
+        raise AssertionError("no workload is running: start probes before the baseline")
+    drill.marks["baseline start"] = time.time()
+    time.sleep(seconds)
+    drill.marks["baseline end"] = time.time()
+
+
+@then(parsers.parse('P95 of "{path}" is no worse than {pct:g}% of the baseline'))
+def p95_against_baseline(drill: Drill, path: str, pct: float) -> None:
+    drill.stop_workload()
+    if "baseline end" not in drill.marks:
+        raise AssertionError('no baseline: add "Given the baseline is measured for N seconds"')
+    baseline = (drill.marks["baseline start"], drill.marks["baseline end"])
+    window = (drill.t0 if drill.t0 is not None else baseline[1], time.time())
+    drill.check(p95_vs_baseline(drill.history, f"probe:{path}", baseline, window, pct))
+
+
+@then(parsers.parse('the P95 of "{path}" during the drill is at most {limit:g} {unit}'))
+def p95_during_drill(drill: Drill, path: str, limit: float, unit: str) -> None:
+    drill.stop_workload()
+    drill.check(
+        p95_at_most(drill.history, f"probe:{path}", to_seconds(limit, unit), start=drill.t0)
+    )
+
+
 @then(parsers.parse("the RPO is at most {limit:g} {unit}"))
 def rpo_at_most(drill: Drill, limit: float, unit: str) -> None:
     drill.stop_workload()
     drill.check(rpo(drill.history, drill.require_t0(), survivors(drill), to_seconds(limit, unit)))
+
+
+@then(parsers.parse("the RPO by replication lag is at most {limit:g} {unit}"))
+def rpo_by_lag(drill: Drill, limit: float, unit: str) -> None:
+    drill.stop_workload()
+    drill.check(rpo_lag(drill.history, drill.require_t0(), to_seconds(limit, unit)))
 
 
 @then("no acknowledged write is lost")

@@ -11,7 +11,7 @@ from drillbook.drill import Drill
 from drillbook.profile import Profile
 from drillbook.stack import LocalStack
 from drillbook.stack.postgres import APP_DB
-from drillbook.workload import HttpProbe, Workload, Writer
+from drillbook.workload import HttpProbe, LagSampler, Workload, Writer
 from steps import quoted
 
 SEED_WORDS = ("serendipity", "ephemeral", "lucid", "quorum", "latency")
@@ -63,6 +63,20 @@ def writer_commits(
     )
     workload_of(drill).add(writer)
     writer.start()
+
+
+@given(parsers.parse("the replication lag of {az} is sampled every {interval:d} ms"))
+def lag_sampled(drill: Drill, environment: LocalStack, az: str, interval: int) -> None:
+    standby, primary = environment.pg.node(az), environment.pg.primary
+    sampler = LagSampler(
+        drill.history,
+        lambda: standby.admin_dsn,
+        lambda: primary.admin_dsn,
+        interval_s=interval / 1000,
+        name=az,
+    )
+    workload_of(drill).add(sampler)
+    sampler.start()
 
 
 @given(parsers.parse("the workload has run for {seconds:g} seconds"))

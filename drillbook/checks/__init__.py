@@ -1,8 +1,22 @@
 """Checks: pure functions of a history that return a verdict with its figures."""
 
 from drillbook.checks.duration import duration_check
+from drillbook.checks.latency import p95_at_most, p95_vs_baseline, percentiles
 from drillbook.checks.result import CheckResult
-from drillbook.checks.rpo import lost_writes, rpo
+from drillbook.checks.rpo import lost_writes, rpo, rpo_lag
 from drillbook.checks.rto import rto
+from drillbook.checks.sla import error_rate, sla
 
-__all__ = ["CheckResult", "duration_check", "lost_writes", "rpo", "rto"]
+__all__ = [
+    "CheckResult",
+    "duration_check",
+    "error_rate",
+    "lost_writes",
+    "p95_at_most",
+    "p95_vs_baseline",
+    "percentiles",
+    "rpo",
+    "rpo_lag",
+    "rto",
+    "sla",
+]

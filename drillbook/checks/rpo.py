@@ -1,4 +1,5 @@
-"""RPO and lost writes: which acknowledged writes are missing after recovery.
+"""RPO and lost writes: which acknowledged writes are missing after recovery; and the RPO as
+the plan measures it, from the standby's replication lag when the fault struck.
 
 An indeterminate ("info") write may or may not have been committed: it is never counted as
 lost, and never as durable either.
@@ -84,6 +85,65 @@ def lost_writes(
         "indeterminate_survived": sum(value in survivors for value in indeterminate),
     }
     return CheckResult("lost writes", len(lost), "writes", allowed, passed, explanation, details)
+
+
+PRIMARY_LAG = "pg_stat_replication.replay_lag on the primary"
+STANDBY_LAG = "now() - pg_last_xact_replay_timestamp() on the standby"
+
+
+def rpo_lag(
+    history: History, t0: float, threshold_s: float, *, prefix: str = "lag:"
+) -> CheckResult:
+    """Replication lag (seed section 7) at the last successful LagSampler sample completed at or
+    before `t0`: what a failover at `t0` could lose.
+
+    The primary's replay_lag is preferred when sampled: the standby's replay delay also grows
+    while the primary is idle, when there is nothing to lose.
+    """
+    samples = [op for op in history.ops(prefix=prefix) if op.outcome == "ok" and op.end <= t0]
+    measured = [(op, *_lag(op.value)) for op in samples]
+    measured = [(op, lag, definition) for op, lag, definition in measured if lag is not None]
+    details: dict = {
+        "t0": t0,
+        "samples_before_t0": len(samples),
+        "max_lag_before_t0_s": max((lag for _, lag, _ in measured), default=None),
+        "max_receive_replay_bytes": _max_of(samples, "standby_receive_replay_bytes"),
+        "max_sent_replay_bytes": _max_of(samples, "primary_sent_replay_bytes"),
+    }
+    name = "RPO (replication lag)"
+    if not measured:
+        why = "no successful" if not samples else f"none of the {len(samples)} successful"
+        return CheckResult(
+            name,
+            None,
+            "s",
+            threshold_s,
+            False,
+            f"{name} not measured: {why} lag sample ({prefix}*) with a lag figure "
+            f"completed before T0",
+            details,
+        )
+    op, figure, definition = measured[-1]
+    passed = figure <= threshold_s
+    details |= {"definition": definition, "sampled_at": op.end, "sample_age_s": t0 - op.end}
+    explanation = (
+        f"{name} {figure:.2f} s {'≤' if passed else '>'} {number(threshold_s)} s: "
+        f"{definition} at {clock(op.end)}, {t0 - op.end:.2f} s before T0 (max "
+        f"{details['max_lag_before_t0_s']:.2f} s over {len(samples)} samples before T0)"
+    )
+    return CheckResult(name, figure, "s", threshold_s, passed, explanation, details)
+
+
+def _lag(sample: dict) -> tuple[float | None, str]:
+    if sample.get("primary_replay_lag_s") is not None:
+        return sample["primary_replay_lag_s"], PRIMARY_LAG
+    if sample.get("streaming") and sample.get("primary_sent_replay_bytes") == 0:
+        return 0.0, PRIMARY_LAG  # replay_lag turns NULL once the standby has caught up, idle
+    return sample.get("standby_replay_delay_s"), STANDBY_LAG
+
+
+def _max_of(samples: list[Op], key: str) -> float | None:
+    return max((op.value[key] for op in samples if op.value.get(key) is not None), default=None)
 
 
 def _acked_at(op: Op) -> float:

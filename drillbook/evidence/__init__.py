@@ -1,12 +1,14 @@
 """Evidence for auditors: redaction, hashes, Allure attachments, timeline charts, the ledger."""
 
 from drillbook.evidence.allure import Evidence
+from drillbook.evidence.chain import ChainReport, verify_chain
 from drillbook.evidence.chart import timeline_png
 from drillbook.evidence.hashing import sha256_file, sha256_hex
 from drillbook.evidence.ledger import LedgerEntry, LedgerFiles, next_id, write_entry
 from drillbook.evidence.redact import redact, redact_obj
 
 __all__ = [
+    "ChainReport",
     "Evidence",
     "LedgerEntry",
     "LedgerFiles",
@@ -16,5 +18,6 @@ __all__ = [
     "sha256_file",
     "sha256_hex",
     "timeline_png",
+    "verify_chain",
     "write_entry",
 ]

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import PercentFormatter
 
+from drillbook.checks.latency import nearest_rank
 from drillbook.evidence.ledger import iso_utc8
 
 if TYPE_CHECKING:
@@ -22,6 +23,9 @@ FIG_SIZE_IN = (10, 6)
 DPI = 110
 MIN_LATENCY_MS = 0.1  # log axis: a 0 ms op is drawn at the floor
 _OK_COLORS = ("tab:blue", "tab:green", "tab:purple", "tab:brown", "tab:cyan", "tab:olive")
+_THRESHOLD_COLORS = ("dimgrey", "tab:pink", "tab:gray")
+PROBE_PREFIX = "probe:"
+WRITER = "writer"
 
 
 def timeline_png(
@@ -33,14 +37,23 @@ def timeline_png(
     title: str,
     window_s: float = 1.0,
     target_ratio: float = 0.99,
+    p95_window_s: float | None = None,
+    thresholds: dict[str, float] | None = None,
+    rto_threshold_s: float | None = None,
 ) -> Path:
-    """Draw every process of the history against seconds since T0 and save a PNG.
+    """Draw each probe endpoint and the writer against seconds since T0 and save a PNG.
 
     Top: success ratio over a rolling ``window_s`` with the target line. Bottom: latency of
-    each op (log ms); failed ops in red, indeterminate ones (timeouts) in orange.
+    each op (log ms), failed ops in red, indeterminate ones (timeouts) in orange, and as a line
+    each probe's P95 of successful ops over a rolling ``p95_window_s`` (default ``window_s``).
+    ``thresholds`` maps a label to a latency limit in seconds, drawn dashed on the latency
+    panel; ``rto_threshold_s`` marks T0 + RTO limit, or names it in the legend when off the
+    plot. Lag, SQL and Redis samplers are left out: they are not what users of the service see.
     """
     path = Path(path)
-    ops = history.ops()
+    ops = [
+        op for op in history.ops() if op.process.startswith(PROBE_PREFIX) or op.process == WRITER
+    ]
     by_process: dict[str, list[Op]] = {}
     for op in ops:
         by_process.setdefault(op.process, []).append(op)
@@ -55,6 +68,8 @@ def timeline_png(
             color = _OK_COLORS[i % len(_OK_COLORS)]
             _draw_ratio(ratio_ax, process, process_ops, t0, window_s, color)
             _draw_latency(latency_ax, process, process_ops, t0, color)
+            if process.startswith(PROBE_PREFIX):
+                _draw_p95(latency_ax, process, process_ops, t0, p95_window_s or window_s, color)
         _draw_failures(latency_ax, ops, t0)
         ratio_ax.axhline(
             target_ratio,
@@ -63,6 +78,12 @@ def timeline_png(
             linewidth=1,
             label=f"target {target_ratio:.0%}",
         )
+        for i, (label, limit_s) in enumerate((thresholds or {}).items()):
+            _draw_threshold(
+                latency_ax, label, limit_s, _THRESHOLD_COLORS[i % len(_THRESHOLD_COLORS)]
+            )
+        if rto_threshold_s is not None:
+            _mark_rto_limit(ratio_ax, latency_ax, rto_threshold_s)
         for ax in (ratio_ax, latency_ax):
             _mark_t0_t1(ax, t0, t1, labelled=ax is ratio_ax)
         _label_axes(ratio_ax, latency_ax, window_s, t1, empty=not ops)
@@ -80,6 +101,14 @@ def rolling_success(starts: np.ndarray, ok: np.ndarray, window_s: float) -> np.n
     first = np.searchsorted(starts, starts - window_s, side="right")
     last = np.arange(1, len(starts) + 1)
     return (ok_before[last] - ok_before[first]) / (last - first)
+
+
+def rolling_p95(starts: np.ndarray, latencies: np.ndarray, window_s: float) -> np.ndarray:
+    """Nearest-rank P95 of the latencies started within ``window_s`` up to each op (sorted)."""
+    first = np.searchsorted(starts, starts - window_s, side="right")
+    return np.array(
+        [nearest_rank(np.sort(latencies[lo : hi + 1]), 95) for hi, lo in enumerate(first)]
+    )
 
 
 def _draw_ratio(ax, process: str, ops: list[Op], t0: float, window_s: float, color: str) -> None:
@@ -109,6 +138,61 @@ def _draw_latency(ax, process: str, ops: list[Op], t0: float, color: str) -> Non
         alpha=0.6,
         label=f"{process} ok",
     )
+
+
+def _draw_p95(ax, process: str, ops: list[Op], t0: float, window_s: float, color: str) -> None:
+    # Successful ops only, as the P95 checks count them: a fast refusal is not a good latency.
+    ok_ops = [op for op in ops if op.outcome == "ok"]
+    if not ok_ops:
+        return
+    starts = np.array([op.start for op in ok_ops])
+    p95 = rolling_p95(starts, _latency_ms(ok_ops), window_s)
+    # Where no op succeeded for a whole window (an outage) the line stops after the window
+    # instead of holding a stale value across the gap.
+    gaps = np.flatnonzero(np.diff(starts) > window_s) + 1
+    x = np.insert(starts - t0, gaps, starts[gaps - 1] - t0 + window_s)
+    ax.plot(
+        x,
+        np.insert(p95, gaps, np.nan),
+        drawstyle="steps-post",
+        color=color,
+        linewidth=1.6,
+        label=f"{process} P95 (rolling {window_s:g} s)",
+    )
+
+
+def _draw_threshold(ax, label: str, limit_s: float, color: str) -> None:
+    limit_ms = limit_s * 1000.0
+    ax.axhline(limit_ms, color=color, linestyle="--", linewidth=1.2, label=f"{label} {limit_s:g}")
+    ax.text(
+        0.995,
+        limit_ms,
+        f"{label} {limit_s:g}",
+        transform=ax.get_yaxis_transform(),
+        ha="right",
+        va="top",  # below the line, which is often the top of the axis
+        color=color,
+        fontsize=8,
+        bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+        clip_on=True,
+    )
+
+
+def _mark_rto_limit(ratio_ax, latency_ax, rto_s: float) -> None:
+    """T0 + RTO limit as a dashed line, or a legend note when it lies beyond the data."""
+    low, high = ratio_ax.get_xlim()
+    if low <= rto_s <= high:
+        for ax in (ratio_ax, latency_ax):
+            ax.axvline(
+                rto_s,
+                color="firebrick",
+                linestyle="--",
+                linewidth=1.2,
+                label=f"RTO limit (T0 + {rto_s:g} s)" if ax is ratio_ax else None,
+            )
+    else:
+        # An empty handle: the limit is named without stretching the axis to it.
+        ratio_ax.plot([], [], " ", label=f"RTO limit T0 + {rto_s:g} s\n(beyond the plot)")
 
 
 def _draw_failures(ax, ops: list[Op], t0: float) -> None:
@@ -176,7 +260,8 @@ def _label_axes(ratio_ax, latency_ax, window_s: float, t1: float | None, *, empt
         )
     if empty:
         ratio_ax.set_xlim(-1.0, 1.0)
-        latency_ax.set_ylim(MIN_LATENCY_MS, 1000.0)
+        # Room for the threshold lines, the only latency data there is.
+        latency_ax.set_ylim(MIN_LATENCY_MS, max(1000.0, latency_ax.get_ylim()[1]))
         latency_ax.text(
             0.5,
             0.5,

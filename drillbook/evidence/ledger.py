@@ -4,6 +4,12 @@ Ids are ``DR-YYYYMMDD-XX`` with the date of T0 in UTC+8 and XX the next free seq
 of that date in the ledger folder. A file is published by hard-linking a finished temporary
 file to its final name, which fails if the name exists: two runs writing at the same moment
 get two ids, and a reader never sees a half-written entry.
+
+The entries of a folder form a hash chain: each JSON records the id and SHA-256 of the JSON
+bytes of the entry before it in id order (none for the first, the genesis entry), so an entry
+altered or removed afterwards is detected by ``drillbook.evidence.chain.verify_chain``. A writer
+hashes the head it listed and then claims the id right after it; if another writer claimed that
+id first, the link fails and the loser lists the folder again, so the chain stays linear.
 """
 
 from __future__ import annotations
@@ -18,12 +24,15 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from drillbook.evidence.hashing import sha256_file
 from drillbook.evidence.redact import redact_obj
 
 UTC8 = timezone(timedelta(hours=8), "UTC+8")
 CLOSURE_LIMIT_S = 120 * 60  # seed 4.2 / 6: T1 - T0 <= 120 min
 PENDING_SIGN_OFF = "pending sign-off"
 _MAX_ID_ATTEMPTS = 1000
+ENTRY_ID = re.compile(r"DR-(\d{8})-(\d{2,})")
+GENESIS = "genesis (first entry of this ledger)"
 
 
 def iso_utc8(epoch: float) -> str:
@@ -57,6 +66,9 @@ class LedgerEntry:
     owners: list[str] = field(default_factory=list)
     closure: str = PENDING_SIGN_OFF
     id: str = ""  # assigned by write_entry when empty
+    # The chain link, set by write_entry: the previous entry's id and JSON SHA-256.
+    prev_id: str | None = None
+    prev_sha256: str | None = None
 
     @classmethod
     def from_checks(
@@ -138,6 +150,9 @@ class LedgerEntry:
                 "issues": self.issues,
                 "verdict": self.verdict,
                 "closure": self.closure,
+                "prev_id": self.prev_id,
+                "prev_sha256": self.prev_sha256,
+                "genesis": self.prev_sha256 is None,
             }
         )
 
@@ -151,41 +166,71 @@ class LedgerFiles(NamedTuple):
         return self.json_path.stem
 
 
+def id_key(entry_id: str) -> tuple[str, int]:
+    """Sort key of an entry id: (date, sequence), so ``-100`` sorts after ``-99``."""
+    match = ENTRY_ID.fullmatch(entry_id)
+    if match is None:
+        raise ValueError(f"not a ledger entry id: {entry_id!r}")
+    return match.group(1), int(match.group(2))
+
+
+def entry_ids(ledger_dir: str | Path, suffix: str = ".json") -> list[str]:
+    """Ids of the entries that have a ``suffix`` file in the folder, in chain (id) order."""
+    ids = [
+        p.name.removesuffix(suffix)
+        for p in Path(ledger_dir).glob(f"DR-*{suffix}")
+        if ENTRY_ID.fullmatch(p.name.removesuffix(suffix))
+    ]
+    return sorted(ids, key=id_key)
+
+
 def next_id(ledger_dir: str | Path, when: float | datetime) -> str:
     """The next free ``DR-YYYYMMDD-XX`` for the UTC+8 date of ``when`` (epoch or datetime)."""
+    return _next_id(entry_ids(ledger_dir), when)
+
+
+def _next_id(ids: list[str], when: float | datetime) -> str:
     moment = when if isinstance(when, datetime) else datetime.fromtimestamp(when, UTC8)
     day = moment.astimezone(UTC8).strftime("%Y%m%d")
-    taken = re.compile(rf"DR-{day}-(\d+)\.json")
-    used = [
-        int(m.group(1))
-        for p in Path(ledger_dir).glob(f"DR-{day}-*.json")
-        if (m := taken.fullmatch(p.name))
-    ]
+    used = [seq for date, seq in map(id_key, ids) if date == day]
     return f"DR-{day}-{max(used, default=0) + 1:02d}"
 
 
 def write_entry(ledger_dir: str | Path, entry: LedgerEntry) -> LedgerFiles:
-    """Write ``<id>.json`` and ``<id>.md``; never overwrites an existing entry.
+    """Write ``<id>.json`` and ``<id>.md`` chained to the folder's last entry; never overwrites.
 
     With ``entry.id`` empty the next free id of T0's date is taken (and set on the entry);
-    with an explicit id that already exists, FileExistsError.
+    with an explicit id that already exists, FileExistsError. The ledger is append-only: an id
+    that sorts before the last entry (T0 on an earlier date) is refused with ValueError.
     """
     ledger_dir = Path(ledger_dir)
     ledger_dir.mkdir(parents=True, exist_ok=True)
     explicit = bool(entry.id)
     for _ in range(_MAX_ID_ATTEMPTS):
+        # Head and id come from one listing: an id taken from a later listing could skip an
+        # entry published in between and leave it out of the chain.
+        ids = entry_ids(ledger_dir)
         if not explicit:
-            entry.id = next_id(ledger_dir, entry.t0)
+            entry.id = _next_id(ids, entry.t0)
         json_path = ledger_dir / f"{entry.id}.json"
+        head = ids[-1] if ids else None
+        if head is not None and id_key(entry.id) < id_key(head):
+            raise ValueError(
+                f"ledger {ledger_dir} is append-only: {entry.id} would sort before its last "
+                f"entry {head}"
+            )
+        entry.prev_id = head
+        entry.prev_sha256 = None if head is None else sha256_file(ledger_dir / f"{head}.json")
         body = json.dumps(entry.as_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
         try:
             _publish(ledger_dir, json_path, body, replace=False)
         except FileExistsError:
             if explicit:
                 raise FileExistsError(f"ledger entry {json_path} already exists") from None
-            continue  # another run took this id between next_id and the link
+            continue  # another run took this id after our listing: chain onto its entry
         md_path = json_path.with_suffix(".md")
-        _publish(ledger_dir, md_path, render_markdown(entry), replace=True)
+        # Rendered from the JSON as written, exactly as verify_chain re-renders it.
+        _publish(ledger_dir, md_path, render_markdown(json.loads(body)), replace=True)
         return LedgerFiles(json_path, md_path)
     raise RuntimeError(f"no free ledger id in {ledger_dir} after {_MAX_ID_ATTEMPTS} attempts")
 
@@ -207,9 +252,12 @@ def _publish(ledger_dir: Path, path: Path, body: str, *, replace: bool) -> None:
             os.unlink(tmp)
 
 
-def render_markdown(entry: LedgerEntry) -> str:
-    """The seed's 4.2 table (Chinese field names, English in brackets), then the details."""
-    d = entry.as_dict()
+def render_markdown(entry: LedgerEntry | dict[str, Any]) -> str:
+    """The seed's 4.2 table (Chinese field names, English in brackets), then the details.
+
+    Takes an entry or its JSON form; the same JSON always renders the same text.
+    """
+    d = entry.as_dict() if isinstance(entry, LedgerEntry) else entry
     elapsed = (
         "not recovered"
         if d["t1_minus_t0_s"] is None
@@ -231,6 +279,7 @@ def render_markdown(entry: LedgerEntry) -> str:
         ("问题与行动项 (issues and actions)", f"{len(d['issues'])} item(s), listed below"),
         ("结论 (verdict)", f"**{d['verdict']}**"),
         ("闭环确认 (closure)", d["closure"]),
+        ("台账链 (chain: previous entry, SHA-256 of its JSON)", _chain_text(d)),
     ]
     lines = [
         f"# 演练台账 (drill ledger) {d['id']}",
@@ -266,6 +315,12 @@ def render_markdown(entry: LedgerEntry) -> str:
         for i in d["issues"]
     ] or ["| — | none | | |"]
     return "\n".join(lines) + "\n"
+
+
+def _chain_text(d: dict[str, Any]) -> str:
+    if d.get("prev_sha256") is None:
+        return GENESIS
+    return f"{d.get('prev_id') or 'unknown id'} `{d['prev_sha256']}`"
 
 
 def _figure_text(f: dict[str, Any]) -> str:

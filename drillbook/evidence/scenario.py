@@ -10,12 +10,12 @@ from pathlib import Path
 
 import allure
 
+from drillbook.checks.sla import error_rate
 from drillbook.drill import MONTHS, Drill
 from drillbook.evidence.chart import timeline_png
 from drillbook.evidence.ledger import LedgerEntry, write_entry
 from drillbook.profile import Profile
 from drillbook.stack.commands import render as render_commands
-from drillbook.workload import History
 
 SEED_TAG = re.compile(r"^seed_(\d+)(?:_(\d+))?$")
 PLAN = Path(__file__).resolve().parents[2] / "docs" / "dr-plan.zh.md"
@@ -65,6 +65,8 @@ def finish_drill(drill: Drill, profile: Profile, reports: Path) -> Recorded:
             t1=drill.recovered_at,
             title=f"{drill.feature.stem}: {drill.scenario}",
             window_s=profile.workload["window_s"],
+            thresholds=latency_limits(drill),
+            rto_threshold_s=rto_limit(drill),
         )
         drill.evidence.attach_png("timeline: probe success and latency", chart)
     ran = drill.commands.since(drill.started_at) if drill.commands else []
@@ -77,7 +79,7 @@ def finish_drill(drill: Drill, profile: Profile, reports: Path) -> Recorded:
         "t0": t0,
         "recovered_at": drill.recovered_at,
         "marks": drill.marks,
-        "error_rate": error_rate(drill.history, t0),
+        "error_rate": error_rate(drill.history, start=t0),
         "checks": [r.as_dict() for r in drill.results],
         "failure": drill.failure,
     }
@@ -98,12 +100,17 @@ def finish_drill(drill: Drill, profile: Profile, reports: Path) -> Recorded:
     return Recorded(files.id, entry.verdict, files.json_path)
 
 
-def error_rate(history: History, since: float) -> float | None:
-    """Share of probe operations from `since` on that did not succeed."""
-    probes = [op for op in history.ops(prefix="probe:") if op.start >= since]
-    if not probes:
-        return None
-    return sum(op.outcome != "ok" for op in probes) / len(probes)
+def latency_limits(drill: Drill) -> dict[str, float]:
+    """The latency limits the drill asserted, to draw on the chart."""
+    return {
+        f"{r.name} limit (s)": r.threshold
+        for r in drill.results
+        if r.name.startswith("P95") and r.unit == "s"
+    }
+
+
+def rto_limit(drill: Drill) -> float | None:
+    return next((r.threshold for r in drill.results if r.name == "RTO"), None)
 
 
 def relative(path: Path) -> str:

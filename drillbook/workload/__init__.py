@@ -1,8 +1,19 @@
 """Clients that exercise the system during a drill and record what they saw."""
 
 from drillbook.workload.history import History, Op
-from drillbook.workload.probes import HttpProbe
+from drillbook.workload.lag import LagSampler
+from drillbook.workload.probes import HttpProbe, RedisProbe, SqlProbe
 from drillbook.workload.workload import Workload
 from drillbook.workload.writer import Writer, surviving_ids
 
-__all__ = ["History", "HttpProbe", "Op", "Workload", "Writer", "surviving_ids"]
+__all__ = [
+    "History",
+    "HttpProbe",
+    "LagSampler",
+    "Op",
+    "RedisProbe",
+    "SqlProbe",
+    "Workload",
+    "Writer",
+    "surviving_ids",
+]

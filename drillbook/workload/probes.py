@@ -1,14 +1,30 @@
-"""HTTP probes: what a user of the service sees, one GET per slot."""
+"""Probes: what a client of the service or of one dependency sees, one request per slot."""
 
 from __future__ import annotations
 
+import math
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 import httpx
+import psycopg
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from drillbook.workload.history import History, Op, short_error
 from drillbook.workload.paced import PacedWorker
+from drillbook.workload.writer import _Deadline
+
+T = TypeVar("T")
+
+
+def timed(call: Callable[[], T]) -> tuple[float, float, T]:
+    """Runs `call`; returns its wall-clock start, end (start + monotonic elapsed) and result."""
+    started, clock = time.time(), time.monotonic()
+    result = call()
+    return started, started + (time.monotonic() - clock), result
 
 
 class HttpProbe(PacedWorker):
@@ -35,9 +51,7 @@ class HttpProbe(PacedWorker):
         self._client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout_s))
 
     def _tick(self) -> None:
-        started, clock = time.time(), time.monotonic()
-        outcome, status, error = self._get()
-        ended = started + (time.monotonic() - clock)
+        started, ended, (outcome, status, error) = timed(self._get)
         self.history.record(
             Op(self.name, self.f, started, ended, outcome, status=status, error=error)
         )
@@ -54,6 +68,124 @@ class HttpProbe(PacedWorker):
         if response.is_success:
             return "ok", response.status_code, None
         return "fail", response.status_code, f"HTTP {response.status_code}: {response.text[:120]}"
+
+    def _close(self) -> None:
+        self._client.close()
+
+
+class PgClient:
+    """One autocommit PostgreSQL connection kept across operations, reopened after a failure.
+
+    `run()` never raises: a failed connect is "fail", a statement cut by statement_timeout or
+    by the client-side deadline (a silent network, which statement_timeout cannot detect) is
+    "info", any other error "fail". `dsn()` is asked again for every new connection.
+    Autocommit also keeps `now()` current: in an open transaction it would stay frozen.
+    """
+
+    def __init__(self, dsn: Callable[[], str], timeout_s: float, application_name: str) -> None:
+        self.dsn = dsn
+        self.timeout_s = timeout_s
+        self.application_name = application_name
+        self._conn: psycopg.Connection | None = None
+
+    def run(
+        self, statement: str, params: Sequence[Any] | None = None
+    ) -> tuple[str, list[tuple], str | None]:
+        """(outcome, rows, error) of one statement."""
+        if self._conn is None:
+            try:
+                self._conn = self._connect()
+            except Exception as exc:  # dsn() is the caller's code: any failure means no query
+                return "fail", [], short_error(exc)
+        deadline = _Deadline(self._conn, self.timeout_s)
+        try:
+            with deadline:
+                rows = self._conn.execute(statement, params).fetchall()
+        except (psycopg.Error, OSError) as exc:
+            self.close()
+            timed_out = deadline.fired or isinstance(exc, psycopg.errors.QueryCanceled)
+            return ("info" if timed_out else "fail"), [], deadline.describe(exc)
+        if deadline.fired:  # it cut the socket just as the answer arrived
+            self.close()
+        return "ok", rows, None
+
+    def _connect(self) -> psycopg.Connection:
+        # libpq's connect_timeout is whole seconds, at least 2.
+        return psycopg.connect(
+            self.dsn(),
+            autocommit=True,
+            connect_timeout=max(2, math.ceil(self.timeout_s)),
+            options=f"-c statement_timeout={int(self.timeout_s * 1000)}",
+            application_name=self.application_name,
+        )
+
+    def close(self) -> None:
+        if self._conn is not None:
+            conn, self._conn = self._conn, None
+            conn.close()
+
+
+class SqlProbe(PacedWorker):
+    """Runs `query` on one kept connection every `interval_s`; see PgClient for outcomes."""
+
+    def __init__(
+        self,
+        history: History,
+        dsn: Callable[[], str],
+        name: str,
+        interval_s: float = 0.1,
+        timeout_s: float = 1.0,
+        query: str = "SELECT 1",
+    ) -> None:
+        super().__init__(f"sql:{name}", interval_s)
+        self.history = history
+        self.query = query
+        self._pg = PgClient(dsn, timeout_s, f"drillbook-probe-{name}")
+
+    def _tick(self) -> None:
+        started, ended, (outcome, _, error) = timed(lambda: self._pg.run(self.query))
+        self.history.record(Op(self.name, self.query, started, ended, outcome, error=error))
+
+    def _close(self) -> None:
+        self._pg.close()
+
+
+class RedisProbe(PacedWorker):
+    """PINGs Redis every `interval_s`.
+
+    A refused or dropped connection is "fail"; a socket timeout is "info" (redis-py does not
+    say whether the PING had been sent). Retries are off so each operation is one attempt.
+    """
+
+    def __init__(
+        self,
+        history: History,
+        url: str,
+        name: str,
+        interval_s: float = 0.1,
+        timeout_s: float = 0.5,
+    ) -> None:
+        super().__init__(f"redis:{name}", interval_s)
+        self.history = history
+        self._client = redis.Redis.from_url(
+            url,
+            socket_timeout=timeout_s,
+            socket_connect_timeout=timeout_s,
+            retry=Retry(NoBackoff(), 0),
+        )
+
+    def _tick(self) -> None:
+        started, ended, (outcome, error) = timed(self._ping)
+        self.history.record(Op(self.name, "PING", started, ended, outcome, error=error))
+
+    def _ping(self) -> tuple[str, str | None]:
+        try:
+            self._client.ping()
+        except redis.TimeoutError as exc:
+            return "info", short_error(exc)
+        except redis.RedisError as exc:
+            return "fail", short_error(exc)
+        return "ok", None
 
     def _close(self) -> None:
         self._client.close()

@@ -8,16 +8,26 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
-from drillbook.evidence.chart import DPI, FIG_SIZE_IN, rolling_success, timeline_png
+from drillbook.evidence import chart
+from drillbook.evidence.chart import (
+    DPI,
+    FIG_SIZE_IN,
+    rolling_p95,
+    rolling_success,
+    timeline_png,
+)
 from drillbook.workload.history import History, Op
 
 T0 = 1_715_500_000.0
 
 
 def drill_history(n: int, outage: tuple[float, float]) -> History:
-    """n ops over 60 s (T0-20 .. T0+40) from two probes and a writer; fail during outage."""
+    """n ops over 60 s (T0-20 .. T0+40) from two probes and a writer (plus a lag sampler the
+    chart leaves out); fail during outage."""
     history = History()
     processes = ("probe:/lookup", "probe:/history", "writer")
+    for i in range(20):
+        history.record(Op("lag:az-b", "sample", T0 + i, T0 + i + 0.001, "ok", value=0.1))
     per_process = n // len(processes)
     for process in processes:
         for i in range(per_process):
@@ -43,7 +53,15 @@ def assert_png(path: Path) -> None:
 def test_recovered_drill_renders_6000_ops_quickly(tmp_path: Path) -> None:
     history = drill_history(6000, outage=(0.0, 12.0))
     began = time.perf_counter()
-    out = timeline_png(history, tmp_path / "charts" / "t.png", t0=T0, t1=T0 + 12.4, title="2_pitr")
+    out = timeline_png(
+        history,
+        tmp_path / "charts" / "t.png",
+        t0=T0,
+        t1=T0 + 12.4,
+        title="2_pitr",
+        thresholds={"P95 limit (s)": 2.5},
+        rto_threshold_s=1800,
+    )
     elapsed = time.perf_counter() - began
     assert out == tmp_path / "charts" / "t.png"
     assert_png(out)
@@ -70,3 +88,75 @@ def test_rolling_success_counts_ops_within_the_window() -> None:
     ok = np.array([1.0, 0.0, 1.0, 1.0, 0.0])
     # windows (t-1, t]: {0}, {0, .5}, {.5, 1}, {.5, 1, 1.2}, {3}
     assert rolling_success(starts, ok, 1.0).tolist() == pytest.approx([1, 0.5, 0.5, 2 / 3, 0])
+
+
+def test_rolling_p95_is_the_nearest_rank_of_the_window() -> None:
+    starts = np.arange(20.0)
+    latencies = np.arange(1.0, 21.0)
+    p95 = rolling_p95(starts, latencies, window_s=100.0)
+    assert p95[-1] == 19.0  # rank ceil(0.95 * 20) = 19
+    assert p95[0] == 1.0 and p95[1] == 2.0  # one and two ops: the largest
+    # A 2 s window holds 2 ops (t-2, t]: the P95 is the larger of them.
+    assert rolling_p95(starts, latencies[::-1], window_s=2.0)[5].item() == 16.0
+
+
+@pytest.fixture
+def drawn(monkeypatch: pytest.MonkeyPatch) -> list:
+    """The figures timeline_png drew, kept when it closes them."""
+    figures: list = []
+    close = chart.plt.close
+
+    def keep(fig) -> None:
+        figures.append(fig)
+        close(fig)
+
+    monkeypatch.setattr(chart.plt, "close", keep)
+    return figures
+
+
+def legend_labels(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_p95_lines_thresholds_and_rto_limit_are_drawn(tmp_path: Path, drawn: list) -> None:
+    history = drill_history(600, outage=(0.0, 12.0))
+    timeline_png(
+        history,
+        tmp_path / "t.png",
+        t0=T0,
+        t1=T0 + 12.4,
+        title="t",
+        thresholds={"P95 limit (s)": 2.5},
+        rto_threshold_s=15,
+    )
+    ratio_ax, latency_ax = drawn[0].axes
+    labels = legend_labels(latency_ax)
+    assert "probe:/lookup P95 (rolling 1 s)" in labels
+    assert "probe:/history P95 (rolling 1 s)" in labels
+    assert not any("writer P95" in label or "lag:" in label for label in labels)
+    assert not any("lag:" in label for label in legend_labels(ratio_ax))
+    [limit] = [line for line in latency_ax.lines if line.get_label() == "P95 limit (s) 2.5"]
+    assert limit.get_linestyle() == "--" and limit.get_ydata()[0] == 2500.0
+    assert any(t.get_text() == "P95 limit (s) 2.5" for t in latency_ax.texts)
+    [rto_line] = [line for line in ratio_ax.lines if line.get_label() == "RTO limit (T0 + 15 s)"]
+    assert rto_line.get_xdata()[0] == 15
+    # No op succeeded during the outage: the P95 line stops instead of bridging it.
+    [p95] = [line for line in latency_ax.lines if line.get_label().startswith("probe:/lookup P95")]
+    assert np.isnan(p95.get_ydata()).sum() == 1
+
+
+def test_rto_limit_beyond_the_plot_is_named_in_the_legend(tmp_path: Path, drawn: list) -> None:
+    history = drill_history(300, outage=(0.0, 12.0))
+    timeline_png(
+        history,
+        tmp_path / "t.png",
+        t0=T0,
+        t1=T0 + 12.4,
+        title="t",
+        rto_threshold_s=1800,
+        p95_window_s=5,
+    )
+    ratio_ax, _ = drawn[0].axes
+    assert "RTO limit T0 + 1800 s\n(beyond the plot)" in legend_labels(ratio_ax)
+    assert ratio_ax.get_xlim()[1] < 100  # the axis is not stretched to the limit
+    assert "probe:/lookup P95 (rolling 5 s)" in legend_labels(drawn[0].axes[1])

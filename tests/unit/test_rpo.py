@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from drillbook.checks import lost_writes, rpo
+from drillbook.checks import lost_writes, rpo, rpo_lag
 from drillbook.workload import History, Op
 
 T0 = 1_700_000_000.0
@@ -91,3 +91,79 @@ def test_lost_writes_lists_indeterminate_apart_and_ignores_definite_failures():
     assert result.details["indeterminate_ids"] == [2, 4]
     assert result.details["indeterminate_survived"] == 1
     assert "2 indeterminate writes are not counted" in result.explanation
+
+
+def lag_samples(*specs: tuple[float, dict], outcome: str = "ok") -> History:
+    """(completion time relative to T0, sample value); each sample takes 5 ms."""
+    history = History()
+    for at, value in specs:
+        end = T0 + at
+        history.record(Op("lag:az-b", "sample", end - 0.005, end, outcome, value=value))
+    return history
+
+
+def sample(
+    delay: float | None, replay_lag: float | None = None, sent_bytes: int | None = None
+) -> dict:
+    value: dict = {"standby_replay_delay_s": delay, "standby_receive_replay_bytes": 0}
+    if sent_bytes is not None:
+        value |= {
+            "streaming": True,
+            "primary_replay_lag_s": replay_lag,
+            "primary_sent_replay_bytes": sent_bytes,
+        }
+    return value
+
+
+def test_rpo_lag_takes_the_primary_replay_lag_of_the_last_sample_before_t0():
+    history = lag_samples(
+        (-2.0, sample(30.0, 0.8, 4096)),
+        (-1.0, sample(31.0, 0.05, 0)),
+        (1.0, sample(32.0, 9.0, 100)),  # after T0: ignored
+    )
+    result = rpo_lag(history, T0, 5)
+    assert result.passed
+    assert result.name == "RPO (replication lag)"
+    assert result.figure == pytest.approx(0.05)
+    assert result.details["definition"].startswith("pg_stat_replication.replay_lag")
+    assert result.details["max_lag_before_t0_s"] == pytest.approx(0.8)
+    assert result.details["max_sent_replay_bytes"] == 4096
+    assert result.details["samples_before_t0"] == 2
+
+
+def test_rpo_lag_of_a_caught_up_idle_standby_is_zero_despite_its_growing_replay_delay():
+    result = rpo_lag(lag_samples((-1.0, sample(120.0, None, 0))), T0, 5)
+    assert result.passed
+    assert result.figure == 0.0
+
+
+def test_rpo_lag_falls_back_to_the_standby_replay_delay():
+    history = lag_samples((-1.0, {**sample(7.5), "standby_receive_replay_bytes": 65536}))
+    result = rpo_lag(history, T0, 5)
+    assert not result.passed
+    assert result.figure == pytest.approx(7.5)
+    assert result.details["definition"].startswith("now() - pg_last_xact_replay_timestamp()")
+    assert result.details["max_receive_replay_bytes"] == 65536
+    assert result.explanation.startswith("RPO (replication lag) 7.50 s > 5 s")
+
+
+def test_rpo_lag_above_threshold_fails():
+    result = rpo_lag(lag_samples((-0.5, sample(0.0, 6.0, 1 << 20))), T0, 5)
+    assert not result.passed
+    assert result.figure == pytest.approx(6.0)
+
+
+def test_rpo_lag_ignores_failed_samples_and_fails_without_a_sample_before_t0():
+    history = lag_samples((-1.0, sample(None)), outcome="fail")
+    history.record(Op("lag:az-b", "sample", T0 + 1, T0 + 1.01, "ok", value=sample(0.1)))
+    result = rpo_lag(history, T0, 5)
+    assert not result.passed
+    assert result.figure is None
+    assert "no successful lag sample (lag:*)" in result.explanation
+
+
+def test_rpo_lag_fails_when_the_standby_has_replayed_nothing_yet():
+    result = rpo_lag(lag_samples((-1.0, sample(None))), T0, 5)
+    assert not result.passed
+    assert result.figure is None
+    assert "none of the 1 successful lag sample" in result.explanation

@@ -1,0 +1,136 @@
+"""Latency percentiles of probe operations, against a baseline or an absolute limit.
+
+Only successful ("ok") operations count: a request refused at once by a broken dependency is
+fast, and counting it would make the P95 look better exactly when the service is worse.
+Failures are measured by the SLA and RTO checks instead.
+
+Percentiles are nearest-rank: the p-th percentile of n sorted latencies is the one at rank
+ceil(p/100 * n) (1-based), always a latency that was actually observed.
+"""
+
+from __future__ import annotations
+
+import math
+
+from drillbook.checks.result import CheckResult, number, percent
+from drillbook.checks.sla import describe_window, window_ops
+from drillbook.workload.history import History
+
+DEFINITION = "nearest-rank percentile of successful operations"
+
+
+def nearest_rank(sorted_values: list[float], p: float) -> float:
+    """The p-th percentile (0 < p <= 100) of a non-empty ascending list, by nearest rank."""
+    rank = max(1, math.ceil(p / 100 * len(sorted_values)))
+    return sorted_values[rank - 1]
+
+
+def percentiles(
+    history: History,
+    *,
+    prefix: str = "probe:",
+    start: float | None = None,
+    end: float | None = None,
+) -> dict:
+    """p50, p95, p99 latency in seconds (None without a successful operation) and their count,
+    of the `prefix` operations invoked in [start, end]."""
+    latencies = _successful_latencies(history, prefix, start, end)
+    figures = {f"p{p}": nearest_rank(latencies, p) if latencies else None for p in (50, 95, 99)}
+    return {**figures, "count": len(latencies)}
+
+
+def p95_vs_baseline(
+    history: History,
+    prefix: str,
+    baseline: tuple[float, float],
+    window: tuple[float, float],
+    max_pct: float,
+) -> CheckResult:
+    """P95 during the drill `window` as a percentage of the P95 during `baseline`."""
+    name = _name(prefix)
+    before = _successful_latencies(history, prefix, *baseline)
+    during = _successful_latencies(history, prefix, *window)
+    details: dict = {
+        "definition": DEFINITION,
+        "baseline_window": list(baseline),
+        "drill_window": list(window),
+        "baseline_count": len(before),
+        "drill_count": len(during),
+        "baseline_p95_ms": _ms(nearest_rank(before, 95)) if before else None,
+        "drill_p95_ms": _ms(nearest_rank(during, 95)) if during else None,
+    }
+    threshold = f"{number(max_pct)}% of baseline"
+    for latencies, which, span in ((before, "baseline", baseline), (during, "drill", window)):
+        if not latencies:
+            return CheckResult(
+                name,
+                None,
+                "%",
+                max_pct,
+                False,
+                f"{name} not measured: no successful operation of {prefix}* in the {which} "
+                f"window ({describe_window(*span)})",
+                details,
+            )
+    base_p95, drill_p95 = nearest_rank(before, 95), nearest_rank(during, 95)
+    if base_p95 <= 0:
+        return CheckResult(
+            name, None, "%", max_pct, False, f"{name} not measured: baseline P95 is 0 s", details
+        )
+    figure = drill_p95 / base_p95 * 100
+    passed = figure <= max_pct
+    explanation = (
+        f"{name} {percent(figure / 100)} {'≤' if passed else '>'} {threshold}: "
+        f"{drill_p95 * 1000:.1f} ms over {len(during)} successful operations during the drill "
+        f"against {base_p95 * 1000:.1f} ms over {len(before)} at baseline"
+    )
+    return CheckResult(name, figure, "%", max_pct, passed, explanation, details)
+
+
+def p95_at_most(
+    history: History,
+    prefix: str,
+    limit_s: float,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+) -> CheckResult:
+    """P95 latency in seconds of the `prefix` operations invoked in [start, end] ≤ `limit_s`
+    (seed section 2 alerts on P95 > 2.5 s)."""
+    name = _name(prefix)
+    latencies = _successful_latencies(history, prefix, start, end)
+    window = describe_window(start, end)
+    details: dict = {"definition": DEFINITION, "start": start, "end": end, "count": len(latencies)}
+    if not latencies:
+        return CheckResult(
+            name,
+            None,
+            "s",
+            limit_s,
+            False,
+            f"{name} not measured: no successful operation of {prefix}* {window}",
+            details,
+        )
+    figure = nearest_rank(latencies, 95)
+    passed = figure <= limit_s
+    explanation = (
+        f"{name} {figure:.3f} s {'≤' if passed else '>'} {number(limit_s)} s over "
+        f"{len(latencies)} successful operations {window}"
+    )
+    return CheckResult(name, figure, "s", limit_s, passed, explanation, details)
+
+
+def _successful_latencies(
+    history: History, prefix: str, start: float | None, end: float | None
+) -> list[float]:
+    return sorted(
+        op.latency for op in window_ops(history, prefix, start, end) if op.outcome == "ok"
+    )
+
+
+def _name(prefix: str) -> str:
+    return f"P95 {prefix.removeprefix('probe:') or prefix}"
+
+
+def _ms(seconds: float) -> float:
+    return round(seconds * 1000, 3)

@@ -1,0 +1,119 @@
+from __future__ import annotations
+
+import pytest
+
+from drillbook.checks import p95_at_most, p95_vs_baseline, percentiles
+from drillbook.checks.latency import nearest_rank
+from drillbook.workload import History, Op
+
+T0 = 1_700_000_000.0
+
+
+def record(history: History, latencies_s: list[float], at: float, outcome: str = "ok") -> None:
+    """Probes of /lookup invoked 10 ms apart from `at`, with the given latencies."""
+    for i, latency in enumerate(latencies_s):
+        start = at + i * 0.01
+        history.record(Op("probe:/lookup", "GET /lookup", start, start + latency, outcome))
+
+
+def ms(*values: int) -> list[float]:
+    return [v / 1000 for v in values]
+
+
+def test_nearest_rank_picks_an_observed_value():
+    values = [float(v) for v in range(1, 101)]
+    assert nearest_rank(values, 50) == 50
+    assert nearest_rank(values, 95) == 95
+    assert nearest_rank(values, 99) == 99
+    assert nearest_rank([7.0], 95) == 7
+    assert nearest_rank([1.0, 2.0, 3.0], 50) == 2
+
+
+def test_percentiles_ignore_failed_operations():
+    history = History()
+    record(history, ms(*range(10, 110)), T0)  # 10..109 ms
+    record(history, ms(*[1] * 100), T0 + 5, outcome="fail")  # fast refusals
+    figures = percentiles(history)
+    assert figures["count"] == 100
+    assert figures["p50"] == pytest.approx(0.059)
+    assert figures["p95"] == pytest.approx(0.104)
+    assert figures["p99"] == pytest.approx(0.108)
+
+
+def test_percentiles_of_an_empty_window_are_none():
+    assert percentiles(History(), prefix="probe:/history") == {
+        "p50": None,
+        "p95": None,
+        "p99": None,
+        "count": 0,
+    }
+
+
+def baseline_and_drill(drill_ms: list[int]) -> History:
+    history = History()
+    record(history, ms(*[100] * 100), T0)
+    record(history, ms(*drill_ms), T0 + 10)
+    return history
+
+
+BASELINE = (T0, T0 + 5)
+DRILL = (T0 + 10, T0 + 15)
+
+
+def test_p95_within_110_percent_of_baseline_passes():
+    result = p95_vs_baseline(baseline_and_drill([105] * 100), "probe:/lookup", BASELINE, DRILL, 110)
+    assert result.passed
+    assert result.name == "P95 /lookup"
+    assert result.unit == "%"
+    assert result.figure == pytest.approx(105.0, rel=1e-5)  # epoch floats: µs precision
+    assert result.details["baseline_p95_ms"] == pytest.approx(100.0)
+    assert result.details["drill_p95_ms"] == pytest.approx(105.0)
+    assert result.details["baseline_count"] == result.details["drill_count"] == 100
+
+
+def test_p95_worse_than_110_percent_of_baseline_fails():
+    result = p95_vs_baseline(
+        baseline_and_drill([100] * 90 + [200] * 10), "probe:/lookup", BASELINE, DRILL, 110
+    )
+    assert not result.passed
+    assert result.figure == pytest.approx(200.0, rel=1e-5)
+    assert result.explanation.startswith("P95 /lookup 200% > 110% of baseline: 200.0 ms")
+
+
+def test_p95_vs_baseline_fails_when_the_drill_window_has_no_success():
+    history = baseline_and_drill([])
+    record(history, ms(*[5] * 10), T0 + 10, outcome="fail")
+    result = p95_vs_baseline(history, "probe:/lookup", BASELINE, DRILL, 110)
+    assert not result.passed
+    assert result.figure is None
+    assert "no successful operation of probe:/lookup* in the drill window" in result.explanation
+
+
+def test_p95_vs_baseline_fails_when_the_baseline_is_empty():
+    result = p95_vs_baseline(
+        baseline_and_drill([100] * 10), "probe:/lookup", (T0 - 10, T0 - 5), DRILL, 110
+    )
+    assert not result.passed
+    assert "in the baseline window" in result.explanation
+
+
+def test_p95_at_most_passes_under_the_limit_and_fails_above():
+    history = History()
+    record(history, [0.2] * 95 + [3.0] * 5, T0)
+    ok = p95_at_most(history, "probe:/lookup", 2.5)
+    assert ok.passed
+    assert ok.name == "P95 /lookup"
+    assert ok.figure == pytest.approx(0.2)
+    record(history, [3.0] * 10, T0 + 5)
+    slow = p95_at_most(history, "probe:/lookup", 2.5)
+    assert not slow.passed
+    assert slow.unit == "s"
+    assert slow.explanation.startswith("P95 /lookup 3.000 s > 2.5 s over 110 successful")
+
+
+def test_p95_at_most_without_success_fails_unmeasured():
+    history = History()
+    record(history, [0.1] * 5, T0)
+    result = p95_at_most(history, "probe:/lookup", 2.5, start=T0 + 1)
+    assert not result.passed
+    assert result.figure is None
