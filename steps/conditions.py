@@ -78,12 +78,22 @@ def within(
 @condition("the probes succeed again")
 def probes_succeed_again(request: pytest.FixtureRequest, drill: Drill) -> Poll:
     """Recovered as the RTO check defines it; the recovery instant becomes the drill's T1."""
+    return recovery_poll(request, drill, "probe:")
+
+
+@condition('the probes of "{path}" succeed again')
+def endpoint_succeeds_again(request: pytest.FixtureRequest, drill: Drill, path: str) -> Poll:
+    """One endpoint recovered: its own window of requests is back over the target."""
+    return recovery_poll(request, drill, f"probe:{path}")
+
+
+def recovery_poll(request: pytest.FixtureRequest, drill: Drill, prefix: str) -> Poll:
     profile: Profile = request.getfixturevalue("dr_profile")
 
     def poll() -> tuple[bool, str]:
-        result = rto_now(drill, profile, threshold_s=float("inf"))
+        result = rto_now(drill, profile, threshold_s=float("inf"), prefix=prefix)
         if result.figure is not None:
-            drill.recovered_at = result.details["recovered_at"]
+            drill.recovered_at = max(drill.recovered_at or 0.0, result.details["recovered_at"])
         return result.figure is not None, result.explanation
 
     return poll

@@ -179,3 +179,18 @@ def test_unknown_condition_lists_the_known_ones():
         LookupError, match=r"(?s)unknown condition 'the moon rises'.*probes succeed"
     ):
         resolve("the moon rises")
+
+
+def test_endpoint_condition_waits_for_that_endpoint_alone(tmp_path):
+    poll_factory, kwargs = resolve('the probes of "/lookup" succeed again')
+    assert kwargs == {"path": "/lookup"}
+
+    class Request:
+        @staticmethod
+        def getfixturevalue(name):
+            return PROFILE
+
+    drill = drill_with(probes(2, after_s=20), tmp_path)
+    done, observed = poll_factory(Request(), drill, **kwargs)()
+    assert done, observed
+    assert drill.recovered_at == pytest.approx(T0 + 2, abs=0.11)
