@@ -6,6 +6,9 @@ share a heal (kill, promote and switch of one failover) are undone by its first 
 
 from __future__ import annotations
 
+from typing import Any
+
+from drillbook.faults.toxiproxy import ToxiproxyClient
 from drillbook.stack import LocalStack
 
 
@@ -18,3 +21,20 @@ def heal_database(stack: LocalStack) -> None:
 def heal_network(stack: LocalStack) -> None:
     """Every proxy enabled and free of toxics (Toxiproxy's reset)."""
     stack.toxiproxy.reset()
+
+
+def heal_proxy(stack: LocalStack, proxy: str) -> None:
+    """One proxy enabled and free of toxics; the other proxies keep their faults."""
+    reset_proxy(stack.toxiproxy, proxy)
+
+
+def proxy_recover(stack: LocalStack, proxy: str) -> dict[str, Any]:
+    """heal_proxy as the journal's recover op, for a later run that has no stack object."""
+    return {"op": "toxiproxy-reset", "url": stack.toxiproxy.base_url, "proxy": proxy}
+
+
+def reset_proxy(client: ToxiproxyClient, proxy: str) -> None:
+    # Toxics first: a proxy enabled while they remain would pass traffic through them.
+    for toxic in client.toxics(proxy):
+        client.remove_toxic(proxy, toxic.name)
+    client.update_proxy(proxy, enabled=True)
