@@ -11,6 +11,7 @@ Feature: February drill: RDBMS PITR and cross-AZ switch
   Scenario: Cross-AZ switch after the az-a primary is killed
     Given probes call "/lookup" and "/history" every 100 ms
     And a writer commits numbered rows every 50 ms
+    And a SQL probe queries the database every 100 ms
     And the replication lag of az-b is sampled every 200 ms
     And the baseline is measured for 2 seconds
     When the PostgreSQL primary in az-a is killed with SIGKILL

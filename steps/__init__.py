@@ -17,6 +17,12 @@ def quoted(text: str) -> list[str]:
     return items
 
 
+def probe_process(name: str) -> str:
+    """The history process of a probe named in Gherkin: an endpoint ("/lookup" is the HTTP
+    probe "probe:/lookup") or a probe's own name ("sql:glancy", "redis:cache")."""
+    return name if ":" in name else f"probe:{name}"
+
+
 def rto_now(
     drill: Drill, profile: Profile, threshold_s: float, prefix: str = "probe:"
 ) -> CheckResult:

@@ -19,7 +19,7 @@ from pytest_bdd.parser import Feature, Scenario
 from drillbook.drill import Drill
 from drillbook.profile import Profile
 from drillbook.waits import wait_until
-from steps import rto_now
+from steps import probe_process, rto_now
 
 Poll = Callable[[], tuple[bool, Any]]
 CONDITIONS: list[tuple[str, parse.Parser, Callable[..., Poll]]] = []
@@ -84,7 +84,7 @@ def probes_succeed_again(request: pytest.FixtureRequest, drill: Drill) -> Poll:
 @condition('the probes of "{path}" succeed again')
 def endpoint_succeeds_again(request: pytest.FixtureRequest, drill: Drill, path: str) -> Poll:
     """One endpoint recovered: its own window of requests is back over the target."""
-    return recovery_poll(request, drill, f"probe:{path}")
+    return recovery_poll(request, drill, probe_process(path))
 
 
 def recovery_poll(request: pytest.FixtureRequest, drill: Drill, prefix: str) -> Poll:

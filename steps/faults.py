@@ -49,7 +49,7 @@ def point_service(drill: Drill, environment: LocalStack, journal: FaultJournal, 
         partial(environment.service.switch_database, node.app_dsn),
         partial(heal_database, environment),
     )
-    drill.facts["writer_node"] = node
+    drill.facts["database_node"] = node
     drill.evidence.attach_json(
         "service database endpoint", {"dsn": node.app_dsn, **environment.service.database()}
     )

@@ -11,7 +11,7 @@ from drillbook.checks.duration import to_seconds
 from drillbook.drill import Drill
 from drillbook.profile import Profile
 from drillbook.workload import surviving_ids
-from steps import rto_now
+from steps import probe_process, rto_now
 
 
 @then(parsers.parse("the RTO is at most {limit:g} {unit}"))
@@ -25,7 +25,7 @@ def endpoint_rto_at_most(
     drill: Drill, dr_profile: Profile, path: str, limit: float, unit: str
 ) -> None:
     drill.stop_workload()
-    drill.check(rto_now(drill, dr_profile, to_seconds(limit, unit), prefix=f"probe:{path}"))
+    drill.check(rto_now(drill, dr_profile, to_seconds(limit, unit), prefix=probe_process(path)))
 
 
 @then(parsers.parse("the SLA over the drill is at least {pct:g}%"))
@@ -50,14 +50,14 @@ def p95_against_baseline(drill: Drill, path: str, pct: float) -> None:
         raise AssertionError('no baseline: add "Given the baseline is measured for N seconds"')
     baseline = (drill.marks["baseline start"], drill.marks["baseline end"])
     window = (drill.t0 if drill.t0 is not None else baseline[1], time.time())
-    drill.check(p95_vs_baseline(drill.history, f"probe:{path}", baseline, window, pct))
+    drill.check(p95_vs_baseline(drill.history, probe_process(path), baseline, window, pct))
 
 
 @then(parsers.parse('the P95 of "{path}" during the drill is at most {limit:g} {unit}'))
 def p95_during_drill(drill: Drill, path: str, limit: float, unit: str) -> None:
     drill.stop_workload()
     drill.check(
-        p95_at_most(drill.history, f"probe:{path}", to_seconds(limit, unit), start=drill.t0)
+        p95_at_most(drill.history, probe_process(path), to_seconds(limit, unit), start=drill.t0)
     )
 
 
@@ -82,7 +82,7 @@ def no_write_lost(drill: Drill) -> None:
 def survivors(drill: Drill) -> set[int]:
     """Ids of the writer's rows present now on the node it last wrote to (read once)."""
     if "survivors" not in drill.facts:
-        node = drill.facts["writer_node"]
+        node = drill.facts["database_node"]
         drill.facts["survivors"] = surviving_ids(node.direct_app_dsn)
         drill.evidence.attach_text(
             f"psql {node.name}: SELECT id FROM drill_writes",

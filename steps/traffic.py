@@ -10,8 +10,8 @@ from pytest_bdd import given, parsers, when
 from drillbook.drill import Drill
 from drillbook.profile import Profile
 from drillbook.stack import LocalStack
-from drillbook.stack.postgres import APP_DB
-from drillbook.workload import HttpProbe, LagSampler, Workload, Writer
+from drillbook.stack.postgres import APP_DB, PgNode
+from drillbook.workload import HttpProbe, LagSampler, RedisProbe, SqlProbe, Workload, Writer
 from steps import quoted
 
 SEED_WORDS = ("serendipity", "ephemeral", "lucid", "quorum", "latency")
@@ -52,17 +52,47 @@ def probes_call(
 def writer_commits(
     drill: Drill, environment: LocalStack, dr_profile: Profile, interval: int
 ) -> None:
-    primary = environment.pg.primary
-    primary.query("TRUNCATE drill_writes", dbname=APP_DB)  # the writer numbers rows from 1
-    drill.facts["writer_node"] = primary
-    writer = Writer(
+    database_node(drill, environment).query("TRUNCATE drill_writes", dbname=APP_DB)
+    writer = Writer(  # numbers its rows from 1, hence the empty table
         drill.history,
-        lambda: drill.facts["writer_node"].app_dsn,
+        lambda: drill.facts["database_node"].app_dsn,
         interval_s=interval / 1000,
         timeout_s=dr_profile.workload["probe_timeout_ms"] / 1000,
     )
     workload_of(drill).add(writer)
     writer.start()
+
+
+@given(parsers.parse("a SQL probe queries the database every {interval:d} ms"))
+def sql_probe(drill: Drill, environment: LocalStack, dr_profile: Profile, interval: int) -> None:
+    database_node(drill, environment)
+    probe = SqlProbe(
+        drill.history,
+        lambda: drill.facts["database_node"].app_dsn,
+        "glancy",
+        interval_s=interval / 1000,
+        timeout_s=dr_profile.workload["probe_timeout_ms"] / 1000,
+    )
+    workload_of(drill).add(probe)
+    probe.start()
+
+
+@given(parsers.parse("a Redis probe pings the cache every {interval:d} ms"))
+def redis_probe(drill: Drill, environment: LocalStack, dr_profile: Profile, interval: int) -> None:
+    probe = RedisProbe(
+        drill.history,
+        environment.redis.url,
+        "cache",
+        interval_s=interval / 1000,
+        timeout_s=dr_profile.workload["probe_timeout_ms"] / 1000,
+    )
+    workload_of(drill).add(probe)
+    probe.start()
+
+
+def database_node(drill: Drill, environment: LocalStack) -> PgNode:
+    """The node the service's clients use; a failover step moves it."""
+    return drill.facts.setdefault("database_node", environment.pg.primary)
 
 
 @given(parsers.parse("the replication lag of {az} is sampled every {interval:d} ms"))
