@@ -12,15 +12,22 @@ from drillbook.profile import Profile
 from drillbook.stack import LocalStack
 from drillbook.stack.postgres import APP_DB, PgNode
 from drillbook.workload import HttpProbe, LagSampler, RedisProbe, SqlProbe, Workload, Writer
+from drillbook.workload.paced import PacedWorker
 from steps import quoted
 
 SEED_WORDS = ("serendipity", "ephemeral", "lucid", "quorum", "latency")
 
 
-def workload_of(drill: Drill) -> Workload:
+def run_client(drill: Drill, client: PacedWorker) -> None:
+    """Add a probe, writer or sampler to the drill's workload and start it."""
     if drill.workload is None:
         drill.workload = Workload(drill.history)
-    return drill.workload
+    drill.workload.add(client)
+    client.start()
+
+
+def client_timeout(profile: Profile) -> float:
+    return profile.workload["probe_timeout_ms"] / 1000
 
 
 @given("the reference service is up")
@@ -33,19 +40,16 @@ def service_is_up(environment: LocalStack) -> None:
 def probes_call(
     drill: Drill, environment: LocalStack, dr_profile: Profile, paths: str, interval: int
 ) -> None:
-    timeout_s = dr_profile.workload["probe_timeout_ms"] / 1000
-    workload = workload_of(drill)
     for path in quoted(paths):
         probe = HttpProbe(
             drill.history,
             environment.service.url,
             path,
             interval_s=interval / 1000,
-            timeout_s=timeout_s,
+            timeout_s=client_timeout(dr_profile),
             params={"word": "drill", "user": "probe"},
         )
-        workload.add(probe)
-        probe.start()
+        run_client(drill, probe)
 
 
 @given(parsers.parse("a writer commits numbered rows every {interval:d} ms"))
@@ -57,10 +61,9 @@ def writer_commits(
         drill.history,
         lambda: drill.facts["database_node"].app_dsn,
         interval_s=interval / 1000,
-        timeout_s=dr_profile.workload["probe_timeout_ms"] / 1000,
+        timeout_s=client_timeout(dr_profile),
     )
-    workload_of(drill).add(writer)
-    writer.start()
+    run_client(drill, writer)
 
 
 @given(parsers.parse("a SQL probe queries the database every {interval:d} ms"))
@@ -71,10 +74,9 @@ def sql_probe(drill: Drill, environment: LocalStack, dr_profile: Profile, interv
         lambda: drill.facts["database_node"].app_dsn,
         "glancy",
         interval_s=interval / 1000,
-        timeout_s=dr_profile.workload["probe_timeout_ms"] / 1000,
+        timeout_s=client_timeout(dr_profile),
     )
-    workload_of(drill).add(probe)
-    probe.start()
+    run_client(drill, probe)
 
 
 @given(parsers.parse("a Redis probe pings the cache every {interval:d} ms"))
@@ -84,10 +86,9 @@ def redis_probe(drill: Drill, environment: LocalStack, dr_profile: Profile, inte
         environment.redis.url,
         "cache",
         interval_s=interval / 1000,
-        timeout_s=dr_profile.workload["probe_timeout_ms"] / 1000,
+        timeout_s=client_timeout(dr_profile),
     )
-    workload_of(drill).add(probe)
-    probe.start()
+    run_client(drill, probe)
 
 
 def database_node(drill: Drill, environment: LocalStack) -> PgNode:
@@ -105,8 +106,7 @@ def lag_sampled(drill: Drill, environment: LocalStack, az: str, interval: int) -
         interval_s=interval / 1000,
         name=az,
     )
-    workload_of(drill).add(sampler)
-    sampler.start()
+    run_client(drill, sampler)
 
 
 @given(parsers.parse("the workload has run for {seconds:g} seconds"))

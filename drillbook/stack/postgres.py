@@ -22,7 +22,7 @@ from psycopg import sql
 from drillbook.faults.toxiproxy import ToxiproxyClient
 from drillbook.stack.commands import CommandLog
 from drillbook.stack.ports import free_port
-from drillbook.stack.process import ManagedProcess, pid_alive, run_command
+from drillbook.stack.process import LocalProcess, ManagedProcess, pid_alive, run_command
 
 PG_USER = "postgres"
 APP_USER = "glancy"
@@ -64,7 +64,7 @@ def recovery_log(log_path: Path) -> str:
     return "\n".join(line for line in lines if any(word in line for word in words))
 
 
-class PgNode:
+class PgNode(LocalProcess):
     """One PostgreSQL instance, run in the foreground under a ManagedProcess."""
 
     def __init__(
@@ -122,16 +122,9 @@ class PgNode:
             "?connect_timeout=2"
         )
 
-    @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._process.alive
-
     def pid(self) -> int | None:
-        """The postmaster's pid from postmaster.pid, None when it is not running."""
+        """The postmaster's pid from postmaster.pid (runuser stands between us and it), None
+        when it is not running."""
         try:
             pid = int((self.data_dir / "postmaster.pid").read_text().split("\n", 1)[0])
         except (OSError, ValueError):

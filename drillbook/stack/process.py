@@ -270,3 +270,21 @@ class ManagedProcess:
         assert self._popen is not None
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._popen.pid, signal.SIGKILL)
+
+
+class LocalProcess:
+    """A component of the local stack: one ManagedProcess listening on a loopback port."""
+
+    port: int
+    _process: ManagedProcess
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def running(self) -> bool:
+        return self._process.alive
+
+    def pid(self) -> int | None:
+        return self._process.pid

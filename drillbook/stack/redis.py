@@ -7,10 +7,10 @@ from pathlib import Path
 
 import redis
 
-from drillbook.stack.process import ManagedProcess
+from drillbook.stack.process import LocalProcess, ManagedProcess
 
 
-class RedisNode:
+class RedisNode(LocalProcess):
     def __init__(
         self,
         name: str,
@@ -47,10 +47,6 @@ class RedisNode:
         self._process = ManagedProcess(f"redis {name}", argv, log_path, cwd=data_dir)
 
     @property
-    def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
-
-    @property
     def direct_url(self) -> str:
         return f"redis://:{self.password}@127.0.0.1:{self.port}/0"
 
@@ -58,13 +54,6 @@ class RedisNode:
     def url(self) -> str:
         """Through the node's Toxiproxy proxy (direct if it has none)."""
         return f"redis://:{self.password}@127.0.0.1:{self.proxy_port or self.port}/0"
-
-    @property
-    def running(self) -> bool:
-        return self._process.alive
-
-    def pid(self) -> int | None:
-        return self._process.pid
 
     def client(self, timeout_s: float = 1.0) -> redis.Redis:
         """A direct client with socket timeouts."""

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import httpx
 
-from drillbook.stack.process import ManagedProcess
+from drillbook.stack.process import LocalProcess, ManagedProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HTTP_TIMEOUT_S = 5.0
 
 
-class ReferenceService:
+class ReferenceService(LocalProcess):
     def __init__(
         self,
         *,
@@ -48,14 +48,7 @@ class ReferenceService:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._process.alive
-
-    def pid(self) -> int | None:
-        return self._process.pid
+        return f"http://{self.address}"
 
     def start(self) -> None:
         self.spawn()

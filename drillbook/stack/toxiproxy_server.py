@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 from drillbook.faults.toxiproxy import ToxiproxyClient
-from drillbook.stack.process import ManagedProcess
+from drillbook.stack.process import LocalProcess, ManagedProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 ENV_VAR = "DRILLBOOK_TOXIPROXY_SERVER"
@@ -29,7 +29,7 @@ def find_toxiproxy_server(configured: str | None = None) -> str:
     raise FileNotFoundError(f"no executable toxiproxy-server found (looked at {looked})")
 
 
-class ToxiproxyServer:
+class ToxiproxyServer(LocalProcess):
     def __init__(self, *, binary: str, port: int, log_path: Path, ready_timeout_s: float) -> None:
         self.port = port
         self.log_path = log_path
@@ -40,14 +40,7 @@ class ToxiproxyServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def running(self) -> bool:
-        return self._process.alive
-
-    def pid(self) -> int | None:
-        return self._process.pid
+        return f"http://{self.address}"
 
     def spawn(self) -> None:
         self._process.start()
