@@ -35,12 +35,39 @@ class RedisConfig:
 
 
 @dataclass(frozen=True)
+class BreakerConfig:
+    # disabled: every call goes to the LLM and waits its timeout (the no-breaker baseline)
+    enabled: bool = True
+    failure_threshold: int = 3
+    window_s: float = 10.0
+    open_s: float = 2.0
+    half_open_probes: int = 1
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    url: str
+    model: str = "doubao-lite"
+    timeout_s: float = 0.8
+    breaker: BreakerConfig = BreakerConfig()
+
+
+@dataclass(frozen=True)
+class BudgetConfig:
+    monthly_tokens: int = 100_000
+    warn_pct: float = 80.0
+    disable_pct: float = 95.0
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     database: DatabaseConfig
     redis: RedisConfig
     host: str = "127.0.0.1"
     port: int = 8080
     cache_ttl_s: int = 300
+    llm: LlmConfig | None = None  # None: lookups answer from the database alone
+    budget: BudgetConfig = BudgetConfig()
 
 
 class _Reader:
@@ -64,7 +91,7 @@ class _Reader:
         value = self.data[key]
         accepted = (int, float) if kind is float else kind
         # bool is an int subclass: a `true` port is a mistake, not 1
-        if isinstance(value, bool) or not isinstance(value, accepted):
+        if (kind is not bool and isinstance(value, bool)) or not isinstance(value, accepted):
             wanted = "a number" if kind is float else f"of type {kind.__name__}"
             self.fail(name, f"must be {wanted}, got {json.dumps(value)}")
         if kind in (int, float) and value < 0:
@@ -73,9 +100,18 @@ class _Reader:
             self.fail(name, "must not be empty")
         return float(value) if kind is float else value
 
-    def section(self, key: str) -> _Reader:
+    def positive(self, key: str, kind: type, default: object = _MISSING) -> Any:
+        value = self.get(key, kind, default)
+        if value <= 0:
+            self.fail(self.prefix + key, f"must be greater than 0, got {value}")
+        return value
+
+    def section(self, key: str, *, optional: bool = False) -> _Reader:
+        """The nested object at key; an optional one that is absent reads as {} (all defaults)."""
         if key not in self.data:
-            self.fail(self.prefix + key, "is missing")
+            if not optional:
+                self.fail(self.prefix + key, "is missing")
+            return _Reader(self.path, {}, f"{self.prefix}{key}.")
         return _Reader(self.path, self.data[key], f"{self.prefix}{key}.")
 
 
@@ -108,4 +144,36 @@ def load_config(path: str | Path) -> ServiceConfig:
         host=top.get("host", str, "127.0.0.1"),
         port=top.get("port", int, 8080),
         cache_ttl_s=top.get("cache_ttl_s", int, 300),
+        llm=_llm(top.section("llm")) if "llm" in top.data else None,
+        budget=_budget(top.section("budget", optional=True)),
     )
+
+
+def _llm(llm: _Reader) -> LlmConfig:
+    url = llm.get("url", str)
+    if not url.startswith(("http://", "https://")):
+        llm.fail("llm.url", f"must be an http:// or https:// URL, got {json.dumps(url)}")
+    breaker = llm.section("breaker", optional=True)
+    return LlmConfig(
+        url=url.rstrip("/"),
+        model=llm.get("model", str, "doubao-lite"),
+        timeout_s=llm.positive("timeout_s", float, 0.8),
+        breaker=BreakerConfig(
+            enabled=breaker.get("enabled", bool, True),
+            failure_threshold=breaker.positive("failure_threshold", int, 3),
+            window_s=breaker.positive("window_s", float, 10.0),
+            open_s=breaker.positive("open_s", float, 2.0),
+            half_open_probes=breaker.positive("half_open_probes", int, 1),
+        ),
+    )
+
+
+def _budget(budget: _Reader) -> BudgetConfig:
+    config = BudgetConfig(
+        monthly_tokens=budget.positive("monthly_tokens", int, 100_000),
+        warn_pct=budget.positive("warn_pct", float, 80.0),
+        disable_pct=budget.positive("disable_pct", float, 95.0),
+    )
+    if not config.warn_pct <= config.disable_pct <= 100:
+        budget.fail("budget.disable_pct", "must be >= budget.warn_pct and <= 100")
+    return config

@@ -26,3 +26,14 @@ CREATE TABLE IF NOT EXISTS drill_writes (
     payload      text,
     committed_at timestamptz NOT NULL DEFAULT clock_timestamp()
 );
+
+-- LLM token usage, authoritative for the monthly budget (Redis holds a rebuildable counter)
+CREATE TABLE IF NOT EXISTS llm_usage (
+    id     bigserial PRIMARY KEY,
+    month  text NOT NULL,
+    tokens int NOT NULL CHECK (tokens >= 0),
+    at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    kind   text NOT NULL
+);
+-- the counter is rebuilt by summing one month
+CREATE INDEX IF NOT EXISTS llm_usage_month ON llm_usage (month);

@@ -194,8 +194,16 @@ class FaultJournal:
 
     def revert_all(self) -> list[Fault]:
         """Revert every active fault, newest first; raise once at the end if any revert failed."""
+        return self.revert(self.active())
+
+    def revert_target(self, target: str) -> list[Fault]:
+        """Revert the active faults on one target (a step that ends a fault before teardown)."""
+        return self.revert([f for f in self.active() if f.target == target])
+
+    def revert(self, faults: list[Fault]) -> list[Fault]:
+        """Revert `faults`, newest first; raise once at the end if any revert failed."""
         failed = []
-        for fault in reversed(self.active()):
+        for fault in reversed(faults):
             verb = "releasing" if fault.resource else "reverting fault"
             self.progress(f"{verb} #{fault.id} {fault.kind} on {fault.target}")
             try:
@@ -208,7 +216,7 @@ class FaultJournal:
         if failed:
             lines = "; ".join(f"#{f.id} {f.kind} on {f.target}: {f.revert_error}" for f in failed)
             raise FaultRevertError(f"could not revert {len(failed)} fault(s): {lines}")
-        return self.faults
+        return faults
 
     def _write(self, event: str, fault: Fault) -> None:
         line = {"event": event, "at": time.time(), "run": self.run, "journal": self.serial}

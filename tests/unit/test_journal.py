@@ -121,3 +121,15 @@ def test_lines_without_a_run_or_not_json_are_left_out(tmp_path):
     lines, unreadable = read_lines(path)
     assert unreadable == [2, 4]
     assert never_closed(lines) == [lines[1]]
+
+
+def test_revert_target_ends_only_the_faults_on_that_target(tmp_path):
+    journal = FaultJournal(tmp_path / "j.jsonl", progress=lambda _: None)
+    healed = []
+    journal.inject("cut", "proxy redis", lambda: None, lambda: healed.append("redis"))
+    journal.inject("cut", "proxy pg-az-a", lambda: None, lambda: healed.append("pg"))
+    [fault] = journal.revert_target("proxy redis")
+    assert fault.target == "proxy redis" and fault.reverted_at is not None
+    assert healed == ["redis"]
+    assert [f.target for f in journal.active()] == ["proxy pg-az-a"]
+    assert journal.revert_target("proxy redis") == []

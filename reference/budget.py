@@ -1,0 +1,155 @@
+"""The monthly LLM token budget: 80 % warns, 95 % disables regenerate (the July drill).
+
+PostgreSQL's ``llm_usage`` rows are authoritative; the Redis counter
+``glancy:llm:tokens:<YYYY-MM>`` is the fast path and is rebuilt from them whenever it is
+missing. Months are UTC.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import asdict, dataclass
+
+from psycopg import AsyncConnection
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from reference.config import BudgetConfig
+from reference.database import Database
+from reference.dsn import mask
+
+OK, WARNING, DISABLED = "ok", "warning", "disabled"
+_RANK = {OK: 0, WARNING: 1, DISABLED: 2}
+# A rebuild racing a recording can miss its increment; expiring the counter bounds that
+# drift: the next read rebuilds it from PostgreSQL.
+_COUNTER_TTL_S = 60
+# Only bump a counter that exists: creating it would make one delta look like the month.
+_INCR_IF_EXISTS = """
+if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
+return false
+"""
+
+log = logging.getLogger("reference.budget")
+
+
+@dataclass(frozen=True)
+class Usage:
+    month: str
+    tokens: int
+    kind: str  # lookup | regenerate | admin
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    month: str
+    used_tokens: int
+    monthly_tokens: int
+    used_pct: float
+    state: str
+    warn_pct: float
+    disable_pct: float
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+class Budget:
+    def __init__(
+        self,
+        config: BudgetConfig,
+        db: Database,
+        redis: Redis,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config, self.db, self.redis = config, db, redis
+        self._clock = clock
+        self._incr_if_exists = redis.register_script(_INCR_IF_EXISTS)
+        self._known: BudgetStatus | None = None
+
+    @property
+    def known_state(self) -> str | None:
+        """The state last seen, without any I/O: what response headers report."""
+        return self._known.state if self._known else None
+
+    def month(self) -> str:
+        return time.strftime("%Y-%m", time.gmtime(self._clock()))
+
+    def usage(self, tokens: int, kind: str) -> Usage:
+        return Usage(self.month(), tokens, kind)
+
+    @staticmethod
+    async def insert(conn: AsyncConnection, usage: Usage) -> None:
+        """Record usage in the caller's transaction; call counted() after it commits."""
+        await conn.execute(
+            "INSERT INTO llm_usage (month, tokens, kind) VALUES (%s, %s, %s)",
+            (usage.month, usage.tokens, usage.kind),
+        )
+
+    async def counted(self, usage: Usage) -> BudgetStatus:
+        """Add committed usage to the Redis counter and return the budget after it."""
+        try:
+            used = await self._incr_if_exists(keys=[_key(usage.month)], args=[usage.tokens])
+        except RedisError as exc:
+            log.warning("llm usage counter not updated: %s", mask(f"{type(exc).__name__}: {exc}"))
+            used = None
+        if used is None:
+            return await self.status()
+        return self._observe(usage.month, int(used))
+
+    async def spend(self, tokens: int, kind: str) -> BudgetStatus:
+        usage = self.usage(tokens, kind)
+        await self.db.run(lambda conn: self.insert(conn, usage))
+        return await self.counted(usage)
+
+    async def status(self) -> BudgetStatus:
+        """This month's budget from the Redis counter, rebuilt from PostgreSQL if missing."""
+        month = self.month()
+        key = _key(month)
+        try:
+            raw = await self.redis.get(key)
+        except RedisError:
+            raw = None  # PostgreSQL answers alone, the counter is rebuilt once Redis is back
+        if raw is not None:
+            return self._observe(month, int(raw))
+        used = await self.db.run(lambda conn: _month_total(conn, month))
+        with suppress(RedisError):
+            await self.redis.set(key, used, nx=True, ex=_COUNTER_TTL_S)
+        return self._observe(month, used)
+
+    def _observe(self, month: str, used: int) -> BudgetStatus:
+        """Build the status and log each threshold crossed since the last one seen."""
+        previous = self._known if self._known and self._known.month == month else None
+        # usage only grows within a month: a read that started before a recording is stale
+        used = max(used, previous.used_tokens) if previous else used
+        cfg = self.config
+        pct = 100 * used / cfg.monthly_tokens
+        state = DISABLED if pct >= cfg.disable_pct else WARNING if pct >= cfg.warn_pct else OK
+        status = BudgetStatus(
+            month, used, cfg.monthly_tokens, round(pct, 2), state, cfg.warn_pct, cfg.disable_pct
+        )
+        before = _RANK[previous.state] if previous else _RANK[OK]
+        if before < _RANK[WARNING] <= _RANK[state]:
+            log.warning("llm budget warning: %d%% of monthly tokens", pct)
+        if before < _RANK[DISABLED] <= _RANK[state]:
+            log.warning(
+                "llm budget at %d%% of monthly tokens: regenerate disabled (at %g%%)",
+                pct,
+                cfg.disable_pct,
+            )
+        self._known = status
+        return status
+
+
+async def _month_total(conn: AsyncConnection, month: str) -> int:
+    cur = await conn.execute(
+        "SELECT coalesce(sum(tokens), 0) FROM llm_usage WHERE month = %s", (month,)
+    )
+    (total,) = await cur.fetchone()
+    return int(total)
+
+
+def _key(month: str) -> str:
+    return f"glancy:llm:tokens:{month}"
