@@ -1,24 +1,31 @@
-"""HTTP API of the reference Glancy service."""
+"""HTTP API of the reference Glancy service.
+
+With an ``llm`` section, lookups are enriched by Doubao behind a circuit breaker and fall
+back to the basic result (HTTP 200, ``"degraded": true``) when it cannot answer. Endpoints
+under /admin are operator and drill controls, not for end users.
+"""
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Annotated
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
-from reference import deletions, lookups
+from reference import deletions, lookups, results
+from reference.budget import DISABLED, Budget
 from reference.cache import ResultCache, connect_redis
 from reference.config import ServiceConfig
 from reference.database import Database, DatabaseUnavailable
 from reference.dsn import mask
+from reference.llm import Completion, LlmClient, LlmFailure
 
 log = logging.getLogger("reference.app")
 
@@ -33,10 +40,24 @@ class ReplayRequest(BaseModel):
     since: float | None = None
 
 
+class SpendRequest(BaseModel):
+    tokens: int = Field(gt=0, le=1_000_000_000)
+
+
+def _example_prompt(word: str) -> str:
+    return f"Write one short example sentence using the word '{word}'."
+
+
+def _regenerate_prompt(word: str) -> str:
+    return f"Write a fresh example sentence using the word '{word}', unlike the usual one."
+
+
 def create_app(config: ServiceConfig) -> FastAPI:
     db = Database(config.database)
     redis = connect_redis(config.redis)
     cache = ResultCache(redis, config.cache_ttl_s)
+    budget = Budget(config.budget, db, redis)
+    llm = LlmClient(config.llm) if config.llm else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -46,9 +67,28 @@ def create_app(config: ServiceConfig) -> FastAPI:
         finally:
             await db.close()
             await redis.aclose()
+            if llm:
+                await llm.aclose()
 
     app = FastAPI(title="glancy reference service", lifespan=lifespan)
     _install_error_handlers(app)
+
+    @app.middleware("http")
+    async def budget_header(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        response = await call_next(request)
+        # the last state seen (every recorded usage and budget read refreshes it): no I/O here
+        if state := budget.known_state:
+            response.headers["X-Budget-State"] = state
+        return response
+
+    async def complete(prompt: str) -> Completion | str:
+        """The completion, or the reason there is none."""
+        try:
+            return await llm.complete(prompt)
+        except LlmFailure as exc:
+            return exc.reason
 
     @app.get("/healthz")
     async def healthz() -> dict:
@@ -57,16 +97,48 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @app.get("/lookup")
     async def lookup(word: Name, user: Name) -> dict:
         cached = await cache.get(word)
+        # the LLM answers before the transaction starts, so no pooled connection waits on it
+        # and its token usage commits together with the lookup
+        outcome = await complete(_example_prompt(word)) if llm else None
+        completion = outcome if isinstance(outcome, Completion) else None
+        usage = budget.usage(completion.total_tokens, "lookup") if completion else None
 
         async def work(conn) -> dict:
             result = cached or await lookups.result_for(conn, word)
             await lookups.record_lookup(conn, user, word)
+            if usage:
+                await budget.insert(conn, usage)
             return result
 
         result = await db.run(work)
+        if usage:
+            await budget.counted(usage)
         if cached is None:
             await cache.put(word, result)
-        return {**result, "source": "cache" if cached else "db"}
+        if isinstance(outcome, str):
+            return results.degraded_result(word, outcome)
+        answer = {**result, "source": "cache" if cached else "db"}
+        if completion:
+            answer |= {"ai_example": completion.content, "degraded": False}
+        return answer
+
+    @app.post("/regenerate", response_model=None)
+    async def regenerate(word: Name, user: Name) -> JSONResponse | dict:
+        """A fresh example from the LLM; no degraded mode, so 503 when the LLM cannot answer."""
+        if llm is None:
+            return _error(503, "llm_unavailable", "no llm configured")
+        status = await budget.status()
+        if status.state == DISABLED:
+            detail = (
+                f"monthly LLM budget at {int(status.used_pct)}%"
+                f" (disable at {status.disable_pct:g}%)"
+            )
+            return _error(429, "regenerate_disabled", detail)
+        outcome = await complete(_regenerate_prompt(word))
+        if isinstance(outcome, str):
+            return _error(503, "llm_unavailable", outcome)
+        await budget.spend(outcome.total_tokens, "regenerate")
+        return {"word": word, "user": user, "ai_example": outcome.content}
 
     @app.get("/history")
     async def history(user: Name, limit: Annotated[int, Query(ge=1, le=1000)] = 50) -> dict:
@@ -98,6 +170,21 @@ def create_app(config: ServiceConfig) -> FastAPI:
         deleted = await db.run(work)
         users = list(dict.fromkeys(r.user for r in requests))
         return {"replayed": len(requests), "users": users, "deleted": deleted}
+
+    @app.get("/admin/llm", response_model=None)
+    async def get_llm() -> JSONResponse | dict:
+        if llm is None:
+            return _error(404, "llm_not_configured", "the config has no 'llm' section")
+        return llm.breaker.snapshot()
+
+    @app.get("/admin/budget")
+    async def get_budget() -> dict:
+        return (await budget.status()).as_dict()
+
+    @app.post("/admin/budget/spend")
+    async def spend_budget(body: SpendRequest) -> dict:
+        """Record usage without calling the LLM: drills drive spend to 80 %/95 % with it."""
+        return (await budget.spend(body.tokens, "admin")).as_dict()
 
     @app.get("/admin/database")
     async def get_database() -> dict:

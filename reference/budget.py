@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from reference.config import BudgetConfig
-from reference.database import Database
+from reference.database import Database, DatabaseUnavailable
 from reference.dsn import mask
 
 OK, WARNING, DISABLED = "ok", "warning", "disabled"
@@ -88,21 +88,29 @@ class Budget:
             (usage.month, usage.tokens, usage.kind),
         )
 
-    async def counted(self, usage: Usage) -> BudgetStatus:
-        """Add committed usage to the Redis counter and return the budget after it."""
+    async def counted(self, usage: Usage) -> BudgetStatus | None:
+        """Add committed usage to the Redis counter; the budget after it, None if unknown.
+
+        The usage is already committed, so a counter that cannot be updated is not an error:
+        it undercounts until it expires (at most _COUNTER_TTL_S) and is rebuilt from PostgreSQL.
+        """
         try:
             used = await self._incr_if_exists(keys=[_key(usage.month)], args=[usage.tokens])
         except RedisError as exc:
             log.warning("llm usage counter not updated: %s", mask(f"{type(exc).__name__}: {exc}"))
-            used = None
-        if used is None:
-            return await self.status()
-        return self._observe(usage.month, int(used))
+            return None
+        if used is not None:
+            return self._observe(usage.month, int(used))
+        try:
+            return await self.status()  # the counter expired: rebuild it now
+        except DatabaseUnavailable:
+            return None
 
     async def spend(self, tokens: int, kind: str) -> BudgetStatus:
+        """Record usage in its own transaction; the budget after it."""
         usage = self.usage(tokens, kind)
         await self.db.run(lambda conn: self.insert(conn, usage))
-        return await self.counted(usage)
+        return await self.counted(usage) or await self.status()
 
     async def status(self) -> BudgetStatus:
         """This month's budget from the Redis counter, rebuilt from PostgreSQL if missing."""

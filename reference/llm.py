@@ -173,9 +173,9 @@ class Completion:
 class LlmClient:
     """Chat completions from the configured model, through the breaker."""
 
-    def __init__(self, config: LlmConfig, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(self, config: LlmConfig) -> None:
         self.config = config
-        self.breaker = breaker or CircuitBreaker(config.breaker)
+        self.breaker = CircuitBreaker(config.breaker)
         self._http = httpx.AsyncClient(base_url=config.url, timeout=httpx.Timeout(config.timeout_s))
 
     async def aclose(self) -> None:
