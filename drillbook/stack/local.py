@@ -11,6 +11,7 @@ from pathlib import Path
 
 from drillbook.faults.toxiproxy import ToxiproxyClient
 from drillbook.stack.commands import CommandLog
+from drillbook.stack.llm import LlmStandIn
 from drillbook.stack.ports import free_port
 from drillbook.stack.postgres import PostgresPair
 from drillbook.stack.redis import RedisNode
@@ -27,6 +28,9 @@ class LocalSettings:
     redis_server: str = "redis-server"
     toxiproxy_server: str | None = None  # None: see find_toxiproxy_server
     schema_path: Path = REPO_ROOT / "reference" / "schema.sql"
+    # The service's LLM adapter (seed section 1: Doubao behind an adapter with a breaker).
+    llm_timeout_s: float = 0.8
+    llm_breaker: bool = True
 
 
 def _check_traversable(run_dir: Path) -> None:
@@ -76,10 +80,17 @@ class LocalStack:
         )
         self.toxiproxy: ToxiproxyClient = self._toxiproxy_server.client
         self.redis.proxy_port = free_port()
+        self.llm = LlmStandIn(port=free_port(), log_path=logs / "llm.log", ready_timeout_s=timeout)
+        self.llm.proxy_port = free_port()
         self.service = ReferenceService(
             port=free_port(),
             database_dsn=self.pg.node("az-a").app_dsn,
             redis_url=self.redis.url,
+            llm={
+                "url": self.llm.url,
+                "timeout_s": settings.llm_timeout_s,
+                "breaker": {"enabled": settings.llm_breaker},
+            },
             config_path=self.run_dir / "service" / "config.json",
             log_path=logs / "service.log",
             ready_timeout_s=timeout,
@@ -96,12 +107,15 @@ class LocalStack:
             # primary and the proxies exist) while the backups for PITR and az-b are taken.
             self.redis.spawn()
             self._toxiproxy_server.spawn()
+            self.llm.spawn()
             self.pg.start_primary(self.settings.schema_path)
             self.redis.wait_ready()
             self.progress(f"redis up on {self.redis.address}")
             self._toxiproxy_server.wait_ready()
             self._create_proxies()
             self.progress(f"toxiproxy up on {self._toxiproxy_server.url}")
+            self.llm.wait_ready()
+            self.progress(f"llm stand-in up on {self.llm.address}")
             self.service.spawn()
             self.pg.start_standby()
             self.service.wait_ready()
@@ -113,9 +127,9 @@ class LocalStack:
 
     def _create_proxies(self) -> None:
         self.pg.attach_toxiproxy(self.toxiproxy)
-        self.toxiproxy.create_proxy(
-            "redis", f"127.0.0.1:{self.redis.proxy_port}", self.redis.address
-        )
+        for name, component in (("redis", self.redis), ("llm", self.llm)):
+            listen = f"127.0.0.1:{component.proxy_port}"
+            self.toxiproxy.create_proxy(name, listen, component.address)
 
     def stop(self) -> None:
         """Stop everything in reverse order; already-dead components are fine.
@@ -126,6 +140,7 @@ class LocalStack:
         failures = []
         for name, stop in [
             ("reference service", self.service.stop),
+            ("llm stand-in", self.llm.stop),
             ("toxiproxy", self._toxiproxy_server.stop),
             ("redis", self.redis.stop),
             ("postgres", self.pg.stop),
@@ -149,6 +164,7 @@ class LocalStack:
             "service": self.service.pid(),
             "toxiproxy": self._toxiproxy_server.pid(),
             "redis": self.redis.pid(),
+            "llm stand-in": self.llm.pid(),
         }
         for node in [*self.pg.nodes.values(), *self.pg.restored]:
             found[f"postgres {node.name}"] = node.pid()
@@ -163,5 +179,6 @@ class LocalStack:
         endpoints["redis direct"] = self.redis.direct_url
         endpoints["redis via proxy"] = self.redis.url
         endpoints["toxiproxy api"] = self._toxiproxy_server.url
+        endpoints["llm via proxy"] = self.llm.url
         endpoints["reference service"] = self.service.url
         return endpoints

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
+import httpx
+
 from drillbook.stack.commands import CommandLog
 
 
@@ -276,6 +278,7 @@ class LocalProcess:
     """A component of the local stack: one ManagedProcess listening on a loopback port."""
 
     port: int
+    ready_timeout_s: float
     _process: ManagedProcess
 
     @property
@@ -288,3 +291,11 @@ class LocalProcess:
 
     def pid(self) -> int | None:
         return self._process.pid
+
+    def wait_healthz(self) -> None:
+        """Ready once GET /healthz answers 2xx (HTTP components)."""
+
+        def healthy() -> None:
+            httpx.get(f"http://{self.address}/healthz", timeout=1.0).raise_for_status()
+
+        self._process.wait_ready(healthy, self.ready_timeout_s)

@@ -21,6 +21,7 @@ class ReferenceService(LocalProcess):
         port: int,
         database_dsn: str,
         redis_url: str,
+        llm: dict | None,
         config_path: Path,
         log_path: Path,
         ready_timeout_s: float,
@@ -42,6 +43,7 @@ class ReferenceService(LocalProcess):
             },
             "redis": {"url": redis_url, "socket_timeout_s": 0.5},
             "cache_ttl_s": 300,
+            **({"llm": llm} if llm else {}),
         }
         argv = [sys.executable, "-m", "reference", "--config", str(config_path)]
         self._process = ManagedProcess("reference service", argv, log_path, cwd=REPO_ROOT)
@@ -62,10 +64,7 @@ class ReferenceService(LocalProcess):
         self._process.start()
 
     def wait_ready(self) -> None:
-        def healthy() -> None:
-            httpx.get(f"{self.url}/healthz", timeout=1.0).raise_for_status()
-
-        self._process.wait_ready(healthy, self.ready_timeout_s)
+        self.wait_healthz()
 
     def stop(self) -> None:
         self._process.stop(timeout_s=self.ready_timeout_s)

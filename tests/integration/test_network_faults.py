@@ -41,6 +41,5 @@ def test_unknown_proxy_is_named_with_the_known_ones(tmp_path):
     feature.write_text(text)
     done = run_drill(feature, tmp_path / "reports")
     assert done.returncode == 1
-    assert "no Toxiproxy proxy 'pg-az-c'; the proxies are ['pg-az-a', 'pg-az-b', 'redis']" in (
-        done.stdout
-    )
+    known = "['llm', 'pg-az-a', 'pg-az-b', 'redis']"
+    assert f"no Toxiproxy proxy 'pg-az-c'; the proxies are {known}" in done.stdout
