@@ -71,6 +71,11 @@ class Drill:
         )
         return result
 
+    def fault_window(self) -> tuple[float, float]:
+        """From T0 to the last restore of a fault (or now, if none was restored)."""
+        restores = [at for name, at in self.marks.items() if name.endswith(" restored")]
+        return self.require_t0(), max(restores, default=time.time())
+
     def require_t0(self) -> float:
         if self.t0 is None:
             raise AssertionError("no fault was injected in this scenario, so there is no T0")

@@ -42,6 +42,8 @@ _LOCAL = {
     "archive_timeout_s": (int, True),
     "redis_server": (str, False),
     "toxiproxy_server": (str, False),
+    "llm_timeout_s": (float, False),
+    "llm_breaker": (bool, False),
 }
 _LIVE = {
     "service_url": (str, True),
@@ -82,7 +84,10 @@ class Profile:
 
 
 def profile_path(name: str, environments_dir: Path) -> Path:
-    """Where the profile called NAME lives; an unknown name lists the known ones."""
+    """Where the profile called NAME lives (or NAME itself, a path to a .yaml file); an unknown
+    name lists the known ones."""
+    if name.endswith((".yaml", ".yml")) and Path(name).is_file():
+        return Path(name)
     path = environments_dir / f"{name}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in environments_dir.glob("*.yaml"))

@@ -13,7 +13,7 @@ from typing import Any
 
 import parse
 import pytest
-from pytest_bdd import parsers, then, when
+from pytest_bdd import given, parsers, then, when
 from pytest_bdd.parser import Feature, Scenario
 
 from drillbook.drill import Drill
@@ -57,6 +57,7 @@ def pytest_bdd_before_scenario(
                 raise LookupError(f"{feature.filename}:{step.line_number}: {exc}") from None
 
 
+@given(parsers.parse("within {seconds:g} seconds {condition}"))
 @when(parsers.parse("within {seconds:g} seconds {condition}"))
 @then(parsers.parse("within {seconds:g} seconds {condition}"))
 def within(

@@ -34,6 +34,12 @@ def sla_at_least(drill: Drill, pct: float) -> None:
     drill.check(sla(drill.history, pct))
 
 
+@then(parsers.parse('no request to "{path}" failed during the drill'))
+def no_request_failed(drill: Drill, path: str) -> None:
+    drill.stop_workload()
+    drill.check(sla(drill.history, 100.0, start=drill.require_t0(), prefix=probe_process(path)))
+
+
 @given(parsers.parse("the baseline is measured for {seconds:g} seconds"))
 def measure_baseline(drill: Drill, seconds: float) -> None:
     if drill.workload is None or not drill.workload.running:

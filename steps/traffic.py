@@ -26,6 +26,17 @@ def run_client(drill: Drill, client: PacedWorker) -> None:
     client.start()
 
 
+def answer_flags(response: httpx.Response) -> dict | None:
+    """What a probe keeps of an answer: whether it was the degraded payload, and why."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or "degraded" not in body:
+        return None
+    return {"degraded": body["degraded"], "reason": body.get("degraded_reason")}
+
+
 def client_timeout(profile: Profile) -> float:
     return profile.workload["probe_timeout_ms"] / 1000
 
@@ -48,6 +59,7 @@ def probes_call(
             interval_s=interval / 1000,
             timeout_s=client_timeout(dr_profile),
             params={"word": "drill", "user": "probe"},
+            record=answer_flags,
         )
         run_client(drill, probe)
 

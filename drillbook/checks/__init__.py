@@ -1,5 +1,6 @@
 """Checks: pure functions of a history that return a verdict with its figures."""
 
+from drillbook.checks.degradation import degraded_answers
 from drillbook.checks.duration import duration_check
 from drillbook.checks.latency import p95_at_most, p95_vs_baseline, percentiles
 from drillbook.checks.result import CheckResult
@@ -9,6 +10,7 @@ from drillbook.checks.sla import error_rate, sla
 
 __all__ = [
     "CheckResult",
+    "degraded_answers",
     "duration_check",
     "error_rate",
     "lost_writes",

@@ -76,6 +76,10 @@ class ReferenceService(LocalProcess):
     def database(self) -> dict:
         return self._call("GET", "/admin/database")
 
+    def llm_breaker(self) -> dict:
+        """The LLM adapter's circuit breaker: state and recent transitions (GET /admin/llm)."""
+        return self._call("GET", "/admin/llm")
+
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         url = self.url + path
         try:

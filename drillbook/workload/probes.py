@@ -31,7 +31,8 @@ class HttpProbe(PacedWorker):
     """GETs `base_url + path` every `interval_s` and records each answer as an operation.
 
     2xx is "ok"; another status or a connection error is "fail"; a timeout once the request
-    may have reached the service is "info".
+    may have reached the service is "info". `record`, if given, picks what to keep of a
+    successful response as the operation's value (e.g. whether the answer was degraded).
     """
 
     def __init__(
@@ -42,32 +43,36 @@ class HttpProbe(PacedWorker):
         interval_s: float = 0.1,
         timeout_s: float = 1.0,
         params: Mapping[str, str] | None = None,
+        record: Callable[[httpx.Response], object] | None = None,
     ) -> None:
         super().__init__(f"probe:{path}", interval_s)
         self.history = history
         self.path = path
         self.params = dict(params or {})
+        self.record = record
         self.f = f"GET {path}"
         self._client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout_s))
 
     def _tick(self) -> None:
-        started, ended, (outcome, status, error) = timed(self._get)
+        started, ended, (outcome, status, error, value) = timed(self._get)
         self.history.record(
-            Op(self.name, self.f, started, ended, outcome, status=status, error=error)
+            Op(self.name, self.f, started, ended, outcome, value, status=status, error=error)
         )
 
-    def _get(self) -> tuple[str, int | None, str | None]:
+    def _get(self) -> tuple[str, int | None, str | None, object]:
         try:
             response = self._client.get(self.path, params=self.params)
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return "fail", None, short_error(exc)  # the request never left the client
+            return "fail", None, short_error(exc), None  # the request never left the client
         except httpx.TimeoutException as exc:
-            return "info", None, short_error(exc)
+            return "info", None, short_error(exc), None
         except httpx.HTTPError as exc:
-            return "fail", None, short_error(exc)
+            return "fail", None, short_error(exc), None
         if response.is_success:
-            return "ok", response.status_code, None
-        return "fail", response.status_code, f"HTTP {response.status_code}: {response.text[:120]}"
+            value = self.record(response) if self.record else None
+            return "ok", response.status_code, None, value
+        error = f"HTTP {response.status_code}: {response.text[:120]}"
+        return "fail", response.status_code, error, None
 
     def _close(self) -> None:
         self._client.close()

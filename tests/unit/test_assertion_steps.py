@@ -11,7 +11,7 @@ import pytest
 from drillbook.drill import Drill
 from drillbook.profile import load_profile
 from drillbook.workload import History, Op
-from steps import conditions, database, measure
+from steps import conditions, database, llm, measure
 from steps.conditions import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -194,3 +194,55 @@ def test_endpoint_condition_waits_for_that_endpoint_alone(tmp_path):
     done, observed = poll_factory(Request(), drill, **kwargs)()
     assert done, observed
     assert drill.recovered_at == pytest.approx(T0 + 2, abs=0.11)
+
+
+def lookup_history(*flags: bool | None) -> History:
+    """Lookups every 0.1 s from T0; None is a failed request, else the degraded flag."""
+    history = History()
+    for i, degraded in enumerate(flags):
+        start = T0 + i / 10
+        outcome = "fail" if degraded is None else "ok"
+        value = None if degraded is None else {"degraded": degraded}
+        history.record(Op("probe:/lookup", "GET /lookup", start, start + 0.01, outcome, value))
+    return history
+
+
+def test_degraded_payload_step_fails_on_a_full_answer_during_the_fault(tmp_path):
+    drill = drill_with(lookup_history(True, True, False, True), tmp_path)
+    drill.marks["llm restored"] = T0 + 1
+    with pytest.raises(AssertionError, match=r"degraded answers check failed.*3 of 4"):
+        llm.all_degraded(drill)
+
+
+def test_no_failed_request_step_fails(tmp_path):
+    drill = drill_with(lookup_history(True, None, True), tmp_path)
+    with pytest.raises(AssertionError, match=r"SLA check failed.*threshold 100 %"):
+        measure.no_request_failed(drill, "/lookup")
+
+
+class BreakerEnvironment:
+    """The environment as far as the breaker step sees it."""
+
+    def __init__(self, transitions):
+        self.service = self
+        self.transitions = transitions
+
+    def llm_breaker(self):
+        return {"state": "closed", "transitions": self.transitions}
+
+
+def test_breaker_step_fails_when_it_opened_late_or_never(tmp_path):
+    late = BreakerEnvironment([{"from": "closed", "to": "open", "at": T0 + 12, "reason": "x"}])
+    with pytest.raises(AssertionError, match=r"breaker opened check failed.*threshold 10 s"):
+        llm.breaker_opened(drill_with(History(), tmp_path), late, 10, "seconds")
+    with pytest.raises(AssertionError, match=r"breaker opened: never completed"):
+        llm.breaker_opened(drill_with(History(), tmp_path), BreakerEnvironment([]), 10, "seconds")
+    early = BreakerEnvironment([{"from": "closed", "to": "open", "at": T0 + 2, "reason": "x"}])
+    llm.breaker_opened(drill_with(History(), tmp_path), early, 10, "seconds")
+
+
+def test_full_answers_step_fails_when_they_do_not_come_back(tmp_path):
+    drill = drill_with(lookup_history(True, True, True, True), tmp_path)
+    drill.marks["llm restored"] = T0 + 0.1
+    with pytest.raises(AssertionError, match=r"full answers back: never completed"):
+        llm.full_answers_back(drill, 30, "seconds")

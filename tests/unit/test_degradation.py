@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from drillbook.checks import degraded_answers
+from drillbook.workload import History, Op
+
+T0 = 1_700_000_000.0
+
+
+def lookups(*answers: tuple[str, object]) -> History:
+    history = History()
+    for i, (outcome, value) in enumerate(answers):
+        start = T0 + i / 10
+        history.record(Op("probe:/lookup", "GET /lookup", start, start + 0.01, outcome, value))
+    return history
+
+
+DEGRADED = ("ok", {"degraded": True, "reason": "llm_circuit_open"})
+FULL = ("ok", {"degraded": False, "reason": None})
+
+
+def test_every_answer_degraded_passes():
+    result = degraded_answers(lookups(*[DEGRADED] * 20), "probe:/lookup", T0, T0 + 10)
+    assert result.passed and result.figure == 100.0
+    assert result.explanation.startswith("20 of 20 requests probe:/lookup")
+
+
+def test_one_full_answer_during_the_fault_fails():
+    result = degraded_answers(lookups(*[DEGRADED] * 19, FULL), "probe:/lookup", T0, T0 + 10)
+    assert not result.passed and result.figure == 95.0
+    assert "19 of 20" in result.explanation and "< 100%" in result.explanation
+
+
+def test_a_server_error_is_not_a_degraded_answer():
+    result = degraded_answers(lookups(DEGRADED, ("fail", None)), "probe:/lookup", T0, T0 + 10)
+    assert not result.passed
+    assert result.details["first_not_degraded"][0]["outcome"] == "fail"
+
+
+def test_no_request_in_the_window_fails():
+    result = degraded_answers(lookups(DEGRADED), "probe:/lookup", T0 + 50, T0 + 60)
+    assert not result.passed and result.figure is None
+    assert result.explanation.startswith("no requests")
