@@ -92,7 +92,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz() -> dict:
-        return {"status": "ok"}
+        return {"status": "ok", "version": config.version}
 
     @app.get("/lookup")
     async def lookup(word: Name, user: Name) -> dict:
@@ -120,6 +120,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
         answer = {**result, "source": "cache" if cached else "db"}
         if completion:
             answer |= {"ai_example": completion.content, "degraded": False}
+        if config.version == "v2":
+            # The deliberate contract break of v2 (the June drill's bad release): clients
+            # read `definition`, v2 answers `meaning`. Only the response changes, so the
+            # cache and the database keep v1's shape and a rollback needs no data fix.
+            answer["meaning"] = answer.pop("definition")
         return answer
 
     @app.post("/regenerate", response_model=None)
@@ -185,6 +190,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
     async def spend_budget(body: SpendRequest) -> dict:
         """Record usage without calling the LLM: drills drive spend to 80 %/95 % with it."""
         return (await budget.spend(body.tokens, "admin")).as_dict()
+
+    @app.delete("/admin/budget/spend")
+    async def refund_budget() -> dict:
+        """Take back this month's admin-recorded usage: how a drill's spend is reverted."""
+        return (await budget.refund("admin")).as_dict()
 
     @app.get("/admin/database")
     async def get_database() -> dict:

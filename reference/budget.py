@@ -112,6 +112,19 @@ class Budget:
         await self.db.run(lambda conn: self.insert(conn, usage))
         return await self.counted(usage) or await self.status()
 
+    async def refund(self, kind: str) -> BudgetStatus:
+        """Delete this month's usage of `kind` and recount from PostgreSQL (the one case where
+        usage shrinks, so the remembered status is dropped too)."""
+        month = self.month()
+        await self.db.run(
+            lambda conn: conn.execute(
+                "DELETE FROM llm_usage WHERE month = %s AND kind = %s", (month, kind)
+            )
+        )
+        await self.redis.delete(_key(month))
+        self._known = None
+        return await self.status()
+
     async def status(self) -> BudgetStatus:
         """This month's budget from the Redis counter, rebuilt from PostgreSQL if missing."""
         month = self.month()

@@ -68,6 +68,8 @@ class ServiceConfig:
     cache_ttl_s: int = 300
     llm: LlmConfig | None = None  # None: lookups answer from the database alone
     budget: BudgetConfig = BudgetConfig()
+    # The release a replica runs; the June drill rolls replicas from one to the other.
+    version: str = "v1"
 
 
 class _Reader:
@@ -146,7 +148,18 @@ def load_config(path: str | Path) -> ServiceConfig:
         cache_ttl_s=top.get("cache_ttl_s", int, 300),
         llm=_llm(top.section("llm")) if "llm" in top.data else None,
         budget=_budget(top.section("budget", optional=True)),
+        version=_version(top),
     )
+
+
+VERSIONS = ("v1", "v2")
+
+
+def _version(top: _Reader) -> str:
+    version = top.get("version", str, "v1")
+    if version not in VERSIONS:
+        top.fail("version", f"must be one of {list(VERSIONS)}, got {json.dumps(version)}")
+    return version
 
 
 def _llm(llm: _Reader) -> LlmConfig:

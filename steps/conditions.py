@@ -1,48 +1,25 @@
 """Deadline-bounded waits in Gherkin: `within N seconds <condition>`.
 
-A condition is a registered sentence whose function returns a poll: a callable giving (done,
-what was observed). The wait prints a progress line at least every 5 s, fails at the deadline
+A condition is a registered sentence (drillbook.conditions) whose function returns a poll. The
+wait prints a progress line at least every 5 s, fails at the deadline
 with the last observation, and records how long it took. A scenario naming an unknown
 condition fails before its first step, like an unknown step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
-
 import parse
 import pytest
 from pytest_bdd import given, parsers, then, when
 from pytest_bdd.parser import Feature, Scenario
 
+from drillbook.conditions import Poll, condition, resolve
 from drillbook.drill import Drill
 from drillbook.profile import Profile
 from drillbook.waits import wait_until
 from steps import probe_process, rto_now
 
-Poll = Callable[[], tuple[bool, Any]]
-CONDITIONS: list[tuple[str, parse.Parser, Callable[..., Poll]]] = []
 WITHIN = parse.compile("within {seconds:g} seconds {condition}")
-
-
-def condition(pattern: str) -> Callable[[Callable[..., Poll]], Callable[..., Poll]]:
-    """Register `pattern` (parse syntax) as a condition a `within` step can wait for."""
-
-    def register(func: Callable[..., Poll]) -> Callable[..., Poll]:
-        CONDITIONS.append((pattern, parse.compile(pattern), func))
-        return func
-
-    return register
-
-
-def resolve(text: str) -> tuple[Callable[..., Poll], dict[str, Any]]:
-    for _pattern, parser, func in CONDITIONS:
-        match = parser.parse(text)
-        if match is not None:
-            return func, match.named
-    known = "\n".join(f"  {pattern}" for pattern, _parser, _func in CONDITIONS)
-    raise LookupError(f"unknown condition {text!r}; known conditions:\n{known}")
 
 
 def pytest_bdd_before_scenario(

@@ -6,9 +6,9 @@ import pytest
 from pytest_bdd import parsers, then
 
 from drillbook.checks import degraded_answers, duration_check
+from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill
 from drillbook.stack import LocalStack
-from steps.conditions import Poll, condition
 
 
 @condition("the LLM circuit breaker is {state}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from pytest_bdd import given, parsers, then
+from pytest_bdd import given, parsers, then, when
 
 from drillbook.checks import lost_writes, p95_at_most, p95_vs_baseline, rpo, rpo_lag, sla
 from drillbook.checks.duration import to_seconds
@@ -42,20 +42,35 @@ def no_request_failed(drill: Drill, path: str) -> None:
 
 @given(parsers.parse("the baseline is measured for {seconds:g} seconds"))
 def measure_baseline(drill: Drill, seconds: float) -> None:
+    record_window(drill, "baseline", seconds)
+
+
+@when(parsers.parse("the latency is measured again for {seconds:g} seconds"))
+def measure_again(drill: Drill, seconds: float) -> None:
+    """A comparison window under the same probe load as the baseline, with no harness calls
+    (fault steps, waits polling the service) competing with the probes."""
+    record_window(drill, "comparison", seconds)
+
+
+def record_window(drill: Drill, name: str, seconds: float) -> None:
     if drill.workload is None or not drill.workload.running:
-        raise AssertionError("no workload is running: start probes before the baseline")
-    drill.marks["baseline start"] = time.time()
+        raise AssertionError(f"no workload is running: start probes before the {name}")
+    drill.marks[f"{name} start"] = time.time()
     time.sleep(seconds)
-    drill.marks["baseline end"] = time.time()
+    drill.marks[f"{name} end"] = time.time()
 
 
 @then(parsers.parse('P95 of "{path}" is no worse than {pct:g}% of the baseline'))
 def p95_against_baseline(drill: Drill, path: str, pct: float) -> None:
+    """Against the comparison window if one was measured, else everything since T0."""
     drill.stop_workload()
     if "baseline end" not in drill.marks:
         raise AssertionError('no baseline: add "Given the baseline is measured for N seconds"')
     baseline = (drill.marks["baseline start"], drill.marks["baseline end"])
-    window = (drill.t0 if drill.t0 is not None else baseline[1], time.time())
+    if "comparison end" in drill.marks:
+        window = (drill.marks["comparison start"], drill.marks["comparison end"])
+    else:
+        window = (drill.t0 if drill.t0 is not None else baseline[1], time.time())
     drill.check(p95_vs_baseline(drill.history, probe_process(path), baseline, window, pct))
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from drillbook.conditions import resolve
 from drillbook.drill import Drill
 from drillbook.profile import load_profile
 from drillbook.workload import History, Op
 from steps import conditions, database, llm, measure
-from steps.conditions import resolve
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = load_profile(ROOT / "environments" / "local.yaml")
