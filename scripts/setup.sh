@@ -13,6 +13,7 @@ say() { printf '[setup] %s\n' "$*"; }
 need_apt=()
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need_apt+=(postgresql-15 postgresql-client-15)
 command -v redis-server >/dev/null || need_apt+=(redis-server)
+command -v nginx >/dev/null || need_apt+=(nginx)
 command -v runuser >/dev/null || need_apt+=(util-linux)
 command -v go >/dev/null || need_apt+=(golang-go)
 command -v npm >/dev/null || need_apt+=(npm)

@@ -15,7 +15,8 @@ from drillbook.stack.llm import LlmStandIn
 from drillbook.stack.ports import free_port
 from drillbook.stack.postgres import PostgresPair
 from drillbook.stack.redis import RedisNode
-from drillbook.stack.service import REPO_ROOT, ReferenceService
+from drillbook.stack.router import Router
+from drillbook.stack.service import REPO_ROOT, ReferenceService, ServiceReplicas
 from drillbook.stack.toxiproxy_server import ToxiproxyServer, find_toxiproxy_server
 
 
@@ -31,6 +32,9 @@ class LocalSettings:
     # The service's LLM adapter (seed section 1: Doubao behind an adapter with a breaker).
     llm_timeout_s: float = 0.8
     llm_breaker: bool = True
+    # Replicas of the service behind the router: two, so a release can roll one at a time.
+    replicas: int = 2
+    nginx: str = "nginx"
 
 
 def _check_traversable(run_dir: Path) -> None:
@@ -82,19 +86,31 @@ class LocalStack:
         self.redis.proxy_port = free_port()
         self.llm = LlmStandIn(port=free_port(), log_path=logs / "llm.log", ready_timeout_s=timeout)
         self.llm.proxy_port = free_port()
-        self.service = ReferenceService(
+        replicas = [
+            ReferenceService(
+                port=free_port(),
+                database_dsn=self.pg.node("az-a").app_dsn,
+                redis_url=self.redis.url,
+                llm={
+                    "url": self.llm.url,
+                    "timeout_s": settings.llm_timeout_s,
+                    "breaker": {"enabled": settings.llm_breaker},
+                },
+                config_path=self.run_dir / "service" / f"r{n}" / "config.json",
+                log_path=logs / f"service-r{n}.log",
+                ready_timeout_s=timeout,
+            )
+            for n in range(1, settings.replicas + 1)
+        ]
+        router = Router(
             port=free_port(),
-            database_dsn=self.pg.node("az-a").app_dsn,
-            redis_url=self.redis.url,
-            llm={
-                "url": self.llm.url,
-                "timeout_s": settings.llm_timeout_s,
-                "breaker": {"enabled": settings.llm_breaker},
-            },
-            config_path=self.run_dir / "service" / "config.json",
-            log_path=logs / "service.log",
+            backends=[replica.address for replica in replicas],
+            run_dir=self.run_dir / "router",
+            log_path=logs / "router.log",
             ready_timeout_s=timeout,
+            binary=settings.nginx,
         )
+        self.service = ServiceReplicas(replicas, router)
 
     def start(self) -> None:
         """Bring everything up; on failure stop what was started and re-raise."""
@@ -119,7 +135,10 @@ class LocalStack:
             self.service.spawn()
             self.pg.start_standby()
             self.service.wait_ready()
-            self.progress(f"reference service up on {self.service.url}")
+            self.progress(
+                f"reference service up on {self.service.url} "
+                f"({len(self.service.replicas)} replicas behind nginx)"
+            )
         except BaseException:
             self.stop()
             raise
@@ -161,7 +180,7 @@ class LocalStack:
     def pids(self) -> dict[str, int]:
         """Pids of the running components (PostgreSQL: postmasters)."""
         found = {
-            "service": self.service.pid(),
+            **self.service.pids(),
             "toxiproxy": self._toxiproxy_server.pid(),
             "redis": self.redis.pid(),
             "llm stand-in": self.llm.pid(),

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from drillbook.stack.process import LocalProcess, ManagedProcess
+from drillbook.stack.router import Router
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HTTP_TIMEOUT_S = 5.0
@@ -22,6 +23,7 @@ class ReferenceService(LocalProcess):
         database_dsn: str,
         redis_url: str,
         llm: dict | None,
+        version: str = "v1",
         config_path: Path,
         log_path: Path,
         ready_timeout_s: float,
@@ -44,6 +46,7 @@ class ReferenceService(LocalProcess):
             "redis": {"url": redis_url, "socket_timeout_s": 0.5},
             "cache_ttl_s": 300,
             **({"llm": llm} if llm else {}),
+            "version": version,
         }
         argv = [sys.executable, "-m", "reference", "--config", str(config_path)]
         self._process = ManagedProcess("reference service", argv, log_path, cwd=REPO_ROOT)
@@ -69,8 +72,21 @@ class ReferenceService(LocalProcess):
     def stop(self) -> None:
         self._process.stop(timeout_s=self.ready_timeout_s)
 
+    @property
+    def version(self) -> str:
+        """The version it runs, as it reports it (GET /healthz)."""
+        return self._call("GET", "/healthz")["version"]
+
+    def restart_as(self, version: str) -> None:
+        """Stop, then start again running `version`, and wait until it answers."""
+        self.stop()
+        self.config["version"] = version
+        self.start()
+
     def switch_database(self, dsn: str) -> dict:
-        """Make the running service use another database (PUT /admin/database)."""
+        """Make the running service use another database (PUT /admin/database); a restart
+        keeps it, as an operator would update the config file too."""
+        self.config["database"]["dsn"] = dsn
         return self._call("PUT", "/admin/database", {"dsn": dsn})
 
     def database(self) -> dict:
@@ -94,3 +110,88 @@ class ReferenceService(LocalProcess):
                 f"{response.text[:500]}"
             )
         return response.json()
+
+
+class ServiceReplicas:
+    """The service as its clients and operators see it: replicas behind the router.
+
+    Clients use `url`, the router's. Admin calls go to every replica, since each has its own
+    pool, breaker and configuration.
+    """
+
+    def __init__(self, replicas: list[ReferenceService], router: Router) -> None:
+        self.replicas = replicas
+        self.router = router
+
+    @property
+    def url(self) -> str:
+        return self.router.url
+
+    @property
+    def port(self) -> int:
+        return self.router.port
+
+    def spawn(self) -> None:
+        for replica in self.replicas:
+            replica.spawn()
+        self.router.spawn()
+
+    def wait_ready(self) -> None:
+        for replica in self.replicas:
+            replica.wait_ready()
+        self.router.wait_ready()
+
+    def stop(self) -> None:
+        """Router first, so no request reaches a stopping replica; every stop is tried."""
+        failures = []
+        for component in [self.router, *self.replicas]:
+            try:
+                component.stop()
+            except Exception as exc:  # keep stopping the rest
+                failures.append(f"{component.address}: {exc}")
+        if failures:
+            raise RuntimeError(f"service replicas did not stop cleanly: {failures}")
+
+    def pids(self) -> dict[str, int | None]:
+        found = {f"service r{n}": r.pid() for n, r in enumerate(self.replicas, 1)}
+        return {"router": self.router.pid(), **found}
+
+    def versions(self) -> list[str]:
+        return [replica.version for replica in self.replicas]
+
+    def roll(self, index: int, version: str) -> None:
+        """Zero-downtime replacement of one replica: drain it at the router (in-flight
+        requests finish), restart it as `version`, wait for it, put it back."""
+        replica = self.replicas[index]
+        self.router.drain(replica.address)
+        replica.restart_as(version)
+        self.router.restore(replica.address)
+
+    def switch_database(self, dsn: str) -> dict:
+        return same_answer([replica.switch_database(dsn) for replica in self.replicas])
+
+    def database(self) -> dict:
+        return same_answer([replica.database() for replica in self.replicas])
+
+    def llm_breaker(self) -> dict:
+        """Every replica's breaker: the state they share ("mixed" while they differ) and all
+        transitions, oldest first, each naming its replica."""
+        snapshots = [replica.llm_breaker() for replica in self.replicas]
+        states = {snapshot["state"] for snapshot in snapshots}
+        transitions = [
+            {**transition, "replica": n}
+            for n, snapshot in enumerate(snapshots, 1)
+            for transition in snapshot["transitions"]
+        ]
+        return {
+            "state": states.pop() if len(states) == 1 else "mixed",
+            "transitions": sorted(transitions, key=lambda t: t["at"]),
+            "replicas": snapshots,
+        }
+
+
+def same_answer(answers: list[dict]) -> dict:
+    """The answer every replica gave; replicas that disagree are an error."""
+    if any(answer != answers[0] for answer in answers):
+        raise RuntimeError(f"the service replicas disagree: {answers}")
+    return answers[0]

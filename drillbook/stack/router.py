@@ -1,0 +1,140 @@
+"""The local router: nginx in front of the service replicas, so a release can roll replica by
+replica. It runs in the foreground as a child of the harness, with every path (config, pid,
+logs, temp files) inside the run folder.
+
+A replica is drained by marking it `down` and reloading: nginx's reload is graceful, old
+workers finish their in-flight requests before they exit, so a drained replica can be stopped
+once they are gone.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+from drillbook.stack.process import LocalProcess, ManagedProcess, _parent_pids, log_tail, pid_alive
+
+CONFIG = """\
+worker_processes 1;
+pid {run}/nginx.pid;
+error_log {log} notice;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {access_log};
+    client_body_temp_path {run}/tmp/body;
+    proxy_temp_path {run}/tmp/proxy;
+    fastcgi_temp_path {run}/tmp/fastcgi;
+    uwsgi_temp_path {run}/tmp/uwsgi;
+    scgi_temp_path {run}/tmp/scgi;
+    upstream service {{
+{servers}
+    }}
+    server {{
+        listen 127.0.0.1:{port};
+        # No client keep-alive: a reload closes idle kept-alive connections, and a request
+        # sent on one at that instant would fail although no replica was down.
+        keepalive_timeout 0;
+        location / {{
+            proxy_pass http://service;
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            # A replica that dies mid-request is retried on another, unseen by clients.
+            proxy_next_upstream error timeout http_502 http_503;
+            proxy_connect_timeout 1s;
+            proxy_read_timeout 30s;
+        }}
+    }}
+}}
+"""
+
+
+class Router(LocalProcess):
+    """nginx balancing over `backends` (host:port); each can be drained and put back."""
+
+    def __init__(
+        self,
+        *,
+        port: int,
+        backends: list[str],
+        run_dir: Path,
+        log_path: Path,
+        ready_timeout_s: float,
+        binary: str = "nginx",
+    ) -> None:
+        self.port = port
+        self.backends = list(backends)
+        self.drained: set[str] = set()
+        self.run_dir = run_dir
+        self.log_path = log_path
+        self.ready_timeout_s = ready_timeout_s
+        self.config_path = run_dir / "nginx.conf"
+        argv = [binary, "-c", str(self.config_path), "-g", "daemon off;"]
+        self._process = ManagedProcess("router (nginx)", argv, log_path)
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def spawn(self) -> None:
+        (self.run_dir / "tmp").mkdir(parents=True, exist_ok=True)
+        self._write_config()
+        self._process.start()
+
+    def wait_ready(self) -> None:
+        self.wait_healthz()
+
+    def stop(self) -> None:
+        self._process.stop(timeout_s=self.ready_timeout_s)
+
+    def drain(self, backend: str) -> None:
+        """Send no new request to `backend`; return once its in-flight requests are done."""
+        self.drained.add(backend)
+        self._reload()
+
+    def restore(self, backend: str) -> None:
+        self.drained.discard(backend)
+        self._reload()
+
+    def _write_config(self) -> None:
+        servers = "\n".join(
+            f"        server {backend}{' down' if backend in self.drained else ''};"
+            for backend in self.backends
+        )
+        if len(self.drained) == len(self.backends):
+            raise ValueError(f"router: every backend would be drained ({self.backends})")
+        self.config_path.write_text(
+            CONFIG.format(
+                run=self.run_dir,
+                log=self.log_path,
+                access_log=self.log_path.with_name("router-access.log"),
+                servers=servers,
+                port=self.port,
+            )
+        )
+
+    def _workers(self) -> set[int]:
+        master = self._process.pid
+        return {pid for pid, parent in _parent_pids().items() if parent == master}
+
+    def _reload(self) -> None:
+        """`nginx -s reload` (SIGHUP to the master), then wait until every worker of the old
+        configuration has finished its requests and exited."""
+        master = self._process.pid
+        if master is None:
+            raise RuntimeError(f"router is not running; see log {self.log_path}")
+        self._write_config()
+        old = self._workers()
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(master, signal.SIGHUP)
+        deadline = time.monotonic() + self.ready_timeout_s
+        while any(pid_alive(pid) for pid in old) or not self._workers() - old:
+            if time.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"router reload did not complete within {self.ready_timeout_s:g} s "
+                    f"(old workers {sorted(old)} still running or no new one); "
+                    f"see log {self.log_path}:\n{log_tail(self.log_path)}"
+                )
+            time.sleep(0.02)
