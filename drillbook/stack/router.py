@@ -41,8 +41,9 @@ http {{
             proxy_pass http://service;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            # A replica that dies mid-request is retried on another, unseen by clients.
-            proxy_next_upstream error timeout http_502 http_503;
+            # A replica that dies mid-request is retried on another, unseen by clients. A 503
+            # is the service's own answer (its database is down): passed on, not retried.
+            proxy_next_upstream error timeout http_502;
             proxy_connect_timeout 1s;
             proxy_read_timeout 30s;
         }}
@@ -100,7 +101,9 @@ class Router(LocalProcess):
 
     def _write_config(self) -> None:
         servers = "\n".join(
-            f"        server {backend}{' down' if backend in self.drained else ''};"
+            # max_fails=0: no passive marking, which would keep a replica out for fail_timeout
+            # (10 s) after an outage of a dependency; replicas leave only when drained.
+            f"        server {backend} max_fails=0{' down' if backend in self.drained else ''};"
             for backend in self.backends
         )
         if len(self.drained) == len(self.backends):

@@ -82,7 +82,8 @@ def test_february_drill_passes_and_leaves_evidence(tmp_path):
     switch = next(e for e in entries if e["scenario"].startswith("Cross-AZ"))
     assert {"RTO", "RPO", "RPO (replication lag)", "lost writes"} <= set(switch["figures"])
     assert switch["figures"]["lost writes"]["figure"] == 0
-    assert 2 <= switch["figures"]["RTO"]["figure"] < 30  # detected after 2 s, then switched
+    # detected after 2 s, then promoted and switched in well under a second
+    assert 2 <= switch["figures"]["RTO"]["figure"] < 6
     assert re.fullmatch(r"DR-\d{8}-\d{2}", switch["id"])
     assert switch["t0"].endswith("+08:00")
     # The chart in the Allure result is byte for byte the one whose hash the ledger holds.
