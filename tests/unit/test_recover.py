@@ -21,6 +21,7 @@ from drillbook.faults.recover import (
 )
 from drillbook.stack.ports import free_port
 from drillbook.stack.toxiproxy_server import ToxiproxyServer, find_toxiproxy_server
+from drillbook.waits import wait_until
 
 DEAD_RUN = f"{socket.gethostname()}:99999999:1"  # a pid above any pid_max: long gone
 
@@ -187,6 +188,13 @@ def test_stopping_a_stack_stops_what_writes_in_its_folder_and_only_that(run_dir,
     # Names the folder on its command line but does not write there: not the stack's.
     bystander = spawn(["sh", "-c", f"sleep 300 # {run_dir}"], None)
     try:
+        # the stubborn shell's own `sleep` child must exist before the stop: 3 processes
+        wait_until(
+            "the stack's three processes",
+            lambda: (len(processes_of(run_dir)) == 3, processes_of(run_dir)),
+            timeout_s=5,
+            interval_s=0.02,
+        )
         assert set(processes_of(run_dir)) >= {polite.pid, stubborn.pid}
         done = stop_local_stack({"run_dir": str(run_dir)})
         assert [polite.wait(timeout=5), stubborn.wait(timeout=5)] == [-15, -9]
