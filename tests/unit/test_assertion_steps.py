@@ -78,9 +78,12 @@ def test_p95_against_baseline_step_fails(tmp_path):
         start = T0 + 30 + i / 10
         history.record(Op("probe:/lookup", "GET /lookup", start, start + 0.050, "ok"))
     drill = drill_with(history, tmp_path)
-    drill.marks.update({"baseline start": T0 - 5, "baseline end": T0})
-    with pytest.raises(AssertionError, match=r"P95 /lookup check failed.*threshold 110 %"):
+    windows = {"baseline": (T0 - 5, T0 + 25), "comparison": (T0 + 30, T0 + 40)}
+    for name, (start, end) in windows.items():
+        drill.marks.update({f"{name} start": start, f"{name} end": end})
+    with pytest.raises(AssertionError, match=r"P95 /lookup check failed.*threshold 110 %") as err:
         measure.p95_against_baseline(drill, "/lookup", 110)
+    assert "500% > 110% of baseline beyond sampling noise" in str(err.value)
 
 
 def test_p95_without_baseline_says_what_is_missing(tmp_path):
