@@ -9,15 +9,18 @@ from pathlib import Path
 
 import pytest
 
-import fixtures
-import steps
 from drillbook.bdd import FeatureModule
+
+ROOT = Path(__file__).resolve().parent
+PLUGIN_PACKAGES = ("fixtures", "steps")
+# Step modules import each other's helpers: asserts are rewritten whichever imports them first.
+pytest.register_assert_rewrite(*PLUGIN_PACKAGES)
 
 # Every module of fixtures/ and steps/ is a plugin: a new steps module needs no registration.
 pytest_plugins = [
-    f"{package.__name__}.{module.name}"
-    for package in (fixtures, steps)
-    for module in pkgutil.iter_modules(package.__path__)
+    f"{package}.{module.name}"
+    for package in PLUGIN_PACKAGES
+    for module in pkgutil.iter_modules([str(ROOT / package)])
 ]
 
 

@@ -17,6 +17,7 @@ from psycopg import AsyncConnection
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from reference.cache import RedisEndpoint
 from reference.config import BudgetConfig
 from reference.database import Database, DatabaseUnavailable
 from reference.dsn import mask
@@ -61,13 +62,18 @@ class Budget:
         self,
         config: BudgetConfig,
         db: Database,
-        redis: Redis,
+        redis: RedisEndpoint,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        self.config, self.db, self.redis = config, db, redis
+        self.config, self.db, self.endpoint = config, db, redis
         self._clock = clock
-        self._incr_if_exists = redis.register_script(_INCR_IF_EXISTS)
+        self._incr_if_exists = redis.client.register_script(_INCR_IF_EXISTS)
         self._known: BudgetStatus | None = None
+
+    @property
+    def redis(self) -> Redis:
+        """The current client: the service can be pointed at another Redis at runtime."""
+        return self.endpoint.client
 
     @property
     def known_state(self) -> str | None:
@@ -95,7 +101,9 @@ class Budget:
         it undercounts until it expires (at most _COUNTER_TTL_S) and is rebuilt from PostgreSQL.
         """
         try:
-            used = await self._incr_if_exists(keys=[_key(usage.month)], args=[usage.tokens])
+            used = await self._incr_if_exists(
+                keys=[_key(usage.month)], args=[usage.tokens], client=self.redis
+            )
         except RedisError as exc:
             log.warning("llm usage counter not updated: %s", mask(f"{type(exc).__name__}: {exc}"))
             return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 from psycopg.conninfo import conninfo_to_dict
 
@@ -23,3 +24,15 @@ def describe(dsn: str) -> str:
         raise ValueError(f"invalid PostgreSQL DSN: {mask(str(exc))}") from None
     host = params.get("host") or params.get("hostaddr") or "localhost"
     return f"{host}:{params.get('port') or 5432}/{params.get('dbname') or params.get('user')}"
+
+
+def describe_redis(url: str) -> str:
+    """``host:port/db`` of a redis:// URL; ValueError if it is not one."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port or 6379
+    except ValueError:
+        raise ValueError(f"invalid Redis URL: {mask(url)}") from None
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ValueError(f"not a redis:// URL: {mask(url)}")
+    return f"{parts.hostname}:{port}/{parts.path.strip('/') or 0}"

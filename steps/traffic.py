@@ -95,7 +95,7 @@ def sql_probe(drill: Drill, environment: LocalStack, dr_profile: Profile, interv
 def redis_probe(drill: Drill, environment: LocalStack, dr_profile: Profile, interval: int) -> None:
     probe = RedisProbe(
         drill.history,
-        environment.redis.url,
+        environment.redis.primary.url,
         "cache",
         interval_s=interval / 1000,
         timeout_s=client_timeout(dr_profile),

@@ -18,6 +18,7 @@ def rpo(
     threshold_s: float,
     *,
     process_prefix: str = "writer",
+    name: str = "RPO",
 ) -> CheckResult:
     """`t0` minus the recovery point: the acknowledgement time of the last write before `t0`
     that survived together with every write acknowledged before it."""
@@ -35,12 +36,12 @@ def rpo(
     if not acked:
         details["recovery_point"] = None
         return CheckResult(
-            "RPO",
+            name,
             0.0,
             "s",
             threshold_s,
             True,
-            f"RPO 0 s ≤ {number(threshold_s)} s: no write was acknowledged before T0, "
+            f"{name} 0 s ≤ {number(threshold_s)} s: no write was acknowledged before T0, "
             "so none could be lost",
             details,
         )
@@ -55,11 +56,11 @@ def rpo(
     passed = figure <= threshold_s
     details["recovery_point"] = recovery_point
     explanation = (
-        f"RPO {figure:.2f} s {'≤' if passed else '>'} {number(threshold_s)} s: "
+        f"{name} {figure:.2f} s {'≤' if passed else '>'} {number(threshold_s)} s: "
         f"recovery point is {anchor} ({len(lost)} of {len(acked)} writes acknowledged before T0 "
         f"lost, {details['indeterminate']} indeterminate not counted)"
     )
-    return CheckResult("RPO", figure, "s", threshold_s, passed, explanation, details)
+    return CheckResult(name, figure, "s", threshold_s, passed, explanation, details)
 
 
 def lost_writes(

@@ -10,6 +10,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.ticker import PercentFormatter
 
+from drillbook.checks.hit_rate import HitRate, hit_rates
 from drillbook.checks.latency import nearest_rank
 from drillbook.evidence.ledger import iso_utc8
 
@@ -25,7 +26,7 @@ MIN_LATENCY_MS = 0.1  # log axis: a 0 ms op is drawn at the floor
 _OK_COLORS = ("tab:blue", "tab:green", "tab:purple", "tab:brown", "tab:cyan", "tab:olive")
 _THRESHOLD_COLORS = ("dimgrey", "tab:pink", "tab:gray")
 PROBE_PREFIX = "probe:"
-WRITER = "writer"
+WRITERS = ("writer", "redis:writer")
 
 
 def timeline_png(
@@ -48,11 +49,13 @@ def timeline_png(
     each probe's P95 of successful ops over a rolling ``p95_window_s`` (default ``window_s``).
     ``thresholds`` maps a label to a latency limit in seconds, drawn dashed on the latency
     panel; ``rto_threshold_s`` marks T0 + RTO limit, or names it in the legend when off the
-    plot. Lag, SQL and Redis samplers are left out: they are not what users of the service see.
+    plot. The Redis hit rate, when it was sampled, shares the top panel, with the samples the
+    node did not answer marked at 0. Lag, SQL and Redis probes are left out: they are not what
+    users of the service see.
     """
     path = Path(path)
     ops = [
-        op for op in history.ops() if op.process.startswith(PROBE_PREFIX) or op.process == WRITER
+        op for op in history.ops() if op.process.startswith(PROBE_PREFIX) or op.process in WRITERS
     ]
     by_process: dict[str, list[Op]] = {}
     for op in ops:
@@ -71,6 +74,7 @@ def timeline_png(
             if process.startswith(PROBE_PREFIX):
                 _draw_p95(latency_ax, process, process_ops, t0, p95_window_s or window_s, color)
         _draw_failures(latency_ax, ops, t0)
+        _draw_hit_rate(ratio_ax, hit_rates(history), t0)
         ratio_ax.axhline(
             target_ratio,
             color="grey",
@@ -159,6 +163,29 @@ def _draw_p95(ax, process: str, ops: list[Op], t0: float, window_s: float, color
         linewidth=1.6,
         label=f"{process} P95 (rolling {window_s:g} s)",
     )
+
+
+def _draw_hit_rate(ax, points: list[HitRate], t0: float) -> None:
+    if not points:
+        return
+    ax.plot(
+        [p.at - t0 for p in points],
+        [np.nan if p.rate is None else p.rate for p in points],
+        drawstyle="steps-post",
+        color="tab:orange",
+        linewidth=1.4,
+        label="Redis hit rate (INFO, rolling 1 s)",
+    )
+    unreachable = [p.at - t0 for p in points if not p.reachable]
+    if unreachable:
+        ax.plot(
+            unreachable,
+            [0.0] * len(unreachable),
+            linestyle="none",
+            marker="x",
+            color="red",
+            label=f"Redis unreachable ({len(unreachable)} samples)",
+        )
 
 
 def _draw_threshold(ax, label: str, limit_s: float, color: str) -> None:

@@ -127,7 +127,7 @@ def sql_probe(stack: LocalStack) -> SqlProbe:
 
 
 def redis_probe(stack: LocalStack) -> RedisProbe:
-    return RedisProbe(History(), stack.redis.url, "redis", interval_s=0.05, timeout_s=0.5)
+    return RedisProbe(History(), stack.redis.primary.url, "redis", interval_s=0.05, timeout_s=0.5)
 
 
 def test_sql_probe_fails_while_its_proxy_is_down_then_reconnects(stack: LocalStack):

@@ -1,0 +1,61 @@
+@month_5 @destructive @seed_4_1 @seed_2 @seed_3_1
+Feature: May drill: Redis rebuild and quota compensation
+  The plan's May drill (seed 4.1): Redis holds the L1/L2 caches and the per-user daily quota
+  counters (seed 3.1: AOF `appendfsync everysec`, RDB snapshots). The cache may be lost, but
+  Redis must accept commands again within 10 minutes of a failure (AOF restore, seed section
+  2), the hit rate must be back to 80% within 60 minutes, and the quota counters must be
+  compensated from the usage records in PostgreSQL. The monitoring signal of seed section 2,
+  "hit rate below 20% or node unreachable", must be raised by the fault.
+
+  Background:
+    Given the reference service is up
+
+  Scenario: AOF recovery after the Redis primary is killed
+    Given lookups cycle through 100 words every 20 ms
+    And a Redis writer acknowledges numbered keys every 20 ms
+    And the Redis hit rate is sampled every 200 ms
+    And within 15 seconds the Redis hit rate is at least 80%
+    When the Redis primary is killed with SIGKILL
+    And the outage is detected after 1 seconds
+    And the Redis primary is restarted
+    And within 60 seconds the Redis hit rate is at least 80%
+    Then Redis accepted commands again within 10 minutes of the fault
+    And at most 1 second of acknowledged Redis writes are lost
+    And the Redis hit rate was back to 80% within 60 minutes of the fault
+    And the Redis signal "hit rate below 20% or node unreachable" was raised after the fault
+    And no request to "/lookup" failed during the drill
+
+  Scenario: Rebuild from nothing: the AOF is lost too, the quota is compensated from PostgreSQL
+    Given 8 users with a daily quota of 10 lookups look up words through the service
+    And lookups cycle through 100 words every 20 ms
+    And a Redis writer acknowledges numbered keys every 20 ms
+    And the Redis hit rate is sampled every 200 ms
+    And within 15 seconds the Redis hit rate is at least 80%
+    When the Redis primary is killed with SIGKILL
+    And the AOF and RDB files of the Redis primary are deleted
+    And the outage is detected after 1 seconds
+    And the Redis primary is restarted
+    Then Redis came back empty
+    When the quota compensation job runs
+    Then every user's quota matches their usage records in PostgreSQL
+    And within 60 seconds the Redis hit rate is at least 80%
+    And Redis accepted commands again within 10 minutes of the fault
+    And the Redis hit rate was back to 80% within 60 minutes of the fault
+    And the Redis signal "hit rate below 20% or node unreachable" was raised after the fault
+
+  Scenario: The Redis primary is cut off and the replica is promoted
+    Given lookups cycle through 100 words every 20 ms
+    And a Redis writer acknowledges numbered keys every 20 ms
+    And the Redis hit rate is sampled every 200 ms
+    And within 15 seconds the Redis hit rate is at least 80%
+    When the network to "redis" is cut
+    And the outage is detected after 1 seconds
+    And the Redis replica is promoted
+    And the service is pointed at the Redis replica
+    Then within 30 seconds the probes of "redis:writer" succeed again
+    And the RTO of "redis:writer" is at most 10 minutes
+    And at most 1 second of acknowledged Redis writes are lost
+    And within 30 seconds the Redis hit rate is at least 80%
+    And the Redis hit rate was back to 80% within 60 minutes of the fault
+    And the Redis signal "hit rate below 20% or node unreachable" was raised after the fault
+    And no request to "/lookup" failed during the drill
