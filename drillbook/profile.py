@@ -42,6 +42,8 @@ _LOCAL = {
     "archive_timeout_s": (int, True),
     "redis_server": (str, False),
     "toxiproxy_server": (str, False),
+    "minio": (str, False),
+    "mc": (str, False),
     "llm_timeout_s": (float, False),
     "llm_breaker": (bool, False),
 }

@@ -13,6 +13,7 @@ import allure
 from drillbook.checks.sla import error_rate
 from drillbook.drill import MONTHS, Drill
 from drillbook.evidence.chart import timeline_png
+from drillbook.evidence.crr_chart import crr_lag_png
 from drillbook.evidence.ledger import LedgerEntry, write_entry
 from drillbook.profile import Profile
 from drillbook.stack.commands import render as render_commands
@@ -69,6 +70,18 @@ def finish_drill(drill: Drill, profile: Profile, reports: Path) -> Recorded:
             rto_threshold_s=rto_limit(drill),
         )
         drill.evidence.attach_png("timeline: probe success and latency", chart)
+    buckets = sorted({op.process.removeprefix("crr:") for op in drill.history.ops(prefix="crr:")})
+    if buckets:
+        chart = crr_lag_png(
+            drill.history,
+            drill.out_dir / "crr-lag.png",
+            buckets=buckets,
+            t0=t0,
+            marks={name: at for name, at in drill.marks.items() if name.endswith(" restored")},
+            alert_s=next((r.threshold for r in drill.results if r.name == "CRR lag alert"), None),
+            title=f"{drill.feature.stem}: {drill.scenario}",
+        )
+        drill.evidence.attach_png("CRR lag by canary objects", chart)
     ran = drill.commands.since(drill.started_at) if drill.commands else []
     if ran:
         drill.evidence.attach_text("commands run by the environment", render_commands(ran))

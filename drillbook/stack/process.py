@@ -64,6 +64,7 @@ def run_command(
     user: str | None = None,
     cwd: Path | None = None,
     log: CommandLog | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> str:
     """Run to completion; return stdout+stderr, raise CommandFailed on failure or timeout.
     With a `log`, the command and its output are recorded there, failed or not."""
@@ -76,6 +77,7 @@ def run_command(
             stderr=subprocess.STDOUT,
             text=True,
             cwd=cwd,
+            env=env,
             timeout=timeout_s,
         )
     except subprocess.TimeoutExpired as exc:

@@ -2,31 +2,15 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 from pathlib import Path
 
 from drillbook.faults.toxiproxy import ToxiproxyClient
 from drillbook.stack.process import LocalProcess, ManagedProcess
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-ENV_VAR = "DRILLBOOK_TOXIPROXY_SERVER"
+from drillbook.stack.tools import find_tool
 
 
 def find_toxiproxy_server(configured: str | None = None) -> str:
-    """The configured path, else $DRILLBOOK_TOXIPROXY_SERVER, else `toxiproxy-server` on PATH,
-    else <repo>/.tools/bin/toxiproxy-server."""
-    candidates = [
-        ("settings", configured),
-        (ENV_VAR, os.environ.get(ENV_VAR)),
-        ("PATH", shutil.which("toxiproxy-server")),
-        ("repo tools", str(REPO_ROOT / ".tools" / "bin" / "toxiproxy-server")),
-    ]
-    for _, path in candidates:
-        if path and os.access(path, os.X_OK):
-            return path
-    looked = "; ".join(f"{where}: {path or 'unset'}" for where, path in candidates)
-    raise FileNotFoundError(f"no executable toxiproxy-server found (looked at {looked})")
+    return find_tool("toxiproxy-server", configured)
 
 
 class ToxiproxyServer(LocalProcess):

@@ -1,0 +1,106 @@
+"""CRR lag measured by canary objects: the age of the oldest object written in the primary
+region that has not yet arrived in the DR region (seed section 2 alerts when it exceeds 60 s).
+
+A replication status header says an object is pending, not for how long; a canary carries its
+own write time, so its age is the lag, whatever the store reports.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from botocore.client import BaseClient
+from botocore.exceptions import BotoCoreError, ClientError
+
+from drillbook.workload.history import History, Op
+from drillbook.workload.paced import PacedWorker
+
+CANARY_PREFIX = "canary/"
+
+
+@dataclass(frozen=True)
+class Canary:
+    key: str
+    written_at: float
+
+
+class CrrCanary(PacedWorker):
+    """Each tick writes canary `canary/<run>/<n>` to `bucket` in the primary region, then looks
+    for the oldest canaries in the DR region, and records an op of process `crr:<bucket>`, f
+    "sample", value: `lag_s` (age of the oldest canary not yet replicated; once all arrived, the
+    replication delay of the newest as observed), `pending` (how many have not arrived),
+    `written` (the key written this tick, None if the write failed) and `arrived` (keys seen in
+    the DR region this tick). A sample whose write or lookup failed is "fail" with the error,
+    keeping what was measured.
+    """
+
+    def __init__(
+        self,
+        history: History,
+        primary: Callable[[], BaseClient],
+        dr: Callable[[], BaseClient],
+        bucket: str,
+        interval_s: float = 1.0,
+        run: str = "",
+    ) -> None:
+        super().__init__(f"crr:{bucket}", interval_s)
+        self.history = history
+        self.bucket = bucket
+        self.prefix = f"{CANARY_PREFIX}{run or int(time.time())}/"
+        self._primary, self._dr = primary(), dr()
+        self._pending: deque[Canary] = deque()
+        self._written = 0
+        self._last_delay_s: float | None = None
+
+    def _tick(self) -> None:
+        started = time.time()
+        value: dict = {"written": None, "arrived": []}
+        error = None
+        try:
+            value["written"] = self._write()
+            value["arrived"] = self._collect_arrivals()
+        except (BotoCoreError, ClientError) as exc:
+            error = f"{type(exc).__name__}: {exc}"
+        now = time.time()
+        value |= {"lag_s": self._lag(now), "pending": len(self._pending)}
+        outcome = "ok" if error is None else "fail"
+        self.history.record(
+            Op(self.name, "sample", started, now, outcome, value=value, error=error)
+        )
+
+    def _write(self) -> str:
+        self._written += 1
+        key = f"{self.prefix}{self._written:06d}"
+        self._primary.put_object(Bucket=self.bucket, Key=key, Body=f"canary {key}".encode())
+        self._pending.append(Canary(key, time.time()))
+        return key
+
+    def _collect_arrivals(self) -> list[str]:
+        """Oldest first, until one has not arrived: the oldest missing one is what ages."""
+        arrived = []
+        while self._pending and self._exists_in_dr(self._pending[0].key):
+            canary = self._pending.popleft()
+            self._last_delay_s = time.time() - canary.written_at
+            arrived.append(canary.key)
+        return arrived
+
+    def _exists_in_dr(self, key: str) -> bool:
+        try:
+            self._dr.head_object(Bucket=self.bucket, Key=key)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
+    def _lag(self, now: float) -> float | None:
+        if self._pending:
+            return now - self._pending[0].written_at
+        return self._last_delay_s
+
+    def _close(self) -> None:
+        for client in (self._primary, self._dr):
+            client.close()

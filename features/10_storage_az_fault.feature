@@ -1,0 +1,34 @@
+@month_10 @destructive @seed_4_1 @seed_2
+Feature: October drill: object storage faults, cross-region replication and versioning
+  The plan's October drill (seed 4.1): export artifacts live in a versioned bucket replicated
+  from ap-southeast-1 to ap-northeast-1 (CRR lag ≤60 s, seed section 3), and an artifact
+  deleted by mistake is recoverable from its previous version. Seed section 2 alerts when the
+  CRR lag exceeds 60 s; the lag is measured by canary objects as the age of the oldest object
+  not yet replicated. Seeing that alert fire takes more than 60 s of blocked replication, so
+  this drill runs longer than the others; no threshold is scaled down to save time.
+
+  Background:
+    Given the reference service is up
+
+  Scenario: Replication to the DR region is blocked, then restored
+    Given canary objects are written to bucket "glancy-exports" every 1000 ms
+    And within 10 seconds the CRR backlog of "glancy-exports" has drained
+    When replication to ap-northeast-1 is blocked
+    Then within 75 seconds the CRR lag of "glancy-exports" is above 60 seconds
+    When replication to ap-northeast-1 is restored
+    Then within 120 seconds the CRR backlog of "glancy-exports" has drained
+    And the CRR lag of "glancy-exports" crossed the 60 second alert threshold while replication was blocked
+    And the CRR backlog of "glancy-exports" drained within 15 minutes of the restore
+    And the CRR lag of "glancy-exports" is at most 60 seconds
+    And every object in "glancy-exports" is replicated from ap-southeast-1 to ap-northeast-1 with the same content
+    And every version in "glancy-exports" is the same in ap-southeast-1 and ap-northeast-1
+
+  Scenario: An artifact deleted by mistake is restored from its previous version
+    Given an artifact "exports/drill/report.json" is stored in bucket "glancy-exports"
+    And within 60 seconds the artifact "exports/drill/report.json" is back in ap-northeast-1
+    When the artifact "exports/drill/report.json" is deleted by mistake
+    And the artifact "exports/drill/report.json" is restored from its previous version
+    Then within 60 seconds the artifact "exports/drill/report.json" is back in ap-northeast-1
+    And the artifact "exports/drill/report.json" has its original content in ap-southeast-1 and ap-northeast-1
+    And the artifact "exports/drill/report.json" was recovered within 15 minutes
+    And every version in "glancy-exports/exports/drill/" is the same in ap-southeast-1 and ap-northeast-1
