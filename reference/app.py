@@ -1,8 +1,10 @@
 """HTTP API of the reference Glancy service.
 
 With an ``llm`` section, lookups are enriched by Doubao behind a circuit breaker and fall
-back to the basic result (HTTP 200, ``"degraded": true``) when it cannot answer. Endpoints
-under /admin are operator and drill controls, not for end users.
+back to the basic result (HTTP 200, ``"degraded": true``) when it cannot answer. A user's
+lookups beyond their daily quota answer 429 ``quota_exceeded`` (see reference.quota). With an
+``exports`` section, ``/exports`` queues export tasks for the export worker (see
+reference.exports). Endpoints under /admin are operator and drill controls, not for end users.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -19,13 +21,15 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
-from reference import deletions, lookups, results
+from reference import deletions, exports, lookups, results
+from reference.artifacts import download_link, s3_client
 from reference.budget import DISABLED, Budget
-from reference.cache import ResultCache, connect_redis
+from reference.cache import RedisEndpoint, ResultCache
 from reference.config import ServiceConfig
 from reference.database import Database, DatabaseUnavailable
 from reference.dsn import mask
 from reference.llm import Completion, LlmClient, LlmFailure
+from reference.quota import Quota, QuotaExceeded
 
 log = logging.getLogger("reference.app")
 
@@ -36,8 +40,17 @@ class DatabaseSwitch(BaseModel):
     dsn: str = Field(min_length=1)
 
 
+class RedisSwitch(BaseModel):
+    url: str = Field(min_length=1)
+
+
 class ReplayRequest(BaseModel):
     since: float | None = None
+
+
+class ExportRequest(BaseModel):
+    user: str = Field(min_length=1, max_length=200)
+    kind: Literal[exports.KINDS] = "history"
 
 
 class SpendRequest(BaseModel):
@@ -54,10 +67,13 @@ def _regenerate_prompt(word: str) -> str:
 
 def create_app(config: ServiceConfig) -> FastAPI:
     db = Database(config.database)
-    redis = connect_redis(config.redis)
+    redis = RedisEndpoint(config.redis)
     cache = ResultCache(redis, config.cache_ttl_s)
     budget = Budget(config.budget, db, redis)
+    quota = Quota(config.quota, db, redis)
     llm = LlmClient(config.llm) if config.llm else None
+    # only download links are made with it: the service never waits on object storage
+    storage = s3_client(config.exports) if config.exports else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -66,7 +82,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             yield
         finally:
             await db.close()
-            await redis.aclose()
+            await redis.client.aclose()
             if llm:
                 await llm.aclose()
 
@@ -96,6 +112,8 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     @app.get("/lookup")
     async def lookup(word: Name, user: Name) -> dict:
+        # refused before anything is spent on it; the reservation is kept once served
+        admission = await quota.admit(user)
         cached = await cache.get(word)
         # the LLM answers before the transaction starts, so no pooled connection waits on it
         # and its token usage commits together with the lookup
@@ -110,7 +128,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
                 await budget.insert(conn, usage)
             return result
 
-        result = await db.run(work)
+        try:
+            result = await db.run(work)
+        except Exception:
+            await quota.release(admission)
+            raise
         if usage:
             await budget.counted(usage)
         if cached is None:
@@ -157,14 +179,14 @@ def create_app(config: ServiceConfig) -> FastAPI:
         async def work(conn) -> dict:
             deleted = await lookups.delete_lookups(conn, user, accepted_at)
             # queued before the commit: a deletion that cannot be replayed is not accepted
-            request_id = await deletions.enqueue(redis, user, accepted_at)
+            request_id = await deletions.enqueue(redis.client, user, accepted_at)
             return {"deleted": deleted, "request_id": request_id}
 
         return await db.run(work)
 
     @app.post("/admin/deletions/replay")
     async def replay_deletions(body: ReplayRequest) -> dict:
-        requests = await deletions.accepted_since(redis, body.since)
+        requests = await deletions.accepted_since(redis.client, body.since)
 
         async def work(conn) -> int:
             deleted = 0
@@ -175,6 +197,38 @@ def create_app(config: ServiceConfig) -> FastAPI:
         deleted = await db.run(work)
         users = list(dict.fromkeys(r.user for r in requests))
         return {"replayed": len(requests), "users": users, "deleted": deleted}
+
+    @app.post("/exports", status_code=202, response_model=None)
+    async def create_export(body: ExportRequest) -> JSONResponse | dict:
+        """Record and queue the task, nothing more: rendering is the export worker's."""
+        if config.exports is None:
+            return _no_exports()
+        return await exports.create(db, redis.client, body.user, body.kind)
+
+    @app.get("/exports/{task_id}", response_model=None)
+    async def get_export(task_id: str) -> JSONResponse | dict:
+        if config.exports is None:
+            return _no_exports()
+        task = await exports.status(db, task_id)
+        if task is None:
+            return _error(404, "export_not_found", task_id)
+        if task["status"] == "done":
+            cfg = config.exports
+            link = download_link(
+                storage, cfg.bucket, task["object_key"], task["version_id"], cfg.link_ttl_s
+            )
+            task |= {"download_url": link, "download_expires_in_s": cfg.link_ttl_s}
+        return task
+
+    @app.post("/admin/exports/replay", response_model=None)
+    async def replay_exports() -> JSONResponse | dict:
+        """Re-enqueue the failed and interrupted export tasks from the latest queue snapshot."""
+        if config.exports is None:
+            return _no_exports()
+        try:
+            return await exports.replay(db, redis.client, config.exports.replay_min_idle_s)
+        except exports.NoSnapshot as exc:
+            return _error(409, "no_snapshot", str(exc))
 
     @app.get("/admin/llm", response_model=None)
     async def get_llm() -> JSONResponse | dict:
@@ -207,11 +261,36 @@ def create_app(config: ServiceConfig) -> FastAPI:
         except ValueError as exc:
             return _error(422, "invalid_dsn", str(exc))
 
+    @app.get("/admin/redis")
+    async def get_redis() -> dict:
+        return {"redis": redis.describe()}
+
+    @app.put("/admin/redis", response_model=None)
+    async def put_redis(body: RedisSwitch) -> JSONResponse | dict:
+        """Point the service at another Redis node (a promoted replica); 503 if unreachable."""
+        try:
+            return {"redis": await redis.switch(body.url)}
+        except ValueError as exc:
+            return _error(422, "invalid_url", str(exc))
+
+    @app.get("/admin/quota")
+    async def get_quota(user: Name) -> dict:
+        return await quota.state(user)
+
+    @app.post("/admin/quota/recompute")
+    async def recompute_quota() -> dict:
+        """The compensation job: today's quota counters rebuilt from PostgreSQL."""
+        return await quota.recompute()
+
     return app
 
 
 def _error(status: int, error: str, detail: object) -> JSONResponse:
     return JSONResponse(status_code=status, content={"error": error, "detail": detail})
+
+
+def _no_exports() -> JSONResponse:
+    return _error(404, "exports_not_configured", "the config has no 'exports' section")
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -225,6 +304,10 @@ def _install_error_handlers(app: FastAPI) -> None:
         detail = mask(f"{type(exc).__name__}: {exc}")
         log.warning("%s %s: redis unavailable: %s", request.method, request.url.path, detail)
         return _error(503, "redis_unavailable", detail)
+
+    @app.exception_handler(QuotaExceeded)
+    async def quota_exceeded(_: Request, exc: QuotaExceeded) -> JSONResponse:
+        return _error(429, "quota_exceeded", str(exc))
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:

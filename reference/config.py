@@ -60,6 +60,30 @@ class BudgetConfig:
 
 
 @dataclass(frozen=True)
+class QuotaConfig:
+    # Lookups per user and UTC day; a user's profiles.daily_lookups overrides it.
+    daily_lookups: int = 10_000
+
+
+@dataclass(frozen=True)
+class ExportsConfig:
+    """The export chain: the artifact bucket and the task queue's offset snapshots."""
+
+    endpoint_url: str
+    region: str
+    access_key: str
+    secret_key: str
+    bucket: str
+    # every object-storage call (connect, then read) is bounded by this
+    timeout_s: float = 2.0
+    link_ttl_s: int = 3600
+    # the plan snapshots the queue offsets every 5 min; locally every few seconds
+    snapshot_interval_s: float = 300.0
+    # a delivered task idle this long is taken as interrupted by a replay
+    replay_min_idle_s: float = 30.0
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     database: DatabaseConfig
     redis: RedisConfig
@@ -68,8 +92,10 @@ class ServiceConfig:
     cache_ttl_s: int = 300
     llm: LlmConfig | None = None  # None: lookups answer from the database alone
     budget: BudgetConfig = BudgetConfig()
+    quota: QuotaConfig = QuotaConfig()
     # The release a replica runs; the June drill rolls replicas from one to the other.
     version: str = "v1"
+    exports: ExportsConfig | None = None  # None: no /exports endpoints
 
 
 class _Reader:
@@ -148,7 +174,11 @@ def load_config(path: str | Path) -> ServiceConfig:
         cache_ttl_s=top.get("cache_ttl_s", int, 300),
         llm=_llm(top.section("llm")) if "llm" in top.data else None,
         budget=_budget(top.section("budget", optional=True)),
+        quota=QuotaConfig(
+            daily_lookups=top.section("quota", optional=True).positive("daily_lookups", int, 10_000)
+        ),
         version=_version(top),
+        exports=_exports(top.section("exports")) if "exports" in top.data else None,
     )
 
 
@@ -190,3 +220,22 @@ def _budget(budget: _Reader) -> BudgetConfig:
     if not config.warn_pct <= config.disable_pct <= 100:
         budget.fail("budget.disable_pct", "must be >= budget.warn_pct and <= 100")
     return config
+
+
+def _exports(exports: _Reader) -> ExportsConfig:
+    url = exports.get("endpoint_url", str)
+    if not url.startswith(("http://", "https://")):
+        exports.fail(
+            "exports.endpoint_url", f"must be an http:// or https:// URL, got {json.dumps(url)}"
+        )
+    return ExportsConfig(
+        endpoint_url=url.rstrip("/"),
+        region=exports.get("region", str),
+        access_key=exports.get("access_key", str),
+        secret_key=exports.get("secret_key", str),
+        bucket=exports.get("bucket", str),
+        timeout_s=exports.positive("timeout_s", float, 2.0),
+        link_ttl_s=exports.positive("link_ttl_s", int, 3600),
+        snapshot_interval_s=exports.positive("snapshot_interval_s", float, 300.0),
+        replay_min_idle_s=exports.get("replay_min_idle_s", float, 30.0),
+    )

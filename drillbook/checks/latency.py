@@ -15,7 +15,7 @@ import random
 
 from drillbook.checks.result import CheckResult, number, percent
 from drillbook.checks.sla import describe_window, window_ops
-from drillbook.workload.history import History
+from drillbook.workload.history import History, Op
 
 DEFINITION = "nearest-rank percentile of successful operations"
 BOOTSTRAP = "ratio judged on the lower bound of its one-sided 95% bootstrap confidence interval"
@@ -172,3 +172,48 @@ def _name(prefix: str) -> str:
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 3)
+
+
+def answered_within(
+    history: History,
+    prefix: str,
+    limit_s: float,
+    *,
+    start: float | None = None,
+    end: float | None = None,
+) -> CheckResult:
+    """Every `prefix` request invoked in [start, end] answered, successfully, within `limit_s`
+    (the plan's `POST /exports` ≤5 s). The figure is the slowest request of all, failed and
+    timed-out ones included: a request that got no successful answer was not answered in time.
+    """
+    name = f"max latency {prefix.removeprefix('probe:') or prefix}"
+    ops = window_ops(history, prefix, start, end)
+    window = describe_window(start, end)
+    if not ops:
+        explanation = f"{name} not measured: no request of {prefix}* {window}"
+        return CheckResult(name, None, "s", limit_s, False, explanation, {"requests": 0})
+    slowest = max(ops, key=lambda op: op.latency)
+    late = [op for op in ops if op.latency > limit_s]
+    unanswered = [op for op in ops if op.outcome != "ok"]
+    figure = slowest.latency
+    passed = not late and not unanswered
+    details = {
+        "requests": len(ops),
+        "slower_than_limit": len(late),
+        "without_successful_answer": len(unanswered),
+        "slowest_at": slowest.start,
+        "first_problems": [
+            {"at": op.start, "latency_s": op.latency, "outcome": op.outcome, "error": op.error}
+            for op in sorted({id(op): op for op in late + unanswered}.values(), key=_started)[:10]
+        ],
+    }
+    explanation = (
+        f"{name} {figure:.3f} s {'≤' if figure <= limit_s else '>'} {number(limit_s)} s over "
+        f"{len(ops)} requests {window}: {len(late)} slower than the limit, "
+        f"{len(unanswered)} without a successful answer"
+    )
+    return CheckResult(name, figure, "s", limit_s, passed, explanation, details)
+
+
+def _started(op: Op) -> float:
+    return op.start

@@ -18,6 +18,15 @@ def heal_database(stack: LocalStack) -> None:
     stack.service.switch_database(stack.pg.primary.app_dsn)
 
 
+def heal_redis(stack: LocalStack) -> None:
+    """Redis primary up and followed by its replica, their proxies clean, the service on the
+    primary; what a promoted replica took meanwhile is kept."""
+    for node in stack.redis.nodes:
+        reset_proxy(stack.toxiproxy, node.name)
+    stack.redis.restore_topology()
+    stack.service.switch_redis(stack.redis.primary.url)
+
+
 def heal_network(stack: LocalStack) -> None:
     """Every proxy enabled and free of toxics (Toxiproxy's reset)."""
     stack.toxiproxy.reset()
@@ -38,3 +47,8 @@ def reset_proxy(client: ToxiproxyClient, proxy: str) -> None:
     for toxic in client.toxics(proxy):
         client.remove_toxic(proxy, toxic.name)
     client.update_proxy(proxy, enabled=True)
+
+
+def heal_export_worker(stack: LocalStack) -> None:
+    """An export worker running: a new consumer; what a killed one held waits for a replay."""
+    stack.export_worker.ensure_running()

@@ -11,12 +11,20 @@ from pathlib import Path
 
 from drillbook.faults.toxiproxy import ToxiproxyClient
 from drillbook.stack.commands import CommandLog
+from drillbook.stack.export_worker import ExportWorker
 from drillbook.stack.llm import LlmStandIn
+from drillbook.stack.objectstore import (
+    EXPORTS_BUCKET,
+    REPLICATION_PROXY,
+    SERVICE_PROXY,
+    ReplicatedStorage,
+)
 from drillbook.stack.ports import free_port
 from drillbook.stack.postgres import PostgresPair
-from drillbook.stack.redis import RedisNode
+from drillbook.stack.redis import RedisPair
 from drillbook.stack.router import Router
 from drillbook.stack.service import REPO_ROOT, ReferenceService, ServiceReplicas
+from drillbook.stack.tools import find_tool
 from drillbook.stack.toxiproxy_server import ToxiproxyServer, find_toxiproxy_server
 
 
@@ -35,6 +43,14 @@ class LocalSettings:
     # Replicas of the service behind the router: two, so a release can roll one at a time.
     replicas: int = 2
     nginx: str = "nginx"
+    # None: found by drillbook.stack.tools.find_tool
+    minio: str | None = None
+    mc: str | None = None
+    # The export chain: offsets snapshotted every few seconds (the plan: 5 min), a delivered
+    # task idle this long taken as interrupted by a replay, every storage call bounded.
+    export_snapshot_interval_s: float = 2.0
+    export_replay_min_idle_s: float = 5.0
+    export_storage_timeout_s: float = 1.0
 
 
 def _check_traversable(run_dir: Path) -> None:
@@ -68,13 +84,13 @@ class LocalStack:
             app_password=secrets.token_urlsafe(16),
             progress=progress,
         )
-        self.redis = RedisNode(
-            "redis",
+        self.redis = RedisPair(
             server=settings.redis_server,
-            port=free_port(),
-            data_dir=self.run_dir / "redis",
-            log_path=logs / "redis.log",
+            ports=(free_port(), free_port()),
+            root=self.run_dir,
+            logs=logs,
             ready_timeout_s=timeout,
+            commands=self.pg.commands,
         )
         self._toxiproxy_server = ToxiproxyServer(
             binary=find_toxiproxy_server(settings.toxiproxy_server),
@@ -83,19 +99,34 @@ class LocalStack:
             ready_timeout_s=timeout,
         )
         self.toxiproxy: ToxiproxyClient = self._toxiproxy_server.client
-        self.redis.proxy_port = free_port()
+        for node in self.redis.nodes:
+            node.proxy_port = free_port()
+        self.storage = ReplicatedStorage(
+            minio=find_tool("minio", settings.minio),
+            mc=find_tool("mc", settings.mc),
+            ports=(free_port(), free_port()),
+            root=self.run_dir,
+            logs=logs,
+            ready_timeout_s=timeout,
+            commands=self.pg.commands,
+        )
+        # the service reaches the primary region's store through SERVICE_PROXY, replication
+        # reaches the DR region's through REPLICATION_PROXY
+        self.storage.primary.proxy_port = free_port()
+        self.storage.replication_port = free_port()
         self.llm = LlmStandIn(port=free_port(), log_path=logs / "llm.log", ready_timeout_s=timeout)
         self.llm.proxy_port = free_port()
         replicas = [
             ReferenceService(
                 port=free_port(),
                 database_dsn=self.pg.node("az-a").app_dsn,
-                redis_url=self.redis.url,
+                redis_url=self.redis.primary.url,
                 llm={
                     "url": self.llm.url,
                     "timeout_s": settings.llm_timeout_s,
                     "breaker": {"enabled": settings.llm_breaker},
                 },
+                exports=self._exports_config(),
                 config_path=self.run_dir / "service" / f"r{n}" / "config.json",
                 log_path=logs / f"service-r{n}.log",
                 ready_timeout_s=timeout,
@@ -111,6 +142,28 @@ class LocalStack:
             binary=settings.nginx,
         )
         self.service = ServiceReplicas(replicas, router)
+        self.export_worker = ExportWorker(
+            config=replicas[0].config,
+            redis_url=self.redis.primary.direct_url,
+            config_path=self.run_dir / "export-worker" / "config.json",
+            log_path=logs / "export-worker.log",
+            ready_timeout_s=timeout,
+        )
+
+    def _exports_config(self) -> dict:
+        """The service's and the worker's path to the primary region's bucket: through proxy
+        "s3", so cutting it makes object storage unreachable for them."""
+        store = self.storage.primary
+        return {
+            "endpoint_url": store.url,
+            "region": store.region,
+            "access_key": store.access_key,
+            "secret_key": store.secret_key,
+            "bucket": EXPORTS_BUCKET,
+            "timeout_s": self.settings.export_storage_timeout_s,
+            "snapshot_interval_s": self.settings.export_snapshot_interval_s,
+            "replay_min_idle_s": self.settings.export_replay_min_idle_s,
+        }
 
     def start(self) -> None:
         """Bring everything up; on failure stop what was started and re-raise."""
@@ -124,17 +177,30 @@ class LocalStack:
             self.redis.spawn()
             self._toxiproxy_server.spawn()
             self.llm.spawn()
+            self.storage.spawn()
             self.pg.start_primary(self.settings.schema_path)
             self.redis.wait_ready()
-            self.progress(f"redis up on {self.redis.address}")
+            self.progress(
+                f"redis up on {self.redis.primary.address}, replica on {self.redis.replica.address}"
+            )
             self._toxiproxy_server.wait_ready()
             self._create_proxies()
             self.progress(f"toxiproxy up on {self._toxiproxy_server.url}")
             self.llm.wait_ready()
             self.progress(f"llm stand-in up on {self.llm.address}")
+            self.storage.wait_ready()
+            self.storage.create_replicated_bucket(EXPORTS_BUCKET)
+            self.progress(
+                f"object storage up on {self.storage.primary.address} "
+                f"({self.storage.primary.region}), replicated to {self.storage.dr.address} "
+                f"({self.storage.dr.region})"
+            )
             self.service.spawn()
+            self.export_worker.spawn()
             self.pg.start_standby()
             self.service.wait_ready()
+            self.export_worker.wait_ready()
+            self.redis.wait_replica_synced()
             self.progress(
                 f"reference service up on {self.service.url} "
                 f"({len(self.service.replicas)} replicas behind nginx)"
@@ -146,9 +212,17 @@ class LocalStack:
 
     def _create_proxies(self) -> None:
         self.pg.attach_toxiproxy(self.toxiproxy)
-        for name, component in (("redis", self.redis), ("llm", self.llm)):
+        redis = [(node.name, node) for node in self.redis.nodes]
+        for name, component in (*redis, ("llm", self.llm)):
             listen = f"127.0.0.1:{component.proxy_port}"
             self.toxiproxy.create_proxy(name, listen, component.address)
+        storage = self.storage
+        self.toxiproxy.create_proxy(
+            SERVICE_PROXY, f"127.0.0.1:{storage.primary.proxy_port}", storage.primary.address
+        )
+        self.toxiproxy.create_proxy(
+            REPLICATION_PROXY, f"127.0.0.1:{storage.replication_port}", storage.dr.address
+        )
 
     def stop(self) -> None:
         """Stop everything in reverse order; already-dead components are fine.
@@ -159,7 +233,9 @@ class LocalStack:
         failures = []
         for name, stop in [
             ("reference service", self.service.stop),
+            ("export worker", self.export_worker.stop),
             ("llm stand-in", self.llm.stop),
+            ("object storage", self.storage.stop),
             ("toxiproxy", self._toxiproxy_server.stop),
             ("redis", self.redis.stop),
             ("postgres", self.pg.stop),
@@ -174,16 +250,19 @@ class LocalStack:
 
     @property
     def commands(self) -> CommandLog:
-        """Every command the environment ran (initdb, pg_basebackup, kill -9, promote, ...)."""
+        """Every command the environment ran (initdb, pg_basebackup, kill -9, promote, ...);
+        PostgreSQL and Redis share this log."""
         return self.pg.commands
 
     def pids(self) -> dict[str, int]:
         """Pids of the running components (PostgreSQL: postmasters)."""
         found = {
             **self.service.pids(),
+            "export worker": self.export_worker.pid(),
             "toxiproxy": self._toxiproxy_server.pid(),
-            "redis": self.redis.pid(),
+            **{node.name: node.pid() for node in self.redis.nodes},
             "llm stand-in": self.llm.pid(),
+            **{f"object store {store.region}": store.pid() for store in self.storage.stores},
         }
         for node in [*self.pg.nodes.values(), *self.pg.restored]:
             found[f"postgres {node.name}"] = node.pid()
@@ -195,9 +274,13 @@ class LocalStack:
         for name, node in self.pg.nodes.items():
             endpoints[f"postgres {name} admin"] = node.admin_dsn
             endpoints[f"postgres {name} app via proxy"] = node.app_dsn
-        endpoints["redis direct"] = self.redis.direct_url
-        endpoints["redis via proxy"] = self.redis.url
+        for node in self.redis.nodes:
+            endpoints[f"{node.name} direct"] = node.direct_url
+            endpoints[f"{node.name} via proxy"] = node.url
         endpoints["toxiproxy api"] = self._toxiproxy_server.url
         endpoints["llm via proxy"] = self.llm.url
+        for store in self.storage.stores:
+            endpoints[f"s3 {store.region}"] = store.endpoint_url
+        endpoints[f"s3 {self.storage.primary.region} via proxy"] = self.storage.primary.url
         endpoints["reference service"] = self.service.url
         return endpoints

@@ -24,6 +24,7 @@ class ReferenceService(LocalProcess):
         redis_url: str,
         llm: dict | None,
         version: str = "v1",
+        exports: dict | None = None,
         config_path: Path,
         log_path: Path,
         ready_timeout_s: float,
@@ -47,6 +48,7 @@ class ReferenceService(LocalProcess):
             "cache_ttl_s": 300,
             **({"llm": llm} if llm else {}),
             "version": version,
+            **({"exports": exports} if exports else {}),
         }
         argv = [sys.executable, "-m", "reference", "--config", str(config_path)]
         self._process = ManagedProcess("reference service", argv, log_path, cwd=REPO_ROOT)
@@ -91,6 +93,14 @@ class ReferenceService(LocalProcess):
 
     def database(self) -> dict:
         return self._call("GET", "/admin/database")
+
+    def switch_redis(self, url: str) -> dict:
+        """Make the running service use another Redis node (PUT /admin/redis); kept on restart."""
+        self.config["redis"]["url"] = url
+        return self._call("PUT", "/admin/redis", {"url": url})
+
+    def redis(self) -> dict:
+        return self._call("GET", "/admin/redis")
 
     def llm_breaker(self) -> dict:
         """The LLM adapter's circuit breaker: state and recent transitions (GET /admin/llm)."""
@@ -172,6 +182,12 @@ class ServiceReplicas:
 
     def database(self) -> dict:
         return same_answer([replica.database() for replica in self.replicas])
+
+    def switch_redis(self, url: str) -> dict:
+        return same_answer([replica.switch_redis(url) for replica in self.replicas])
+
+    def redis(self) -> dict:
+        return same_answer([replica.redis() for replica in self.replicas])
 
     def llm_breaker(self) -> dict:
         """Every replica's breaker: the state they share ("mixed" while they differ) and all

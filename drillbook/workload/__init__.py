@@ -3,6 +3,8 @@
 from drillbook.workload.history import History, Op
 from drillbook.workload.lag import LagSampler
 from drillbook.workload.probes import HttpProbe, RedisProbe, SqlProbe
+from drillbook.workload.redis_stats import RedisStatsSampler
+from drillbook.workload.redis_writer import RedisWriter
 from drillbook.workload.workload import Workload
 from drillbook.workload.writer import Writer, surviving_ids
 
@@ -12,6 +14,8 @@ __all__ = [
     "LagSampler",
     "Op",
     "RedisProbe",
+    "RedisStatsSampler",
+    "RedisWriter",
     "SqlProbe",
     "Workload",
     "Writer",

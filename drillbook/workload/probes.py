@@ -28,11 +28,14 @@ def timed(call: Callable[[], T]) -> tuple[float, float, T]:
 
 
 class HttpProbe(PacedWorker):
-    """GETs `base_url + path` every `interval_s` and records each answer as an operation.
+    """Requests `base_url + path` (GET by default) every `interval_s` and records each answer.
 
     2xx is "ok"; another status or a connection error is "fail"; a timeout once the request
-    may have reached the service is "info". `record`, if given, picks what to keep of a
-    successful response as the operation's value (e.g. whether the answer was degraded).
+    may have reached the service is "info". `params` are the query parameters, or a function
+    giving those of each request (a workload that varies its words). Another `method` sends
+    the JSON that `body()` gives for each request. `record`, if given, picks what to keep of a
+    successful response as the operation's value (e.g. whether the answer was degraded, or the
+    id of what a POST created).
     """
 
     def __init__(
@@ -42,15 +45,19 @@ class HttpProbe(PacedWorker):
         path: str,
         interval_s: float = 0.1,
         timeout_s: float = 1.0,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | Callable[[], Mapping[str, str]] | None = None,
         record: Callable[[httpx.Response], object] | None = None,
+        method: str = "GET",
+        body: Callable[[], object] | None = None,
     ) -> None:
         super().__init__(f"probe:{path}", interval_s)
         self.history = history
         self.path = path
-        self.params = dict(params or {})
+        self.params = params if callable(params) else dict(params or {})
         self.record = record
-        self.f = f"GET {path}"
+        self.method = method
+        self.body = body
+        self.f = f"{method} {path}"
         self._client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout_s))
 
     def _tick(self) -> None:
@@ -61,7 +68,9 @@ class HttpProbe(PacedWorker):
 
     def _get(self) -> tuple[str, int | None, str | None, object]:
         try:
-            response = self._client.get(self.path, params=self.params)
+            params = self.params() if callable(self.params) else self.params
+            json = self.body() if self.body else None
+            response = self._client.request(self.method, self.path, params=params, json=json)
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             return "fail", None, short_error(exc), None  # the request never left the client
         except httpx.TimeoutException as exc:
@@ -155,6 +164,50 @@ class SqlProbe(PacedWorker):
         self._pg.close()
 
 
+def redis_client(url: str, timeout_s: float) -> redis.Redis:
+    """A client whose every command is one attempt bounded by `timeout_s`."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout_s,
+        socket_connect_timeout=timeout_s,
+        retry=Retry(NoBackoff(), 0),
+    )
+
+
+class RedisClientOf:
+    """A client of the Redis that `url()` names now, replaced when the name changes (the
+    service was pointed at another node); redis-py reconnects it after a failure."""
+
+    def __init__(self, url: Callable[[], str], timeout_s: float) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self._url: str | None = None
+        self._client: redis.Redis | None = None
+
+    def get(self) -> redis.Redis:
+        url = self.url()
+        if self._client is None or url != self._url:
+            self.close()
+            self._client, self._url = redis_client(url, self.timeout_s), url
+        return self._client
+
+    def close(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            client.close()
+
+
+def outcome_of(exc: Exception) -> str:
+    """A command that certainly did not run is "fail": no connection could be made, or the
+    server refused it (loading, read-only, ...). One whose connection broke or timed out once
+    it may have been sent is "info"."""
+    if isinstance(exc, redis.ResponseError | redis.BusyLoadingError):
+        return "fail"
+    if isinstance(exc, redis.ConnectionError | redis.TimeoutError) and "connecting" not in str(exc):
+        return "info"
+    return "fail"
+
+
 class RedisProbe(PacedWorker):
     """PINGs Redis every `interval_s`.
 
@@ -172,12 +225,7 @@ class RedisProbe(PacedWorker):
     ) -> None:
         super().__init__(f"redis:{name}", interval_s)
         self.history = history
-        self._client = redis.Redis.from_url(
-            url,
-            socket_timeout=timeout_s,
-            socket_connect_timeout=timeout_s,
-            retry=Retry(NoBackoff(), 0),
-        )
+        self._client = redis_client(url, timeout_s)
 
     def _tick(self) -> None:
         started, ended, (outcome, error) = timed(self._ping)

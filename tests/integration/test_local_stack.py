@@ -85,14 +85,14 @@ def test_stack_is_up_and_the_app_role_queries_through_proxy_pg_az_a(stack: Local
     assert az_a.proxy_port != az_a.port
     assert not az_a.is_in_recovery()
     assert az_b.is_in_recovery()
-    with stack.redis.client() as redis_client:
+    with stack.redis.primary.client() as redis_client:
         assert redis_client.ping()
     assert httpx.get(f"{stack.service.url}/healthz", timeout=2).status_code == 200
 
 
 def test_stop_leaves_no_process_behind(run_dir: Path, stack: LocalStack) -> None:
     pids = stack.pids()
-    expected = {"router", "service r1", "service r2", "toxiproxy", "redis"}
+    expected = {"router", "service r1", "service r2", "toxiproxy", "redis", "redis-replica"}
     assert expected | {"postgres az-a", "postgres az-b"} <= set(pids)
 
     stack.stop()

@@ -1,0 +1,109 @@
+"""The export worker (`python -m reference.export_worker`) as a subprocess of the local stack."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+import redis
+
+from drillbook.stack.process import ManagedProcess
+from reference.export_worker import consumer_name
+from reference.exports import GROUP, STREAM
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+T = TypeVar("T")
+
+
+class ExportWorker:
+    """One worker process. Its config is the service's (database, Redis, `exports`), shared
+    with a replica, so a restart follows what an operator changed there."""
+
+    def __init__(
+        self,
+        *,
+        config: dict,
+        redis_url: str,
+        config_path: Path,
+        log_path: Path,
+        ready_timeout_s: float,
+    ) -> None:
+        self.config = config
+        self.redis_url = redis_url
+        self.config_path = config_path
+        self.ready_timeout_s = ready_timeout_s
+        argv = [sys.executable, "-m", "reference.export_worker", "--config", str(config_path)]
+        self._process = ManagedProcess("export worker", argv, log_path, cwd=REPO_ROOT)
+
+    @property
+    def running(self) -> bool:
+        return self._process.alive
+
+    @property
+    def consumer(self) -> str | None:
+        """Its consumer name in the queue's group (None when it is not running)."""
+        pid = self._process.pid
+        return None if pid is None else consumer_name(pid)
+
+    def pid(self) -> int | None:
+        return self._process.pid
+
+    def start(self) -> None:
+        self.spawn()
+        self.wait_ready()
+
+    def spawn(self) -> None:
+        self.config_path.parent.mkdir(parents=True, exist_ok=True)
+        self.config_path.write_text(json.dumps(self.config, indent=2))
+        self.config_path.chmod(0o600)  # it holds passwords and keys
+        self._process.start()
+
+    def wait_ready(self) -> None:
+        """Ready once it reads the queue: its consumer is in the group."""
+
+        def reading() -> None:
+            with redis.Redis.from_url(self.redis_url, socket_timeout=1.0) as client:
+                names = {c["name"].decode() for c in client.xinfo_consumers(STREAM, GROUP)}
+            if self.consumer not in names:
+                raise LookupError(f"consumer {self.consumer} not in group {GROUP} yet")
+
+        self._process.wait_ready(reading, self.ready_timeout_s)
+
+    def ensure_running(self) -> None:
+        """Start it if it is not running (the heal of a kill); idempotent."""
+        if not self.running:
+            self.start()
+
+    def stop(self) -> None:
+        self._process.stop(timeout_s=self.ready_timeout_s)
+
+    def kill_mid_task(self, task_in_hand: Callable[[str], T | None], timeout_s: float) -> T:
+        """SIGKILL the worker while it is inside a task.
+
+        The worker is frozen (SIGSTOP) and `task_in_hand(consumer)` asked what it holds; with
+        a task in hand it is killed frozen, so the task cannot finish in between; otherwise it
+        is thawed and tried again a moment later, until `timeout_s`.
+        """
+        pid, consumer = self._process.pid, self.consumer
+        if pid is None or consumer is None:
+            raise RuntimeError("the export worker is not running, so it cannot be killed")
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            os.kill(pid, signal.SIGSTOP)
+            try:
+                task = task_in_hand(consumer)
+            except BaseException:
+                os.kill(pid, signal.SIGCONT)
+                raise
+            if task is not None:
+                self._process.kill()
+                return task
+            os.kill(pid, signal.SIGCONT)
+            time.sleep(0.005)
+        raise TimeoutError(f"the export worker held no task during {timeout_s:g} s")

@@ -1,0 +1,125 @@
+"""The export chain's checks and the replication check, passing and failing."""
+
+from __future__ import annotations
+
+import pytest
+
+from drillbook.checks.exports import ExportRecord, artifacts_match, exactly_once, replay_completed
+from drillbook.checks.latency import answered_within
+from drillbook.checks.replication import ObjectState, replicated
+from drillbook.workload import History, Op
+
+T0 = 1_700_000_000.0
+PREFIX = "probe:/exports"
+
+
+def posts(*answers: tuple[str, float, str | None]) -> History:
+    """POST /exports every 0.1 s: (outcome, latency, task id) each."""
+    history = History()
+    for i, (outcome, latency, task) in enumerate(answers):
+        start = T0 + i / 10
+        history.record(Op(PREFIX, "POST /exports", start, start + latency, outcome, task))
+    return history
+
+
+def record(task: str, *, done: bool = True, attempts: int = 1, versions: int = 1) -> ExportRecord:
+    completed = T0 + 5 if done else None
+    return ExportRecord(task, completed, attempts, versions, f"exports/u/{task}.jsonl", f"h-{task}")
+
+
+def test_answered_within_is_the_slowest_request():
+    result = answered_within(posts(("ok", 0.02, "a"), ("ok", 0.3, "b")), PREFIX, 5.0)
+    assert result.passed and result.figure == pytest.approx(0.3)
+
+
+def test_answered_within_fails_on_a_slow_answer_or_no_answer():
+    slow = answered_within(posts(("ok", 0.02, "a"), ("ok", 6.0, "b")), PREFIX, 5.0)
+    assert not slow.passed and slow.figure == pytest.approx(6.0)
+    assert "1 slower than the limit" in slow.explanation
+    refused = answered_within(posts(("ok", 0.02, "a"), ("fail", 0.01, None)), PREFIX, 5.0)
+    assert not refused.passed and "1 without a successful answer" in refused.explanation
+    assert answered_within(History(), PREFIX, 5.0).figure is None
+
+
+def test_exactly_once_passes_when_every_acknowledged_task_completed_once():
+    history = posts(("ok", 0.01, "a"), ("ok", 0.01, "b"), ("info", 10.0, None))
+    result = exactly_once(history, PREFIX, {"a": record("a"), "b": record("b")})
+    assert result.passed and result.figure == 0
+
+
+def test_exactly_once_counts_lost_and_twice_done_tasks():
+    history = posts(("ok", 0.01, "a"), ("ok", 0.01, "b"), ("ok", 0.01, "c"), ("ok", 0.01, "d"))
+    records = {
+        "a": record("a"),
+        "b": record("b", done=False),
+        "c": record("c", versions=2),  # its artifact was written twice
+        "d": record("d", attempts=2),  # two deliveries reached completion
+    }
+    result = exactly_once(history, PREFIX, records)
+    assert not result.passed and result.figure == 3
+    assert result.details["lost"] == ["b"]
+    assert result.details["done_twice_count"] == 2
+    assert "1 lost, 2 completed or written more than once" in result.explanation
+
+
+def test_exactly_once_without_acknowledged_task_is_not_measured():
+    assert exactly_once(posts(("fail", 0.01, None)), PREFIX, {}).figure is None
+
+
+def test_replay_completed_is_the_last_replayed_completion():
+    records = {"a": record("a"), "b": record("b")}
+    result = replay_completed(T0 + 1, ["a", "b"], records, 15, "minutes")
+    assert result.passed and result.figure == pytest.approx(4.0)
+
+
+def test_replay_completed_fails_when_late_unfinished_or_empty():
+    late = {"a": ExportRecord("a", T0 + 1000, 1, 1)}
+    assert not replay_completed(T0, ["a"], late, 15, "minutes").passed
+    unfinished = replay_completed(T0, ["a", "b"], {"a": record("a")}, 15, "minutes")
+    assert not unfinished.passed and unfinished.figure is None
+    assert "1 of 2 replayed exports never completed" in unfinished.explanation
+    empty = replay_completed(T0, [], {}, 15, "minutes")
+    assert not empty.passed and "no failed or interrupted task" in empty.explanation
+
+
+def state(sha: str, status: str | None, version: str = "v1") -> ObjectState:
+    return ObjectState(version, sha, status)
+
+
+def test_replicated_passes_with_same_version_content_and_statuses():
+    source = {"k1": state("h1", "COMPLETED"), "k2": state("h2", "COMPLETED")}
+    target = {"k1": state("h1", "REPLICA"), "k2": state("h2", "REPLICA")}
+    result = replicated("b", ("src", source), ("dst", target))
+    assert result.passed and result.figure == 0
+
+
+@pytest.mark.parametrize(
+    ("source", "target", "problem"),
+    [
+        (state("h", "COMPLETED"), None, "missing in the target region"),
+        (state("h", "COMPLETED"), state("x", "REPLICA"), "content differs"),
+        (state("h", "COMPLETED", "v2"), state("h", "REPLICA", "v1"), "target holds version v1"),
+        (state("h", "PENDING"), state("h", "REPLICA"), "source reports replication status"),
+        (state("h", "COMPLETED"), state("h", None), "target reports replication status None"),
+    ],
+)
+def test_replicated_fails_on_each_kind_of_problem(source, target, problem):
+    result = replicated("b", ("src", {"k": source}), ("dst", {"k": target} if target else {}))
+    assert not result.passed and result.figure == 1
+    assert problem in result.explanation
+
+
+def test_replicated_of_an_empty_bucket_is_not_measured():
+    assert replicated("b", ("src", {}), ("dst", {})).figure is None
+
+
+def test_artifacts_match_compares_with_the_recorded_hash():
+    history = posts(("ok", 0.01, "a"), ("ok", 0.01, "b"))
+    records = {"a": record("a"), "b": record("b")}
+    stored = {r.object_key: state(r.sha256, "REPLICA") for r in records.values()}
+    assert artifacts_match(history, PREFIX, records, "dr", stored).passed
+    stored[records["b"].object_key] = state("tampered", "REPLICA")
+    del stored[records["a"].object_key]
+    result = artifacts_match(history, PREFIX, records, "dr", stored)
+    assert not result.passed and result.figure == 2
+    assert "0 of 2 completed exports" in result.explanation
