@@ -4,11 +4,8 @@ PostgreSQL, Redis and MinIO, with object storage cut at its Toxiproxy proxy."""
 from __future__ import annotations
 
 import hashlib
-import shutil
-import tempfile
 import time
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -20,6 +17,7 @@ from drillbook.stack.postgres import APP_DB
 from reference.artifacts import render
 from reference.exports import GROUP, STREAM
 from steps.exports import task_in_hand
+from tests.integration.conftest import running_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -29,13 +27,8 @@ MIN_IDLE_S = 1.0
 
 @pytest.fixture(scope="module")
 def stack() -> Iterator[LocalStack]:
-    run_dir = Path(tempfile.mkdtemp(prefix="drillbook-exports-"))
-    run_dir.chmod(0o755)
-    local = LocalStack(LocalSettings(export_replay_min_idle_s=MIN_IDLE_S), run_dir)
-    local.start()
-    yield local
-    local.stop()
-    shutil.rmtree(run_dir, ignore_errors=True)
+    with running_stack(LocalSettings(export_replay_min_idle_s=MIN_IDLE_S)) as local:
+        yield local
 
 
 @pytest.fixture

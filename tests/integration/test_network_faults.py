@@ -41,5 +41,5 @@ def test_unknown_proxy_is_named_with_the_known_ones(tmp_path):
     feature.write_text(text)
     done = run_drill(feature, tmp_path / "reports")
     assert done.returncode == 1
-    known = "['llm', 'pg-az-a', 'pg-az-b', 'redis']"
+    known = "['llm', 'pg-az-a', 'pg-az-b', 'redis', 'redis-replica', 's3', 's3-crr']"
     assert f"no Toxiproxy proxy 'pg-az-c'; the proxies are {known}" in done.stdout

@@ -2,38 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
 
 from drillbook.checks import rpo_lag
-from drillbook.stack import LocalSettings, LocalStack
-from drillbook.stack.toxiproxy_server import find_toxiproxy_server
+from drillbook.stack import LocalStack
 from drillbook.waits import wait_until
 from drillbook.workload import History, LagSampler, RedisProbe, SqlProbe, Workload, Writer
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    try:
-        find_toxiproxy_server()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-    run_dir = Path(tempfile.mkdtemp(prefix="drillbook-"))
-    run_dir.chmod(0o755)
-    try:
-        local = LocalStack(LocalSettings(), run_dir)
-        local.start()
-        yield local
-        local.stop()
-    finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def wait_for_outcome(history: History, process: str, outcome: str, since: float) -> None:

@@ -4,38 +4,17 @@ service's quota counters recomputed from PostgreSQL."""
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from drillbook.faults.heal import heal_redis
-from drillbook.stack import LocalSettings, LocalStack
+from drillbook.stack import LocalStack
 from drillbook.stack.postgres import APP_DB
-from drillbook.stack.toxiproxy_server import find_toxiproxy_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    try:
-        find_toxiproxy_server()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-    run_dir = Path(tempfile.mkdtemp(prefix="drillbook-"))
-    run_dir.chmod(0o755)
-    try:
-        local = LocalStack(LocalSettings(), run_dir)
-        local.start()
-        yield local
-        local.stop()
-    finally:
-        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -2,30 +2,14 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-from collections.abc import Iterator
-from pathlib import Path
-
 import httpx
 import pytest
 
 from drillbook.checks import sla
-from drillbook.stack import LocalSettings, LocalStack
+from drillbook.stack import LocalStack
 from drillbook.workload import History, HttpProbe, Workload
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    run_dir = Path(tempfile.mkdtemp(prefix="drillbook-run-"))
-    run_dir.chmod(0o755)
-    stack = LocalStack(LocalSettings(), run_dir, progress=lambda line: None)
-    stack.start()
-    yield stack
-    stack.stop()
-    shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def test_rolling_a_replica_fails_no_probe(stack: LocalStack) -> None:
