@@ -30,6 +30,20 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Drills run in calendar order (features are named by month: 2_pitr before 10_...), after
+    any other test; otherwise the order is pytest's."""
+    items.sort(key=_calendar_order)
+
+
+def _calendar_order(item: pytest.Item) -> tuple[int, int]:
+    path = Path(str(item.path))
+    month = path.name.partition("_")[0]
+    if path.suffix != ".feature" or not month.isdigit():
+        return (0, 0)
+    return (1, int(month))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     signal.signal(signal.SIGTERM, _interrupt)
 
