@@ -10,7 +10,7 @@ from collections import Counter
 
 from botocore.client import BaseClient
 
-from drillbook.checks.replication import DELETE_MARKER, ObjectState
+from drillbook.checks.crr import DELETE_MARKER, ObjectState
 
 
 def latest_objects(client: BaseClient, bucket: str, prefix: str = "") -> dict[str, ObjectState]:

@@ -17,6 +17,12 @@ def quoted(text: str) -> list[str]:
     return items
 
 
+def probe_user(drill: Drill) -> str:
+    """The user the drill's probes look up as: one per scenario run, so the probes of a day's
+    drills never use up one user's daily quota."""
+    return f"probe-{drill.started_at:.0f}-{drill.line}"
+
+
 def probe_process(name: str) -> str:
     """The history process of a probe named in Gherkin: an endpoint ("/lookup" is the HTTP
     probe "probe:/lookup") or a probe's own name ("sql:glancy", "redis:cache")."""

@@ -14,6 +14,7 @@ from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill
 from drillbook.faults.journal import FaultJournal
 from drillbook.stack import LocalStack
+from steps import probe_user
 
 TIMEOUT_S = 5.0
 
@@ -66,7 +67,7 @@ def budget_state(request: pytest.FixtureRequest, drill: Drill, state: str) -> Po
 def lookups_carry(drill: Drill, environment: LocalStack, header: str, value: str) -> None:
     response = httpx.get(
         f"{environment.service.url}/lookup",
-        params={"word": "drill", "user": "probe"},
+        params={"word": "drill", "user": probe_user(drill)},
         timeout=TIMEOUT_S,
     )
     drill.evidence.attach_json("GET /lookup headers", dict(response.headers))
@@ -78,7 +79,7 @@ def lookups_carry(drill: Drill, environment: LocalStack, header: str, value: str
 def regenerate_refused(drill: Drill, environment: LocalStack, error: str) -> None:
     response = httpx.post(
         f"{environment.service.url}/regenerate",
-        params={"word": "drill", "user": "probe"},
+        params={"word": "drill", "user": probe_user(drill)},
         timeout=TIMEOUT_S,
     )
     body = response.json()

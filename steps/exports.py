@@ -14,6 +14,7 @@ import pytest
 from pytest_bdd import given, parsers, then, when
 
 from drillbook.checks import CheckResult
+from drillbook.checks.crr import replicated
 from drillbook.checks.duration import to_seconds
 from drillbook.checks.exports import (
     ExportRecord,
@@ -23,7 +24,6 @@ from drillbook.checks.exports import (
     replay_completed,
 )
 from drillbook.checks.latency import answered_within
-from drillbook.checks.replication import replicated
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill
 from drillbook.faults.heal import heal_export_worker

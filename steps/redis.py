@@ -32,6 +32,7 @@ from drillbook.profile import Profile
 from drillbook.stack import LocalStack
 from drillbook.stack.redis import RedisNode
 from drillbook.workload import HttpProbe, RedisStatsSampler, RedisWriter
+from steps import probe_user
 from steps.database import app_query
 from steps.traffic import SEED_WORDS, answer_flags, client_timeout, run_client
 
@@ -61,7 +62,7 @@ def lookups_cycle(
         "/lookup",
         interval_s=interval / 1000,
         timeout_s=client_timeout(dr_profile),
-        params=lambda: {"word": next(vocabulary), "user": "probe"},
+        params=lambda: {"word": next(vocabulary), "user": probe_user(drill)},
         record=answer_flags,
     )
     run_client(drill, probe)
@@ -244,13 +245,16 @@ def hit_rate_back(drill: Drill, pct: float, limit: float, unit: str) -> None:
 
 @then(
     parsers.parse(
-        'the Redis signal "hit rate below {pct:g}% or node unreachable" was raised after the fault'
+        'the Redis signal "hit rate below {pct:g}% or node unreachable" was raised '
+        "within {limit:g} {unit} of the fault"
     )
 )
-def signal_after_fault(drill: Drill, pct: float) -> None:
-    """From T0 to now: a cold cache outlives the restart that ends the outage."""
+def signal_after_fault(drill: Drill, pct: float, limit: float, unit: str) -> None:
+    """Observed from T0 to now: a cold cache outlives the restart that ends the outage."""
     drill.stop_workload()
-    drill.check(signal_raised(drill.history, drill.require_t0(), time.time(), below_pct=pct))
+    within_s = to_seconds(limit, unit)
+    t0 = drill.require_t0()
+    drill.check(signal_raised(drill.history, t0, time.time(), within_s, below_pct=pct))
 
 
 @then("every user's quota matches their usage records in PostgreSQL")

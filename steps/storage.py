@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import asdict, dataclass
 from functools import partial
 
 import pytest
@@ -14,9 +15,14 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pytest_bdd import given, parsers, then, when
 
 from drillbook.checks import CheckResult, duration_check
-from drillbook.checks.crr import crr_alert_raised, crr_drained, crr_lag_now, crr_samples
+from drillbook.checks.crr import (
+    crr_alert_raised,
+    crr_drained,
+    crr_lag_now,
+    crr_samples,
+    versions_match,
+)
 from drillbook.checks.duration import to_seconds
-from drillbook.checks.replication import versions_match
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill
 from drillbook.faults.journal import FaultJournal
@@ -50,8 +56,8 @@ def canaries(drill: Drill, environment: LocalStack, bucket: str, interval: int) 
     storage = environment.storage
     canary = CrrCanary(
         drill.history,
-        storage.primary.client,
-        storage.dr.client,
+        storage.primary.new_client,
+        storage.dr.new_client,
         bucket,
         interval_s=interval / 1000,
         run=f"{int(time.time())}",
@@ -170,6 +176,8 @@ def artifact_restored(
     reverted = journal.revert_target(f"object {artifact['bucket']}/{key}")
     assert reverted, f"the artifact {key} was not deleted: nothing to restore"
     client = environment.storage.primary.client()
+    # the copy is a new version: the one each region must hold for the artifact to be back
+    artifact["version_id"] = client.head_object(Bucket=artifact["bucket"], Key=key)["VersionId"]
     drill.evidence.attach_json(
         f"s3: versions of {artifact['bucket']}/{key} after the restore",
         versions_of(client, artifact["bucket"], key),
@@ -192,13 +200,19 @@ def restore_previous_version(client: BaseClient, bucket: str, key: str) -> None:
 def versions_of(client: BaseClient, bucket: str, key: str) -> list[dict]:
     """Every version and delete marker of `key`, newest first."""
     listing = client.list_object_versions(Bucket=bucket, Prefix=key)
-    entries = [
-        {"version_id": v["VersionId"], "delete_marker": marker, "modified": str(v["LastModified"])}
-        for marker, group in ((False, "Versions"), (True, "DeleteMarkers"))
-        for v in listing.get(group, [])
-        if v["Key"] == key
+    entries = sorted(
+        (
+            (v["LastModified"], v["IsLatest"], v["VersionId"], marker)
+            for marker, group in ((False, "Versions"), (True, "DeleteMarkers"))
+            for v in listing.get(group, [])
+            if v["Key"] == key
+        ),
+        reverse=True,
+    )
+    return [
+        {"version_id": version, "delete_marker": marker, "modified": str(modified)}
+        for modified, _latest, version, marker in entries
     ]
-    return sorted(entries, key=lambda v: v["modified"], reverse=True)
 
 
 @then(parsers.parse('every version in "{location}" is the same in {source} and {target}'))
@@ -222,29 +236,45 @@ def known_artifact(drill: Drill, key: str) -> dict:
     return artifact
 
 
-def content_sha256(client: BaseClient, bucket: str, key: str) -> tuple[str | None, str]:
-    """The sha256 of the current version and the store's replication status ("" if none);
-    (None, reason) when it cannot be read."""
+@dataclass(frozen=True)
+class Current:
+    """The current version of a key as one region's store serves it."""
+
+    version_id: str | None = None
+    sha256: str | None = None
+    replication_status: str | None = None
+    error: str | None = None
+
+    def matches(self, artifact: dict) -> bool:
+        return (self.version_id, self.sha256) == (artifact["version_id"], artifact["sha256"])
+
+    def __str__(self) -> str:
+        if self.error:
+            return f"unreadable ({self.error})"
+        return f"version {self.version_id}, sha256 {self.sha256}, {self.replication_status}"
+
+
+def current(client: BaseClient, bucket: str, key: str) -> Current:
     try:
         answer = client.get_object(Bucket=bucket, Key=key)
         digest = hashlib.sha256(answer["Body"].read()).hexdigest()
     except (BotoCoreError, ClientError) as exc:
-        return None, f"{type(exc).__name__}: {exc}"
-    return digest, answer.get("ReplicationStatus", "")
+        return Current(error=f"{type(exc).__name__}: {exc}")
+    return Current(answer.get("VersionId"), digest, answer.get("ReplicationStatus"))
 
 
 @condition('the artifact "{key}" is back in {region}')
 def artifact_back(request: pytest.FixtureRequest, drill: Drill, key: str, region: str) -> Poll:
-    """Readable with its original content; the moment it is becomes a mark of the drill."""
+    """The region serves the artifact's expected version (the restored copy once restored)
+    with its original content; the moment it does becomes a mark of the drill."""
     artifact = known_artifact(drill, key)
     client = store_in(request.getfixturevalue("environment"), region).client()
 
     def poll() -> tuple[bool, str]:
-        digest, status = content_sha256(client, artifact["bucket"], key)
-        back = digest == artifact["sha256"]
-        if back:
+        found = current(client, artifact["bucket"], key)
+        if found.matches(artifact):
             drill.marks[f"artifact {key} back in {region}"] = time.time()
-        return back, f"sha256 {digest} (want {artifact['sha256']}), replication status {status}"
+        return found.matches(artifact), f"{found} (want version {artifact['version_id']})"
 
     return poll
 
@@ -253,14 +283,11 @@ def artifact_back(request: pytest.FixtureRequest, drill: Drill, key: str, region
 def artifact_intact(drill: Drill, environment: LocalStack, key: str, regions: str) -> None:
     artifact = known_artifact(drill, key)
     found = {
-        region: content_sha256(store_in(environment, region).client(), artifact["bucket"], key)
+        region: current(store_in(environment, region).client(), artifact["bucket"], key)
         for region in regions.split(" and ")
     }
-    intact = [region for region, (digest, _) in found.items() if digest == artifact["sha256"]]
-    listing = "; ".join(
-        f"{region}: sha256 {digest or 'unreadable'} {status}"
-        for region, (digest, status) in found.items()
-    )
+    intact = [region for region, state in found.items() if state.matches(artifact)]
+    listing = "; ".join(f"{region}: {state}" for region, state in found.items())
     verdict = "has" if len(intact) == len(found) else "does not have"
     drill.check(
         CheckResult(
@@ -271,16 +298,21 @@ def artifact_intact(drill: Drill, environment: LocalStack, key: str, regions: st
             len(intact) == len(found),
             f"artifact {key} {verdict} its original content (sha256 {artifact['sha256']}) in "
             f"{len(intact)} of {len(found)} regions: {listing}",
-            {"found": found, "artifact": artifact},
+            {"found": {region: asdict(state) for region, state in found.items()}, **artifact},
         )
     )
 
 
 @then(parsers.parse('the artifact "{key}" was recovered within {limit:g} {unit}'))
 def artifact_recovered_within(drill: Drill, key: str, limit: float, unit: str) -> None:
-    """From the mistaken delete (T0) to the artifact back in every region checked."""
-    back = [at for name, at in drill.marks.items() if name.startswith(f"artifact {key} back in")]
-    took = max(back) - drill.require_t0() if back else None
+    """From the mistaken delete (T0) to the artifact back in every region checked since."""
+    t0 = drill.require_t0()
+    back = [
+        at
+        for name, at in drill.marks.items()
+        if name.startswith(f"artifact {key} back in") and at >= t0
+    ]
+    took = max(back) - t0 if back else None
     if back:
         drill.recovered_at = max(back)
     drill.check(duration_check(f"artifact {key} recovery", took, limit, unit))

@@ -13,7 +13,7 @@ from drillbook.stack import LocalStack
 from drillbook.stack.postgres import APP_DB, PgNode
 from drillbook.workload import HttpProbe, LagSampler, RedisProbe, SqlProbe, Workload, Writer
 from drillbook.workload.paced import PacedWorker
-from steps import quoted
+from steps import probe_user, quoted
 
 SEED_WORDS = ("serendipity", "ephemeral", "lucid", "quorum", "latency")
 
@@ -58,7 +58,7 @@ def probes_call(
             path,
             interval_s=interval / 1000,
             timeout_s=client_timeout(dr_profile),
-            params={"word": "drill", "user": "probe"},
+            params={"word": "drill", "user": probe_user(drill)},
             record=answer_flags,
         )
         run_client(drill, probe)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
+from drillbook.checks.crr import ObjectState
 from drillbook.checks.duration import duration_check, to_seconds
-from drillbook.checks.replication import ObjectState
 from drillbook.checks.result import CheckResult
 from drillbook.workload.history import History
 

@@ -48,7 +48,9 @@ _VALUE = (
 _KEY_VALUE = re.compile(
     rf"(?i)(?<![\w.\-])([\"']?(?:{_SECRET_KEY})[\"']?[ \t]*(?:=|:)[ \t]*)({_VALUE})"
 )
-_CLI_FLAG = re.compile(r"(?i)(--[\w-]*(?:password|passwd|secret|token)[\w-]*[ \t]+)(?!-)\S+")
+_CLI_FLAG = re.compile(
+    r"(?i)(--[\w-]*(?:password|passwd|secret|token|requirepass|masterauth)[\w-]*[ \t]+)(?!-)\S+"
+)
 # Redis configuration directives: "requirepass SECRET", "masterauth SECRET".
 _REDIS_DIRECTIVE = re.compile(r"(?im)^([ \t]*(?:requirepass|masterauth)[ \t]+)\S+")
 

@@ -20,7 +20,7 @@ def heal_database(stack: LocalStack) -> None:
 
 def heal_redis(stack: LocalStack) -> None:
     """Redis primary up and followed by its replica, their proxies clean, the service on the
-    primary; what a promoted replica took meanwhile is kept."""
+    primary; what a promoted replica took before the heal is kept (see restore_topology)."""
     for node in stack.redis.nodes:
         reset_proxy(stack.toxiproxy, node.name)
     stack.redis.restore_topology()

@@ -95,15 +95,16 @@ class ExportWorker:
             raise RuntimeError("the export worker is not running, so it cannot be killed")
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
+            killed = False
             os.kill(pid, signal.SIGSTOP)
             try:
                 task = task_in_hand(consumer)
-            except BaseException:
-                os.kill(pid, signal.SIGCONT)
-                raise
-            if task is not None:
-                self._process.kill()
-                return task
-            os.kill(pid, signal.SIGCONT)
+                if task is not None:
+                    self._process.kill()
+                    killed = True
+                    return task
+            finally:
+                if not killed:  # a worker left frozen would look running and never be healed
+                    os.kill(pid, signal.SIGCONT)
             time.sleep(0.005)
         raise TimeoutError(f"the export worker held no task during {timeout_s:g} s")

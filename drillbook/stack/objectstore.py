@@ -68,6 +68,7 @@ class ObjectStore(LocalProcess):
         self.access_key = f"drill-{region}"
         self.secret_key = secrets.token_urlsafe(24)
         self.proxy_port: int | None = None
+        self._client: BaseClient | None = None
         env = {
             **os.environ,
             "MINIO_ROOT_USER": self.access_key,
@@ -92,11 +93,16 @@ class ObjectStore(LocalProcess):
         """Through the store's Toxiproxy proxy (direct if it has none)."""
         return f"http://127.0.0.1:{self.proxy_port or self.port}"
 
-    def client(self, timeout_s: float = 2.0) -> BaseClient:
-        """A direct client: the harness checks the store itself, not the network in front."""
-        return s3_client(
-            self.endpoint_url, self.region, self.access_key, self.secret_key, timeout_s
-        )
+    def client(self) -> BaseClient:
+        """The harness's direct client, shared (boto3 clients are thread-safe): the harness
+        checks the store itself, not the network in front of it."""
+        if self._client is None:
+            self._client = self.new_client()
+        return self._client
+
+    def new_client(self) -> BaseClient:
+        """A client of its own, for a worker thread that closes it when done."""
+        return s3_client(self.endpoint_url, self.region, self.access_key, self.secret_key)
 
     def spawn(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
@@ -110,6 +116,9 @@ class ObjectStore(LocalProcess):
 
     def stop(self) -> None:
         self._process.stop(timeout_s=self.ready_timeout_s)
+        if self._client is not None:
+            self._client.close()
+            self._client = None
 
     def mc_host(self, via: int | None = None) -> str:
         """The store as an `mc` host URL, credentials included (through port `via` if given)."""

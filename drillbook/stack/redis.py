@@ -235,10 +235,13 @@ class RedisPair:
             node.stop()
 
     def restore_topology(self) -> None:
-        """Primary up and writable, the replica following it, nothing acknowledged lost.
+        """Primary up and writable, the replica following it.
 
         A promoted replica holds the newest data: the primary first follows it and catches up,
-        then takes the primary's role back and the replica follows it again.
+        then takes the primary's role back and the replica follows it again. What clients
+        write to the replica in the moment between the primary's promotion and their switch
+        back (heal_redis) is dropped by the replica's resync: cache entries, which refill, and
+        quota increments, which the compensation job recomputes from PostgreSQL.
         """
         primary, replica = self.nodes
         if not primary.running:

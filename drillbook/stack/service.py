@@ -88,16 +88,18 @@ class ReferenceService(LocalProcess):
     def switch_database(self, dsn: str) -> dict:
         """Make the running service use another database (PUT /admin/database); a restart
         keeps it, as an operator would update the config file too."""
-        self.config["database"]["dsn"] = dsn
-        return self._call("PUT", "/admin/database", {"dsn": dsn})
+        answer = self._call("PUT", "/admin/database", {"dsn": dsn})
+        self.config["database"]["dsn"] = dsn  # only once the service took it
+        return answer
 
     def database(self) -> dict:
         return self._call("GET", "/admin/database")
 
     def switch_redis(self, url: str) -> dict:
         """Make the running service use another Redis node (PUT /admin/redis); kept on restart."""
-        self.config["redis"]["url"] = url
-        return self._call("PUT", "/admin/redis", {"url": url})
+        answer = self._call("PUT", "/admin/redis", {"url": url})
+        self.config["redis"]["url"] = url  # only once the service took it
+        return answer
 
     def redis(self) -> dict:
         return self._call("GET", "/admin/redis")

@@ -28,13 +28,14 @@ class Canary:
 
 
 class CrrCanary(PacedWorker):
-    """Each tick writes canary `canary/<run>/<n>` to `bucket` in the primary region, then looks
-    for the oldest canaries in the DR region, and records an op of process `crr:<bucket>`, f
-    "sample", value: `lag_s` (age of the oldest canary not yet replicated; once all arrived, the
-    replication delay of the newest as observed), `pending` (how many have not arrived),
-    `written` (the key written this tick, None if the write failed) and `arrived` (keys seen in
-    the DR region this tick). A sample whose write or lookup failed is "fail" with the error,
-    keeping what was measured.
+    """Each tick looks in the DR region for the canaries written at earlier ticks, oldest
+    first, then writes canary `canary/<run>/<n>` to `bucket` in the primary region, and records
+    an op of process `crr:<bucket>`, f "sample", value: `lag_s` (age of the oldest earlier
+    canary not yet replicated; once all arrived, the replication delay of the newest as
+    observed; None before any arrived), `pending` (how many earlier canaries have not
+    arrived: 0 means replication kept up within one interval), `arrived` (keys seen in the DR
+    region this tick) and `written` (the key written this tick, None if the write failed). A
+    sample whose lookup or write failed is "fail" with the error, keeping what was measured.
     """
 
     def __init__(
@@ -57,15 +58,19 @@ class CrrCanary(PacedWorker):
 
     def _tick(self) -> None:
         started = time.time()
-        value: dict = {"written": None, "arrived": []}
+        value: dict = {"arrived": [], "written": None}
         error = None
         try:
-            value["written"] = self._write()
             value["arrived"] = self._collect_arrivals()
         except (BotoCoreError, ClientError) as exc:
             error = f"{type(exc).__name__}: {exc}"
+        # measured before this tick's canary exists: it has had no time to replicate yet
+        value |= {"lag_s": self._lag(time.time()), "pending": len(self._pending)}
+        try:
+            value["written"] = self._write()
+        except (BotoCoreError, ClientError) as exc:
+            error = error or f"{type(exc).__name__}: {exc}"
         now = time.time()
-        value |= {"lag_s": self._lag(now), "pending": len(self._pending)}
         outcome = "ok" if error is None else "fail"
         self.history.record(
             Op(self.name, "sample", started, now, outcome, value=value, error=error)

@@ -65,11 +65,24 @@ def head(client, key: str) -> dict | None:
         return None
 
 
-def arrived(storage: ReplicatedStorage, key: str, timeout_s: float) -> dict:
+def arrived(storage: ReplicatedStorage, key: str, version: str, timeout_s: float) -> dict:
+    """The DR region's head of `key` once it serves `version` (an older one may come first)."""
     dr = storage.dr.client()
     waited = wait_until(
-        f"{key} in the DR region",
-        lambda: ((h := head(dr, key)) is not None, h),
+        f"{key} version {version} in the DR region",
+        lambda: ((h := head(dr, key)) is not None and h["VersionId"] == version, h),
+        timeout_s,
+        progress=lambda _: None,
+    )
+    return waited.last
+
+
+def source_status(storage: ReplicatedStorage, key: str, timeout_s: float) -> str:
+    """The primary's replication status of `key` once it is no longer PENDING."""
+    primary = storage.primary.client()
+    waited = wait_until(
+        f"{key} replication status settled",
+        lambda: ((s := head(primary, key)["ReplicationStatus"]) != "PENDING", s),
         timeout_s,
         progress=lambda _: None,
     )
@@ -81,10 +94,9 @@ def test_objects_and_versions_replicate_with_their_status(linked):
     primary = storage.primary.client()
     first = primary.put_object(Bucket=BUCKET, Key="a.json", Body=b"one")["VersionId"]
     second = primary.put_object(Bucket=BUCKET, Key="a.json", Body=b"two")["VersionId"]
-    replica = arrived(storage, "a.json", 10)
+    replica = arrived(storage, "a.json", second, 10)  # MinIO keeps version ids across regions
     assert replica["ReplicationStatus"] == "REPLICA"
-    assert replica["VersionId"] == second  # MinIO keeps version ids across regions
-    assert primary.head_object(Bucket=BUCKET, Key="a.json")["ReplicationStatus"] == "COMPLETED"
+    assert source_status(storage, "a.json", 10) == "COMPLETED"
     dr = storage.dr.client()
     old = dr.get_object(Bucket=BUCKET, Key="a.json", VersionId=first)["Body"].read()
     assert old == b"one"
@@ -105,7 +117,8 @@ def test_a_cut_link_holds_objects_back_and_the_restore_delivers_them(linked):
         assert status in ("PENDING", "FAILED")
     finally:
         toxiproxy.update_proxy(REPLICATION_PROXY, enabled=True)
-    assert arrived(storage, "held.json", 60)["ReplicationStatus"] == "REPLICA"
+    held = primary.head_object(Bucket=BUCKET, Key="held.json")["VersionId"]
+    assert arrived(storage, "held.json", held, 60)["ReplicationStatus"] == "REPLICA"
 
 
 def test_tools_missing_are_named_with_every_place_looked_at(monkeypatch):

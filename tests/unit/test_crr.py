@@ -97,19 +97,22 @@ def test_the_canary_lag_is_the_age_of_the_oldest_object_not_replicated(regions):
 
     history = History()
     canary = CrrCanary(history, lambda: primary, DrView, BUCKET, run="t")
-    canary._tick()  # writes canary 1; nothing replicated
-    canary._tick()  # writes canary 2
+    canary._tick()  # nothing earlier to look for; writes canary 1
+    canary._tick()  # 1 has not arrived; writes 2
     dr.put_object(Bucket=f"{BUCKET}-dr", Key="canary/t/000002", Body=b"")
-    canary._tick()  # 2 arrived, but 1 (the oldest) has not: still waiting on it
+    canary._tick()  # 2 arrived, but 1 (the oldest) has not: still waiting on it; writes 3
     dr.put_object(Bucket=f"{BUCKET}-dr", Key="canary/t/000001", Body=b"")
     dr.put_object(Bucket=f"{BUCKET}-dr", Key="canary/t/000003", Body=b"")
-    canary._tick()  # 1, 2, 3 arrive; 4 just written
+    canary._tick()  # 1, 2, 3 arrive: replication caught up; writes 4
     ops = history.ops(f"crr:{BUCKET}")
-    assert [op.value["pending"] for op in ops] == [1, 2, 3, 1]
+    assert [op.value["pending"] for op in ops] == [0, 1, 2, 0]
+    assert [op.value["written"] for op in ops][-1] == "canary/t/000004"
     assert ops[2].value["arrived"] == []
     assert ops[3].value["arrived"] == ["canary/t/000001", "canary/t/000002", "canary/t/000003"]
+    assert ops[0].value["lag_s"] is None  # nothing measured yet
     # the lag at the third sample is the age of canary 1, written at the first
-    assert ops[2].value["lag_s"] >= ops[2].end - ops[0].end - 0.01
+    assert ops[2].value["lag_s"] >= ops[2].start - ops[0].end
+    assert ops[3].value["lag_s"] < ops[3].end - ops[0].start  # the delay of canary 3
     assert all(op.outcome == "ok" for op in ops)
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from drillbook.checks.crr import ObjectState, replicated
 from drillbook.checks.exports import ExportRecord, artifacts_match, exactly_once, replay_completed
 from drillbook.checks.latency import answered_within
-from drillbook.checks.replication import ObjectState, replicated
 from drillbook.workload import History, Op
 
 T0 = 1_700_000_000.0

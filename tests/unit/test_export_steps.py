@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from drillbook.checks.crr import ObjectState
 from drillbook.checks.exports import ExportRecord
-from drillbook.checks.replication import ObjectState
 from drillbook.drill import Drill
 from drillbook.workload import History, Op
 from steps import exports

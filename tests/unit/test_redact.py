@@ -67,6 +67,8 @@ def test_dsn_without_password_is_unchanged() -> None:
         f"tool --api-token={SECRET}",
         f"requirepass {SECRET}",
         f"  masterauth {SECRET}",
+        f"redis-server --port 6379 --requirepass {SECRET} --appendonly yes",
+        f"redis-server --masterauth {SECRET}",
         f"client_secret: {SECRET}",
         f"aws_secret_access_key = {SECRET}",
         f"AWS_SESSION_TOKEN={SECRET}",

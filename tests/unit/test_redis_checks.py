@@ -82,17 +82,24 @@ def test_hit_rate_recovery_fails_when_it_never_comes_back():
 
 
 def test_signal_is_raised_by_an_unreachable_node_or_a_low_hit_rate():
-    unreachable = signal_raised(stats_history(cold_cache, down=(1, 2)), T0, T0 + 20)
+    unreachable = signal_raised(stats_history(cold_cache, down=(1, 2)), T0, T0 + 20, 60)
     assert unreachable.passed and unreachable.figure == pytest.approx(1.0, abs=0.01)
+    assert unreachable.threshold == 60
     assert unreachable.details["spans"][0]["why"] == "node unreachable"
-    low = signal_raised(stats_history(lambda o: 0.9 if o < 0 else 0.05), T0, T0 + 20)
+    low = signal_raised(stats_history(lambda o: 0.9 if o < 0 else 0.05), T0, T0 + 20, 60)
     assert low.passed and "hit rate" in low.details["spans"][0]["why"]
 
 
 def test_signal_fails_when_it_never_held():
-    result = signal_raised(stats_history(cold_cache), T0, T0 + 20)
+    result = signal_raised(stats_history(cold_cache), T0, T0 + 20, 60)
     assert not result.passed and result.figure is None
     assert "never held" in result.explanation
+
+
+def test_signal_raised_too_late_fails():
+    late = signal_raised(stats_history(cold_cache, down=(1, 2)), T0, T0 + 20, 0.5)
+    assert not late.passed
+    assert "raised 1.00 s after T0 > 0.5 s" in late.explanation
 
 
 def test_accepting_again_is_the_first_success_after_the_outage():
@@ -137,3 +144,11 @@ def test_quota_consistency_fails_per_user(sample, problem):
     result = quota_consistency([sample, QuotaSample("ok", 10, 1, 1, 200)])
     assert not result.passed and result.figure == 1
     assert problem in result.explanation
+
+
+def test_a_new_server_run_starts_its_hit_rate_afresh():
+    # a warm node (95% hits) fails over at T0 to a cold one (10%): the old node's reads must
+    # not lift the new one's rate in the window right after the switch
+    history = stats_history(lambda o: 0.95 if o < 0 else 0.10, restart_at=0)
+    after_switch = [p for p in hit_rates(history) if T0 <= p.at < T0 + 1 and p.rate is not None]
+    assert after_switch and all(p.rate == pytest.approx(0.10, abs=0.01) for p in after_switch)

@@ -69,8 +69,12 @@ def test_hit_rate_step_fails_when_the_hit_rate_stays_low(tmp_path):
 def test_signal_step_fails_when_neither_condition_held(tmp_path):
     healthy = drill_with(stats_history(cold_cache), tmp_path)
     with pytest.raises(AssertionError, match=r"signal hit rate <20% or unreachable check failed"):
-        redis_steps.signal_after_fault(healthy, 20)
-    redis_steps.signal_after_fault(drill_with(stats_history(cold_cache, down=(1, 2)), tmp_path), 20)
+        redis_steps.signal_after_fault(healthy, 20, 1, "minutes")
+    late = drill_with(stats_history(cold_cache, down=(1, 2)), tmp_path)
+    with pytest.raises(AssertionError, match=r"unreachable check failed.*threshold 0.5 s"):
+        redis_steps.signal_after_fault(late, 20, 0.5, "seconds")
+    on_time = drill_with(stats_history(cold_cache, down=(1, 2)), tmp_path)
+    redis_steps.signal_after_fault(on_time, 20, 1, "minutes")
 
 
 def test_quota_step_fails_when_a_user_gets_more_than_allowed(tmp_path, monkeypatch):

@@ -55,11 +55,12 @@ def test_lag_step_fails_above_the_limit(tmp_path):
 class StoredObject:
     """What get_object answers for one key in one region."""
 
-    def __init__(self, body: bytes, status: str) -> None:
-        self.body, self.status = body, status
+    def __init__(self, body: bytes, status: str, version: str = "v1") -> None:
+        self.body, self.status, self.version = body, status, version
 
     def get_object(self, Bucket: str, Key: str) -> dict:
-        return {"Body": io.BytesIO(self.body), "ReplicationStatus": self.status}
+        body = io.BytesIO(self.body)
+        return {"Body": body, "ReplicationStatus": self.status, "VersionId": self.version}
 
 
 def two_regions(primary: object, dr: object) -> SimpleNamespace:
@@ -71,26 +72,36 @@ def two_regions(primary: object, dr: object) -> SimpleNamespace:
     return SimpleNamespace(storage=SimpleNamespace(stores=stores))
 
 
-def regions(primary: bytes, dr: bytes) -> SimpleNamespace:
-    """Two regions holding these bodies under the key."""
-    return two_regions(StoredObject(primary, "COMPLETED"), StoredObject(dr, "REPLICA"))
+def regions(primary: bytes, dr: bytes, dr_version: str = "v1") -> SimpleNamespace:
+    """Two regions holding these bodies under the key, the primary as version v1."""
+    return two_regions(StoredObject(primary, "COMPLETED"), StoredObject(dr, "REPLICA", dr_version))
 
 
 def test_artifact_step_fails_when_a_region_has_other_content(tmp_path):
     key = "exports/a.json"
     drill = drill_with(History(), tmp_path)
     sha = hashlib.sha256(b"v1").hexdigest()
-    drill.facts[f"artifact {key}"] = {"bucket": BUCKET, "key": key, "sha256": sha}
+    drill.facts[f"artifact {key}"] = {
+        "bucket": BUCKET,
+        "key": key,
+        "sha256": sha,
+        "version_id": "v1",
+    }
     both = "ap-southeast-1 and ap-northeast-1"
     with pytest.raises(AssertionError, match=r"artifact exports/a.json check failed") as err:
         storage.artifact_intact(drill, regions(b"v1", b"v0"), key, both)
     assert "in 1 of 2 regions" in str(err.value)
+    with pytest.raises(AssertionError, match="in 1 of 2 regions"):  # same bytes, older version
+        storage.artifact_intact(drill, regions(b"v1", b"v1", dr_version="v0"), key, both)
     storage.artifact_intact(drill, regions(b"v1", b"v1"), key, both)
 
 
 def test_recovery_step_fails_past_the_limit_and_when_never_back(tmp_path):
     drill = drill_with(History(), tmp_path)
     key = "exports/a.json"
+    with pytest.raises(AssertionError, match=r"recovery check failed.*never completed"):
+        storage.artifact_recovered_within(drill, key, 15, "minutes")
+    drill.marks[f"artifact {key} back in ap-northeast-1"] = drill.t0 - 1  # before the delete
     with pytest.raises(AssertionError, match=r"recovery check failed.*never completed"):
         storage.artifact_recovered_within(drill, key, 15, "minutes")
     drill.marks[f"artifact {key} back in ap-northeast-1"] = drill.t0 + 1000
