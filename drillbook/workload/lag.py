@@ -11,9 +11,12 @@ from drillbook.workload.probes import PgClient, timed
 # One statement per side, so the figures of a sample belong to the same moment.
 # The seed's rpo_window, NULL before the first replayed transaction; it also grows while the
 # primary is idle, so it overstates the lag then (the primary's replay_lag does not).
+# The receive LSN is the WAL receiver's flushed position, which starts over at the beginning of
+# a segment when streaming (re)starts; replay can be ahead of it then (a sample read -520
+# bytes). No received WAL is waiting in that case, hence the 0 floor.
 STANDBY_SQL = """
 SELECT extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8,
-       pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn())::bigint
+       greatest(pg_wal_lsn_diff(pg_last_wal_receive_lsn(), pg_last_wal_replay_lsn()), 0)::bigint
 """
 # The walsender's row for the standby, whose application_name is its cluster_name.
 PRIMARY_SQL = """
