@@ -4,6 +4,9 @@ Feature: February drill: RDBMS PITR and cross-AZ switch
   across availability zones within RTO 30 minutes and RPO 5 minutes (seed section 2), then
   replay the deletion queue once writes are back. The switch follows runbook 5.1: the az-a
   primary dies, the az-b standby is promoted and the service's connection string is updated.
+  Replication is asynchronous, as the plan's RPO of 5 minutes allows: the last writes
+  acknowledged before the kill may not have reached az-b (one of 140 once did not), so the
+  drill bounds what is lost by the RPO rather than asserting that nothing is.
 
   Background:
     Given the reference service is up
@@ -22,7 +25,6 @@ Feature: February drill: RDBMS PITR and cross-AZ switch
     And the RTO is at most 30 minutes
     And the RPO is at most 5 minutes
     And the RPO by replication lag is at most 5 minutes
-    And no acknowledged write is lost
     And the P95 of "/history" during the drill is at most 2.5 seconds
 
   Scenario: Point-in-time recovery after a bad DELETE

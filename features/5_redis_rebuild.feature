@@ -53,9 +53,9 @@ Feature: May drill: Redis rebuild and quota compensation
     And the Redis replica is promoted
     And the service is pointed at the Redis replica
     Then within 30 seconds the probes of "redis:writer" succeed again
+    And within 30 seconds the Redis hit rate is at least 80%
     And the RTO of "redis:writer" is at most 10 minutes
     And at most 1 second of acknowledged Redis writes are lost
-    And within 30 seconds the Redis hit rate is at least 80%
     And the Redis hit rate was back to 80% within 60 minutes of the fault
     And the Redis signal "hit rate below 20% or node unreachable" was raised within 1 minute of the fault
     And no request to "/lookup" failed during the drill

@@ -198,6 +198,9 @@ def hit_rate_at_least(request: pytest.FixtureRequest, drill: Drill, pct: float) 
     after a fault, its time is the drill's recovery."""
 
     def poll() -> tuple[bool, str]:
+        if drill.workload is None or not drill.workload.running:
+            # a check before this wait stopped the workload: wait for the hit rate before it
+            return False, "the workload has stopped, so no new sample can come"
         known = [p for p in hit_rates(drill.history) if not p.reachable or p.rate is not None]
         if not known:
             return False, "no hit rate sampled yet"

@@ -92,11 +92,27 @@ def test_quota_step_fails_when_a_user_gets_more_than_allowed(tmp_path, monkeypat
     redis_steps.quota_matches(drill_with(History(), tmp_path, quota_users=["a", "b"]), None)
 
 
+def sampling(history: History, tmp_path: Path, running: bool = True) -> Drill:
+    """A drill whose workload (the hit-rate sampler among it) is running or has stopped."""
+    drill = drill_with(history, tmp_path)
+    drill.workload = SimpleNamespace(running=running)
+    return drill
+
+
 def test_hit_rate_condition_times_out_with_the_last_sample(tmp_path):
-    drill = drill_with(stats_history(lambda offset: 0.5), tmp_path)
+    drill = sampling(stats_history(lambda offset: 0.5), tmp_path)
     request = SimpleNamespace(getfixturevalue=lambda name: None)
     with pytest.raises(AssertionError, match=r"timed out after 0.2 s .* hit rate 50%"):
         conditions.within(request, drill, lambda _: None, 0.2, "the Redis hit rate is at least 80%")
-    recovered = drill_with(stats_history(cold_cache), tmp_path)
+    recovered = sampling(stats_history(cold_cache), tmp_path)
     conditions.within(request, recovered, lambda _: None, 0.2, "the Redis hit rate is at least 80%")
     assert recovered.recovered_at is not None
+
+
+def test_hit_rate_condition_says_when_the_workload_has_stopped(tmp_path):
+    stopped = sampling(stats_history(cold_cache), tmp_path, running=False)
+    request = SimpleNamespace(getfixturevalue=lambda name: None)
+    with pytest.raises(AssertionError, match="the workload has stopped"):
+        conditions.within(
+            request, stopped, lambda _: None, 0.2, "the Redis hit rate is at least 80%"
+        )
