@@ -167,7 +167,12 @@ def _successful_latencies(
 
 
 def _name(prefix: str) -> str:
-    return f"P95 {prefix.removeprefix('probe:') or prefix}"
+    return f"P95 {_endpoint(prefix)}"
+
+
+def _endpoint(prefix: str) -> str:
+    """What a probe prefix names: "probe:/lookup" is the endpoint "/lookup"."""
+    return prefix.removeprefix("probe:") or prefix
 
 
 def _ms(seconds: float) -> float:
@@ -186,7 +191,7 @@ def answered_within(
     (the plan's `POST /exports` ≤5 s). The figure is the slowest request of all, failed and
     timed-out ones included: a request that got no successful answer was not answered in time.
     """
-    name = f"max latency {prefix.removeprefix('probe:') or prefix}"
+    name = f"max latency {_endpoint(prefix)}"
     ops = window_ops(history, prefix, start, end)
     window = describe_window(start, end)
     if not ops:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import sys
@@ -14,6 +13,7 @@ from typing import TypeVar
 import redis
 
 from drillbook.stack.process import ManagedProcess
+from drillbook.stack.service import write_config
 from reference.export_worker import consumer_name
 from reference.exports import GROUP, STREAM
 
@@ -59,9 +59,7 @@ class ExportWorker:
         self.wait_ready()
 
     def spawn(self) -> None:
-        self.config_path.parent.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(json.dumps(self.config, indent=2))
-        self.config_path.chmod(0o600)  # it holds passwords and keys
+        write_config(self.config_path, self.config)
         self._process.start()
 
     def wait_ready(self) -> None:

@@ -15,6 +15,13 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 HTTP_TIMEOUT_S = 5.0
 
 
+def write_config(path: Path, config: dict) -> None:
+    """A process's JSON config, readable by its owner only: it holds passwords and keys."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(config, indent=2))
+    path.chmod(0o600)
+
+
 class ReferenceService(LocalProcess):
     def __init__(
         self,
@@ -63,9 +70,7 @@ class ReferenceService(LocalProcess):
 
     def spawn(self) -> None:
         """Write the config and start the process without waiting."""
-        self.config_path.parent.mkdir(parents=True, exist_ok=True)
-        self.config_path.write_text(json.dumps(self.config, indent=2))
-        self.config_path.chmod(0o600)  # it holds passwords
+        write_config(self.config_path, self.config)
         self._process.start()
 
     def wait_ready(self) -> None:
