@@ -4,12 +4,14 @@ A profile names where a drill runs and how hard it may hit. Validation is strict
 in a profile silently aimed at the wrong endpoint is worse than a refusal: unknown keys, missing
 fields, wrong types and secrets written into the file are errors that name the file and the key.
 Secrets are written as `${VAR}` and resolved from the environment when the profile is loaded.
+The programs a local profile names are looked for when it loads, not once the stack is starting.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +38,9 @@ _WORKLOAD = {
     "window_s": (float, True),
     "window_requests": (int, True),
 }
-_TIMEOUTS = {"ready_s": (float, True), "recovery_s": (float, True), "step_s": (float, True)}
+# Only what something reads: how long each component of the stack may take to start. The waits
+# of a drill take their limits from its steps.
+_TIMEOUTS = {"ready_s": (float, True)}
 _LOCAL = {
     "pg_bin_dir": (str, True),
     "archive_timeout_s": (int, True),
@@ -67,6 +71,11 @@ SCHEMA: dict[str, Any] = {
     "live": (_LIVE, False),
 }
 KINDS = ("local", "live")
+# The PostgreSQL programs the local stack runs from `local.pg_bin_dir` (its other tools, such as
+# pg_basebackup and pg_ctl, ship in the same directory).
+PG_PROGRAMS = ("initdb", "postgres")
+# Keys of `local:` naming a program: a path, or a name looked up on PATH.
+LOCAL_TOOLS = ("redis_server", "toxiproxy_server", "minio", "mc")
 
 
 @dataclass(frozen=True)
@@ -114,6 +123,8 @@ def load_profile(path: Path, environ: dict[str, str] | None = None) -> Profile:
         raise ProfileError(path, "kind", f"must be one of {list(KINDS)}, not '{kind}'")
     if kind not in resolved:
         raise ProfileError(path, kind, f"missing: a '{kind}' profile needs a '{kind}:' section")
+    if kind == "local":
+        _check_local_binaries(path, resolved["local"])
     return Profile(
         name=resolved["name"],
         kind=kind,
@@ -170,3 +181,34 @@ def _resolve(path: Path, dotted: str, value: str, environ: dict[str, str]) -> st
             path, dotted, "holds a secret written in the file; write it as ${VARIABLE} instead"
         )
     return value
+
+
+def _check_local_binaries(path: Path, local: dict[str, Any]) -> None:
+    """Refuse a local profile whose programs are not there, naming the key, before anything
+    starts (instead of an initdb or redis-server argv failing once the stack is half up)."""
+    bin_dir = Path(local["pg_bin_dir"])
+    where = "local.pg_bin_dir"
+    if not bin_dir.exists():
+        raise ProfileError(path, where, f"{bin_dir} does not exist (no {PG_PROGRAMS[0]} there)")
+    if not bin_dir.is_dir():
+        raise ProfileError(path, where, f"{bin_dir} is not a directory")
+    for program in PG_PROGRAMS:
+        binary = bin_dir / program
+        if not (binary.is_file() and os.access(binary, os.X_OK)):
+            raise ProfileError(path, where, f"{bin_dir} has no executable {program}")
+    for key in LOCAL_TOOLS:
+        if key in local:
+            problem = _not_executable(local[key])
+            if problem:
+                raise ProfileError(path, f"local.{key}", problem)
+
+
+def _not_executable(value: str) -> str | None:
+    """Why `value` (a path, or a name looked up on PATH) is not a program to run, or None."""
+    if shutil.which(value) is not None:
+        return None
+    if os.sep not in value:
+        return f"{value} is not found on PATH"
+    if not os.path.exists(value):
+        return f"{value} does not exist"
+    return f"{value} is not an executable file"
