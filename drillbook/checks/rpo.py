@@ -2,12 +2,15 @@
 the plan measures it, from the standby's replication lag when the fault struck.
 
 An indeterminate ("info") write may or may not have been committed: it is never counted as
-lost, and never as durable either.
+lost, and never as durable either. A check with nothing to judge (no write, no lag sample) is
+"not measured": it fails, rather than passing with a figure of 0.
 """
 
 from __future__ import annotations
 
-from drillbook.checks.result import CheckResult, clock, number
+from dataclasses import dataclass
+
+from drillbook.checks.result import CheckResult, clock, not_measured, number
 from drillbook.workload.history import History, Op
 
 
@@ -21,12 +24,17 @@ def rpo(
     name: str = "RPO",
 ) -> CheckResult:
     """`t0` minus the recovery point: the acknowledgement time of the last write before `t0`
-    that survived together with every write acknowledged before it."""
+    that survived together with every write acknowledged before it.
+
+    Not measured when no write was acknowledged before `t0`: nothing could be lost then, and
+    nothing shows that a write would have survived either.
+    """
     writes = history.ops(prefix=process_prefix)
     acked = sorted((op for op in writes if op.outcome == "ok" and op.end < t0), key=_acked_at)
     lost = [op.value for op in acked if op.value not in survivors]
     details: dict = {
         "t0": t0,
+        "writes": len(writes),
         "acked_before_t0": len(acked),
         "acked": sum(op.outcome == "ok" for op in writes),
         "indeterminate": sum(op.outcome == "info" for op in writes),
@@ -35,16 +43,15 @@ def rpo(
     }
     if not acked:
         details["recovery_point"] = None
-        return CheckResult(
-            name,
-            0.0,
-            "s",
-            threshold_s,
-            True,
-            f"{name} 0 s ≤ {number(threshold_s)} s: no write was acknowledged before T0, "
-            "so none could be lost",
-            details,
-        )
+        if not writes:
+            why = f"no write ({process_prefix}*) was recorded"
+        else:
+            why = (
+                f"none of the {len(writes)} writes ({process_prefix}*) was acknowledged before "
+                f"T0 ({details['acked']} acknowledged after it), so none could show what "
+                "survives the fault"
+            )
+        return not_measured(name, "s", threshold_s, why, details)
     intact = _intact_prefix(acked, survivors)
     if intact:
         recovery_point = intact[-1].end
@@ -66,11 +73,23 @@ def rpo(
 def lost_writes(
     history: History, survivors: set[int], allowed: int = 0, *, process_prefix: str = "writer"
 ) -> CheckResult:
-    """Acknowledged writes, at any time, that are absent after recovery."""
+    """Acknowledged writes, at any time, that are absent after recovery. Not measured without
+    any write: a writer that never ran proves nothing."""
     writes = history.ops(prefix=process_prefix)
     acked = [op.value for op in writes if op.outcome == "ok"]
     indeterminate = sorted(op.value for op in writes if op.outcome == "info")
     lost = sorted(value for value in acked if value not in survivors)
+    details = {
+        "writes": len(writes),
+        "acked": len(acked),
+        "lost_count": len(lost),
+        "lost_ids": lost,
+        "indeterminate_ids": indeterminate,
+        "indeterminate_survived": sum(value in survivors for value in indeterminate),
+    }
+    if not writes:
+        why = f"no write ({process_prefix}*) was recorded"
+        return not_measured("lost writes", "writes", allowed, why, details)
     passed = len(lost) <= allowed
     listed = f" (ids {_abbreviated(lost)})" if lost else ""
     explanation = (
@@ -78,69 +97,204 @@ def lost_writes(
         f"{'≤' if passed else '>'} {allowed} allowed; "
         f"{len(indeterminate)} indeterminate writes are not counted"
     )
-    details = {
-        "acked": len(acked),
-        "lost_count": len(lost),
-        "lost_ids": lost,
-        "indeterminate_ids": indeterminate,
-        "indeterminate_survived": sum(value in survivors for value in indeterminate),
-    }
     return CheckResult("lost writes", len(lost), "writes", allowed, passed, explanation, details)
 
 
-PRIMARY_LAG = "pg_stat_replication.replay_lag on the primary"
-STANDBY_LAG = "now() - pg_last_xact_replay_timestamp() on the standby"
+# What bounded the figure of rpo_lag, as its details and explanation name it.
+BOUNDS = {
+    "replay_lag": "the primary's replay_lag (pg_stat_replication)",
+    "feedback_age": "the age of the standby's last feedback (now() - reply_time on the primary)",
+    "standby_replay_delay": "the standby's replay delay (now() - pg_last_xact_replay_timestamp())",
+    "caught_up": "caught up (replay_lag NULL)",
+}
+# Where the outstanding WAL was read, from the most to the least direct reading.
+OUTSTANDING = {
+    "primary_written_standby_replay_bytes": "written on the primary was not replayed on the "
+    "standby sampled right after",
+    "primary_sent_replay_bytes": "sent by the primary was not replayed as of the standby's "
+    "last feedback",
+    "standby_receive_replay_bytes": "received by the standby was not replayed",
+}
 
 
 def rpo_lag(
     history: History, t0: float, threshold_s: float, *, prefix: str = "lag:"
 ) -> CheckResult:
     """Replication lag (seed section 7) at the last successful LagSampler sample completed at or
-    before `t0`: what a failover at `t0` could lose.
+    before `t0` that has a figure: what a failover at `t0` could lose.
 
-    The primary's replay_lag is preferred when sampled: the standby's replay delay also grows
-    while the primary is idle, when there is nothing to lose.
+    The figure of a sample is the largest of the bounds that apply to it:
+
+    - the primary's `replay_lag`, whenever reported: the lag the standby's last feedback
+      measured. It cannot stand alone: it keeps its value when the feedback stops (a stalled
+      WAL receiver, a partition), and read 0.002 s while 2.96 s of writes were missing.
+    - while WAL is outstanding, the age of the standby's last feedback (`now() - reply_time`
+      on the primary) and the standby's replay delay (`now() - pg_last_xact_replay_timestamp()`,
+      the age of the newest commit it replayed). WAL is outstanding when the sample holds bytes
+      the standby had not replayed (the primary's WAL position against the standby's replay
+      position sampled right after it; without that reading, the larger of the primary's
+      sent - replay and the standby's received - replayed) and, when both commit times are
+      known, the primary had committed after the last transaction the standby replayed: WAL
+      without a commit holds no acknowledged write. Otherwise neither is used, as both grow
+      while the primary is idle, with nothing to lose: an idle, caught-up standby reads the
+      last replay_lag, or 0 once it is NULL.
+
+    While a commit is outstanding, a failover would recover to the last transaction the
+    standby replayed: its replay delay is then T minus that recovery point, as `rpo` counts it
+    from the writes (a single write caught in flight after a quiet spell reads the whole spell,
+    there as here). The feedback's age is the primary's own view of the same stall, and the
+    only one before the standby has replayed any transaction. A sample without the primary's
+    side has only the standby's replay delay: it stands alone then, as nothing shows the primary
+    idle. A sample with WAL outstanding but neither the feedback's age nor the replay delay has
+    no figure: replay_lag alone could understate it. Without any sample that has a figure, the
+    RPO is not measured.
     """
     samples = [op for op in history.ops(prefix=prefix) if op.outcome == "ok" and op.end <= t0]
-    measured = [(op, *_lag(op.value)) for op in samples]
-    measured = [(op, lag, definition) for op, lag, definition in measured if lag is not None]
+    readings = [(op, _reading(op.value)) for op in samples]
+    usable = [(op, reading) for op, reading in readings if reading.bounds]
     details: dict = {
         "t0": t0,
         "samples_before_t0": len(samples),
-        "max_lag_before_t0_s": max((lag for _, lag, _ in measured), default=None),
+        "samples_without_figure": len(samples) - len(usable),
+        "max_lag_before_t0_s": max((reading.figure for _, reading in usable), default=None),
         "max_receive_replay_bytes": _max_of(samples, "standby_receive_replay_bytes"),
         "max_sent_replay_bytes": _max_of(samples, "primary_sent_replay_bytes"),
+        "max_written_replay_bytes": _max_of(samples, "primary_written_standby_replay_bytes"),
     }
     name = "RPO (replication lag)"
-    if not measured:
-        why = "no successful" if not samples else f"none of the {len(samples)} successful"
-        return CheckResult(
-            name,
-            None,
-            "s",
-            threshold_s,
-            False,
-            f"{name} not measured: {why} lag sample ({prefix}*) with a lag figure "
-            f"completed before T0",
-            details,
-        )
-    op, figure, definition = measured[-1]
+    if not usable:
+        if not samples:
+            why = f"no successful lag sample ({prefix}*) completed before T0"
+        else:
+            why = (
+                f"none of the {len(samples)} successful lag samples ({prefix}*) completed "
+                f"before T0 has a lag figure (the last one: {readings[-1][1].state})"
+            )
+        return not_measured(name, "s", threshold_s, why, details)
+    op, reading = usable[-1]
+    figure, bound = reading.figure, reading.bound
     passed = figure <= threshold_s
-    details |= {"definition": definition, "sampled_at": op.end, "sample_age_s": t0 - op.end}
+    details |= {
+        "bound": bound,
+        "definition": BOUNDS[bound],
+        "bounds": reading.bounds,
+        "outstanding_bytes": reading.outstanding_bytes,
+        "outstanding_read_from": reading.read_from,
+        "commit_outstanding": reading.commit_outstanding,
+        "sampled_at": op.end,
+        "sample_age_s": t0 - op.end,
+    }
+    lead = BOUNDS[bound] if bound == "caught_up" else f"bounded by {BOUNDS[bound]}"
+    others = [
+        f"{key.replace('_', ' ')} {value:.2f} s"
+        for key, value in reading.bounds.items()
+        if key != bound
+    ]
+    also = f"; also {', '.join(others)}" if others else ""
     explanation = (
-        f"{name} {figure:.2f} s {'≤' if passed else '>'} {number(threshold_s)} s: "
-        f"{definition} at {clock(op.end)}, {t0 - op.end:.2f} s before T0 (max "
-        f"{details['max_lag_before_t0_s']:.2f} s over {len(samples)} samples before T0)"
+        f"{name} {figure:.2f} s {'≤' if passed else '>'} {number(threshold_s)} s: {lead}, "
+        f"as {reading.state}, in the sample of {clock(op.end)}, {t0 - op.end:.2f} s before T0"
+        f"{also} (max {details['max_lag_before_t0_s']:.2f} s over {len(usable)} samples "
+        "before T0)"
     )
     return CheckResult(name, figure, "s", threshold_s, passed, explanation, details)
 
 
-def _lag(sample: dict) -> tuple[float | None, str]:
+@dataclass(frozen=True)
+class _Reading:
+    """What one lag sample bounds: its figure is the largest of `bounds`; none, no figure."""
+
+    bounds: dict[str, float]
+    outstanding_bytes: int | None
+    read_from: str | None  # the sample key the outstanding bytes were read from
+    commit_outstanding: bool | None  # None: a commit time is not known
+    state: str  # the state of the stream, as the explanation words it
+
+    @property
+    def figure(self) -> float:
+        return max(self.bounds.values())
+
+    @property
+    def bound(self) -> str:
+        return max(self.bounds, key=self.bounds.__getitem__)
+
+
+def _reading(sample: dict) -> _Reading:
+    delay = sample.get("standby_replay_delay_s")
+    if "streaming" not in sample:  # a sampler without the primary's side
+        pending = sample.get("standby_receive_replay_bytes")
+        if delay is None:
+            state = "the standby had replayed no transaction yet and the primary was not sampled"
+            return _Reading({}, pending, None, None, state)
+        state = "the primary was not sampled (only its side shows that it is idle)"
+        return _Reading({"standby_replay_delay": delay}, pending, None, None, state)
+    outstanding, read_from = _outstanding_bytes(sample)
+    commit_outstanding = _commit_outstanding(sample)
+    bounds: dict[str, float] = {}
     if sample.get("primary_replay_lag_s") is not None:
-        return sample["primary_replay_lag_s"], PRIMARY_LAG
-    if sample.get("streaming") and sample.get("primary_sent_replay_bytes") == 0:
-        return 0.0, PRIMARY_LAG  # replay_lag turns NULL once the standby has caught up, idle
-    return sample.get("standby_replay_delay_s"), STANDBY_LAG
+        bounds["replay_lag"] = sample["primary_replay_lag_s"]
+    if outstanding and commit_outstanding is not False:
+        state = f"{_size(outstanding)} of WAL {OUTSTANDING[read_from]}"
+        if commit_outstanding:
+            state += ", with a commit the standby lacked"
+        if sample.get("streaming") is False:
+            state += " (the primary had no walsender for it)"
+        waiting = {
+            "feedback_age": sample.get("primary_feedback_age_s"),
+            "standby_replay_delay": delay,
+        }
+        known = {key: value for key, value in waiting.items() if value is not None}
+        if not known:  # replay_lag alone could understate what is missing
+            state += ", and neither the feedback's age nor the standby's replay delay is known"
+            return _Reading({}, outstanding, read_from, commit_outstanding, state)
+        return _Reading(bounds | known, outstanding, read_from, commit_outstanding, state)
+    if outstanding:
+        state = (
+            f"the standby had replayed the primary's last commit ({_size(outstanding)} of WAL "
+            "without one was still waiting)"
+        )
+    elif read_from is None:
+        state = "no WAL count was sampled"
+    else:
+        state = "no WAL was waiting for the standby"
+    if not bounds:
+        bounds["caught_up"] = 0.0
+    return _Reading(bounds, outstanding, read_from, commit_outstanding, state)
+
+
+def _outstanding_bytes(sample: dict) -> tuple[int | None, str | None]:
+    """WAL the standby had not replayed, and the sample key it was read from: the primary's WAL
+    position against the standby's replay position is the direct reading; without it, the
+    larger of the primary's sent - replay (as of the standby's last feedback, which can be 10 s
+    old on an idle primary) and the standby's received - replayed."""
+    direct = "primary_written_standby_replay_bytes"
+    if sample.get(direct) is not None:
+        return sample[direct], direct
+    readings = [
+        (sample[key], key)
+        for key in ("primary_sent_replay_bytes", "standby_receive_replay_bytes")
+        if sample.get(key) is not None
+    ]
+    return max(readings, default=(None, None))
+
+
+def _commit_outstanding(sample: dict) -> bool | None:
+    """Whether the primary had committed after the last transaction the standby replayed. Both
+    times are the primary's commit timestamps: the hosts' clocks do not skew the comparison."""
+    primary, standby = sample.get("primary_last_commit_at"), sample.get("standby_last_replay_at")
+    if primary is None or standby is None:
+        return None
+    return primary > standby
+
+
+def _size(count: int) -> str:
+    """Bytes in the units of pg_size_pretty, to one decimal."""
+    value, unit = float(count), "bytes"
+    for larger in ("kB", "MB", "GB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, larger
+    return f"{count} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
 
 
 def _max_of(samples: list[Op], key: str) -> float | None:
