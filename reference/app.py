@@ -273,6 +273,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
         except ValueError as exc:
             return _error(422, "invalid_url", str(exc))
 
+    @app.get("/admin/cache/stats")
+    async def get_cache_stats() -> dict:
+        """This process's result-cache reads: hits, misses and unavailable since `since`."""
+        return cache.stats()
+
     @app.get("/admin/quota")
     async def get_quota(user: Name) -> dict:
         return await quota.state(user)

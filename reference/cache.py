@@ -81,22 +81,48 @@ class RedisEndpoint:
 
 
 class ResultCache:
-    """Cached lookup results; logs once when Redis starts failing and once when it recovers."""
+    """Cached lookup results; logs once when Redis starts failing and once when it recovers.
+
+    It counts its own reads, which are the cache's hit rate (plan section 2): a hit or a miss
+    for each lookup Redis answered, and as unavailable one it did not (failed, or skipped after
+    a failure). Other reads of Redis, the quota and budget counters', are not cache reads and
+    are not counted. The counts start at 0 when the process starts, at `since`.
+    """
 
     def __init__(self, redis: RedisEndpoint, ttl_s: int) -> None:
         self.redis, self.ttl_s = redis, ttl_s
         self._failing = False
+        self.since = time.time()
+        self.hits = self.misses = self.unavailable = 0
 
     async def get(self, word: str) -> dict | None:
         if not self.redis.available:
+            self.unavailable += 1
             return None
         try:
             raw = await self.redis.client.get(_key(word))
         except RedisError as exc:
+            self.unavailable += 1
             self._failed(exc)
             return None
         self._succeeded()
-        return json.loads(raw) if raw else None
+        if raw:
+            self.hits += 1
+            return json.loads(raw)
+        self.misses += 1
+        return None
+
+    def stats(self) -> dict:
+        """The read counts since `since` (epoch seconds), the Redis they go to and whether it is
+        used now (`available`: false shortly after a failure); no I/O, so it answers at once
+        whatever state Redis is in."""
+        return {
+            "hits": self.hits,
+            "misses": self.misses,
+            "unavailable": self.unavailable,
+            "since": self.since,
+            "redis": {"address": self.redis.describe(), "available": self.redis.available},
+        }
 
     async def put(self, word: str, result: dict) -> None:
         if not self.redis.available:

@@ -1,13 +1,16 @@
-"""Redis hit rate from sampled INFO (RedisStatsSampler): back to the plan's 80% after a fault
-(section 4.1, May), and the monitoring signal "hit rate below 20% or node unreachable"
+"""The Redis cache's hit rate, sampled by RedisStatsSampler: back to the plan's 80% after a
+fault (section 4.1, May), and the monitoring signal "hit rate below 20% or node unreachable"
 (section 2).
 
-`keyspace_hits` and `keyspace_misses` count key reads since the server started, so the reads of
-an interval are the increase of the counters between two samples of one server run; a sample
-of another run (a restart, or another node after a failover) starts counting again. Every key
-read counts, the quota and budget counters' as well as the cache's, as in the plan's
-monitoring. The rate at a sample is over the reads of the `window_s` up to it; with fewer than
-`min_reads` reads there it is not known.
+The rate is the cache's own, from the service's counts of its result-cache reads
+(`cache_hits`, `cache_misses`): the quota and budget counters, which Redis also serves and
+which hit even when the cache is cold, are not in it. Reads Redis did not answer are neither.
+The counts grow from when the service's counters started (`cache_since`), so the reads of an
+interval are the increase between two samples of one count run served by one Redis run
+(`run_id`); a sample of another count run (a service replica restarted) or of another Redis
+run (a restart, or another node after a failover) starts counting again, as does a count that
+went down. The rate at a sample is over the reads of the `window_s` up to it; with fewer than
+`min_reads` reads there it is not known. A sample the node did not answer is "unreachable".
 """
 
 from __future__ import annotations
@@ -15,9 +18,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from drillbook.checks.result import CheckResult, clock, number, percent
-from drillbook.workload.history import History, Op
+from drillbook.workload.history import History
 
 PREFIX = "redis-stats:"
+# The two halves of the signal.
+UNREACHABLE, LOW = "node unreachable", "hit rate low"
 
 
 @dataclass(frozen=True)
@@ -41,22 +46,31 @@ def hit_rates(
     """One point per sample, in order: unreachable, or the hit rate over the window up to it."""
     increments: list[tuple[float, int, int]] = []  # (at, hits, misses) between two samples
     points = []
-    previous: Op | None = None
+    previous: dict | None = None  # the last sample with the service's counts
     for op in history.ops(prefix=prefix):
         if op.outcome != "ok":
             points.append(HitRate(op.end, False, None, 0))
             continue
-        if previous is not None and previous.value["run_id"] == op.value["run_id"]:
-            hits = op.value["keyspace_hits"] - previous.value["keyspace_hits"]
-            misses = op.value["keyspace_misses"] - previous.value["keyspace_misses"]
-            increments.append((op.end, hits, misses))
-        else:  # another server run: the old node's reads say nothing about this one's cache
-            increments.clear()
-        previous = op
+        value = op.value
+        if value["cache_hits"] is not None:  # else the service did not answer: no new reads
+            hits = misses = -1
+            if previous is not None and _same_runs(previous, value):
+                hits = value["cache_hits"] - previous["cache_hits"]
+                misses = value["cache_misses"] - previous["cache_misses"]
+            if hits >= 0 and misses >= 0:
+                increments.append((op.end, hits, misses))
+            else:  # counted anew: the earlier reads say nothing about this cache now
+                increments.clear()
+            previous = value
         recent = [(h, m) for at, h, m in increments if op.end - window_s < at <= op.end]
         hits, reads = sum(h for h, _ in recent), sum(h + m for h, m in recent)
         points.append(HitRate(op.end, True, hits / reads if reads >= min_reads else None, reads))
     return points
+
+
+def _same_runs(before: dict, after: dict) -> bool:
+    """The same run of the service's counts, read from the same Redis run."""
+    return before["cache_since"] == after["cache_since"] and before["run_id"] == after["run_id"]
 
 
 def hit_rate_recovery(
@@ -126,23 +140,23 @@ def signal_raised(
     """Whether the plan's Redis signal, hit rate below `below_pct` or node unreachable, held at
     some sample in [start, end] no later than `within_s` after `start` (the time monitoring
     has to notice); the figure is when it first did, in seconds after `start`.
-    The details list every span in which it held."""
+    The details list every span in which it held, a span per half of the signal ("node
+    unreachable" or "hit rate low"), and the halves that held."""
     points = hit_rates(history, prefix=prefix, window_s=window_s, min_reads=min_reads)
     during = [p for p in points if start <= p.at <= end]
-    held = [_holds(p, below_pct / 100) for p in during]
     spans: list[dict] = []
-    for point, holds in zip(during, held, strict=True):
-        if holds and spans and spans[-1]["open"]:
+    last_half = None
+    for point in during:
+        half = _half(point, below_pct / 100)
+        if half is not None and half == last_half:
             spans[-1]["to"] = point.at
-        elif holds:
-            spans.append({"from": point.at, "to": point.at, "why": point.describe(), "open": True})
-        elif spans:
-            spans[-1]["open"] = False
-    for span in spans:
-        del span["open"]
+        elif half is not None:
+            spans.append({"from": point.at, "to": point.at, "half": half, "why": point.describe()})
+        last_half = half
+    halves = [h for h in (UNREACHABLE, LOW) if any(span["half"] == h for span in spans)]
     name = f"signal hit rate <{number(below_pct)}% or unreachable"
     window = end - start
-    details = {"start": start, "end": end, "samples": len(during), "spans": spans}
+    details = {"start": start, "end": end, "samples": len(during), "halves": halves, "spans": spans}
     if not spans:
         return CheckResult(
             name,
@@ -158,11 +172,16 @@ def signal_raised(
     passed = figure <= within_s
     explanation = (
         f"{name} raised {figure:.2f} s after T0 {'≤' if passed else '>'} {number(within_s)} s "
-        f"({first['why']} at {clock(first['from'])}); held in {len(spans)} span(s) within the "
-        f"{window:.2f} s observed"
+        f"({first['why']} at {clock(first['from'])}); held in {len(spans)} span(s) "
+        f"({' and '.join(halves)}) within the {window:.2f} s observed"
     )
     return CheckResult(name, figure, "s", within_s, passed, explanation, details)
 
 
-def _holds(point: HitRate, below: float) -> bool:
-    return not point.reachable or (point.rate is not None and point.rate < below)
+def _half(point: HitRate, below: float) -> str | None:
+    """The half of the signal that holds at `point`, if one does."""
+    if not point.reachable:
+        return UNREACHABLE
+    if point.rate is not None and point.rate < below:
+        return LOW
+    return None

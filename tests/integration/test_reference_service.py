@@ -198,6 +198,50 @@ def test_second_lookup_is_served_from_cache(client: httpx.Client) -> None:
     assert (second.status_code, second.json()) == (200, {**expected, "source": "cache"})
 
 
+def test_cache_stats_count_the_cache_reads_and_not_the_quota_reads(
+    env: Env, client: httpx.Client
+) -> None:
+    user = new_user()
+    words = [f"stats-{user}-{n}" for n in range(3)]
+    info = redis.Redis(port=_redis_port(env))
+    keyspace_before, before = info.info("stats"), client.get("/admin/cache/stats").json()
+    for word in words * 2:
+        assert lookup(client, word, user).status_code == 200
+    keyspace_after, after = info.info("stats"), client.get("/admin/cache/stats").json()
+
+    assert {key: after[key] - before[key] for key in ("hits", "misses", "unavailable")} == {
+        "hits": 3,
+        "misses": 3,
+        "unavailable": 0,
+    }
+    assert after["since"] == before["since"] <= time.time()
+    assert after["redis"] == {"address": f"127.0.0.1:{_redis_port(env)}/0", "available": True}
+    # Redis itself also counted the quota counter's reads, one or more per lookup
+    keyspace_reads = sum(
+        keyspace_after[key] - keyspace_before[key] for key in ("keyspace_hits", "keyspace_misses")
+    )
+    assert keyspace_reads >= 2 * len(words * 2)
+
+    env.redis.send_signal(signal.SIGSTOP)
+    try:
+        assert lookup(client, words[0], user).json()["source"] == "db"
+    finally:
+        env.redis.send_signal(signal.SIGCONT)
+    stalled = client.get("/admin/cache/stats").json()
+    assert (stalled["hits"], stalled["misses"]) == (after["hits"], after["misses"])
+    assert stalled["unavailable"] == after["unavailable"] + 1
+    assert stalled["redis"]["available"] is False  # skipped for a while after the failure
+    wait_until(
+        "the cache answering again",
+        lambda: assert_source(lookup(client, words[0], user), "cache"),
+        timeout_s=5,
+    )
+
+
+def assert_source(response: httpx.Response, source: str) -> None:
+    assert response.json()["source"] == source, response.text
+
+
 def test_history_lists_lookups_newest_first(client: httpx.Client) -> None:
     user = new_user()
     for word in ("alpha", "beta", "gamma"):

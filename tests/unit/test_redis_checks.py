@@ -1,5 +1,6 @@
 """The May drill's checks: hit rate back, the Redis signal, accepting commands again, came back
-empty and quota consistency, each passing and failing on synthetic histories."""
+empty and quota consistency, each passing and failing on synthetic histories; and what the
+hit-rate sampler records."""
 
 from __future__ import annotations
 
@@ -14,29 +15,42 @@ from drillbook.checks import (
     quota_consistency,
     signal_raised,
 )
-from drillbook.workload import History, Op
+from drillbook.workload import History, Op, RedisStatsSampler
 
 T0 = 1_700_000_000.0
+PROCESS = "redis-stats:service"
 
 
-def stats_history(rate_at, *, down=(), restart_at=None, reads_per_sample=40) -> History:
-    """INFO samples every 0.2 s from T0-5 s to T0+20 s. Between two samples the node serves
-    `reads_per_sample` key reads, a share `rate_at(t)` of them hits; it does not answer in the
-    `down` (start, end) span (offsets from T0), and restarts (counters from 0) at `restart_at`."""
-    history, hits, misses = History(), 0, 0
+def stats_history(
+    rate_at, *, down=(), restart_at=None, reset_at=None, service_down=(), reads_per_sample=40
+) -> History:
+    """Samples every 0.2 s from T0-5 s to T0+20 s. Between two samples the cache serves
+    `reads_per_sample` reads, a share `rate_at(t)` of them hits. The node does not answer in
+    the `down` (start, end) span (offsets from T0), where the cache's reads are unavailable,
+    and restarts (another run_id) at `restart_at`; the service's counts start again from 0 at
+    `reset_at` (a replica restarted), and it does not answer in the `service_down` span."""
+    history, hits, misses, unavailable = History(), 0, 0, 0
     for i in range(126):
         offset = -5 + i * 0.2
         at = T0 + offset
-        if restart_at is not None and offset >= restart_at > offset - 0.2:
-            hits = misses = 0
+        if reset_at is not None and offset >= reset_at > offset - 0.2:
+            hits = misses = unavailable = 0
         if down and down[0] <= offset < down[1]:
-            history.record(Op("redis-stats:service", "INFO", at, at + 0.001, "fail", error="x"))
+            unavailable += reads_per_sample
+        else:
+            gained = round(reads_per_sample * rate_at(offset))
+            hits, misses = hits + gained, misses + reads_per_sample - gained
+        counts = {"cache_hits": hits, "cache_misses": misses, "cache_unavailable": unavailable}
+        counts["cache_since"] = T0 + reset_at if reset_at is not None and offset >= reset_at else 0
+        if service_down and service_down[0] <= offset < service_down[1]:
+            counts = dict.fromkeys(counts)
+        if down and down[0] <= offset < down[1]:
+            value = counts | {"run_id": None, "role": None, "loading": None}
+            history.record(Op(PROCESS, "stats", at, at + 0.001, "fail", value, error="x"))
             continue
-        gained = round(reads_per_sample * rate_at(offset))
-        hits, misses = hits + gained, misses + reads_per_sample - gained
         run = "b" if restart_at is not None and offset >= restart_at else "a"
-        value = {"keyspace_hits": hits, "keyspace_misses": misses, "run_id": run}
-        history.record(Op("redis-stats:service", "INFO", at, at + 0.001, "ok", value=value))
+        value = counts | {"run_id": run, "role": "master", "loading": 0}
+        history.record(Op(PROCESS, "stats", at, at + 0.001, "ok", value=value))
     return history
 
 
@@ -86,8 +100,22 @@ def test_signal_is_raised_by_an_unreachable_node_or_a_low_hit_rate():
     assert unreachable.passed and unreachable.figure == pytest.approx(1.0, abs=0.01)
     assert unreachable.threshold == 60
     assert unreachable.details["spans"][0]["why"] == "node unreachable"
+    assert unreachable.details["halves"] == ["node unreachable"]
     low = signal_raised(stats_history(lambda o: 0.9 if o < 0 else 0.05), T0, T0 + 20, 60)
-    assert low.passed and "hit rate" in low.details["spans"][0]["why"]
+    assert low.passed and "hit rate 5%" in low.details["spans"][0]["why"]
+    assert low.details["halves"] == ["hit rate low"] and "(hit rate low)" in low.explanation
+
+
+def test_signal_spans_are_split_by_the_half_that_held():
+    # unreachable for 1 s, then back with an empty cache that stays cold
+    history = stats_history(lambda o: 0.95 if o < 0 else 0.0, down=(0, 1))
+    result = signal_raised(history, T0, T0 + 20, 60)
+    assert [span["half"] for span in result.details["spans"]] == [
+        "node unreachable",
+        "hit rate low",
+    ]
+    assert result.details["halves"] == ["node unreachable", "hit rate low"]
+    assert "node unreachable and hit rate low" in result.explanation
 
 
 def test_signal_fails_when_it_never_held():
@@ -146,9 +174,71 @@ def test_quota_consistency_fails_per_user(sample, problem):
     assert problem in result.explanation
 
 
+def test_a_counter_reset_starts_the_window_afresh():
+    # a replica restarts at T0 (its counts start again from 0) and the cache turns cold: the
+    # drop of the counts is no negative read, and the reads before it do not lift the rate
+    history = stats_history(lambda o: 0.95 if o < 0 else 0.10, reset_at=0)
+    points = hit_rates(history)
+    assert all(p.rate is None or 0 <= p.rate <= 1 for p in points)
+    after_reset = [p for p in points if T0 <= p.at < T0 + 1 and p.rate is not None]
+    assert after_reset and all(p.rate == pytest.approx(0.10, abs=0.01) for p in after_reset)
+
+
+def test_a_count_that_went_down_starts_the_window_afresh():
+    # the same `since` but fewer reads than before: counted anew, never a negative increment
+    history = stats_history(lambda o: 0.5)
+    ops = history.ops()
+    lowered = {**ops[30].value, "cache_hits": 0, "cache_misses": 0}
+    replaced = [
+        op if i != 30 else Op(op.process, op.f, op.start, op.end, "ok", lowered)
+        for i, op in enumerate(ops)
+    ]
+    points = hit_rates(History(replaced))
+    assert points[30].rate is None and points[30].reads == 0
+    assert all(p.rate is None or 0 <= p.rate <= 1 for p in points)
+
+
+def test_a_sample_without_the_service_counts_is_reachable_and_adds_no_reads():
+    history = stats_history(lambda o: 0.9 if o < 0 else 0.05, service_down=(1, 2))
+    during = [p for p in hit_rates(history) if T0 + 1 <= p.at < T0 + 2]
+    assert during and all(p.reachable for p in during)
+    # the window empties while no counts come, then the next count covers the gap
+    assert [p.rate for p in during][-1] is None
+    later = [p for p in hit_rates(history) if p.at >= T0 + 2.5]
+    assert all(p.rate == pytest.approx(0.05, abs=0.01) for p in later)
+    assert signal_raised(history, T0, T0 + 20, 60).details["halves"] == ["hit rate low"]
+
+
 def test_a_new_server_run_starts_its_hit_rate_afresh():
     # a warm node (95% hits) fails over at T0 to a cold one (10%): the old node's reads must
     # not lift the new one's rate in the window right after the switch
     history = stats_history(lambda o: 0.95 if o < 0 else 0.10, restart_at=0)
     after_switch = [p for p in hit_rates(history) if T0 <= p.at < T0 + 1 and p.rate is not None]
     assert after_switch and all(p.rate == pytest.approx(0.10, abs=0.01) for p in after_switch)
+
+
+def test_sampler_records_the_service_counts_and_the_node_it_could_not_reach():
+    counts = {"hits": 7, "misses": 3, "unavailable": 1, "since": T0, "replicas": []}
+    history = History()
+    closed_port = "redis://127.0.0.1:1/0"  # nothing listens: refused at once
+    sampler = RedisStatsSampler(history, lambda: counts, lambda: closed_port, "t", timeout_s=0.5)
+    sampler._tick()
+
+    def no_service() -> dict:
+        raise RuntimeError("reference service GET /admin/cache/stats failed")
+
+    RedisStatsSampler(history, no_service, lambda: closed_port, "t", timeout_s=0.5)._tick()
+    sampler.stop()
+    first, second = history.ops()
+    assert (first.process, first.f, first.outcome) == ("redis-stats:t", "stats", "fail")
+    assert first.value == {
+        "cache_hits": 7,
+        "cache_misses": 3,
+        "cache_unavailable": 1,
+        "cache_since": T0,
+        "run_id": None,
+        "role": None,
+        "loading": None,
+    }
+    assert "cache stats" not in first.error
+    assert second.value["cache_hits"] is None and "cache stats: RuntimeError" in second.error
