@@ -81,6 +81,11 @@ class ExportsConfig:
     snapshot_interval_s: float = 300.0
     # a delivered task idle this long is taken as interrupted by a replay
     replay_min_idle_s: float = 30.0
+    # offset snapshots are kept this long (the seed keeps the replay logs 7 days), and the
+    # stream keeps every entry a replay from one of them could read
+    snapshot_retention_s: float = 7 * 24 * 3600.0
+    # a consumer that has not read for this long and holds no entry is removed from the group
+    consumer_idle_limit_s: float = 600.0
 
 
 @dataclass(frozen=True)
@@ -238,4 +243,6 @@ def _exports(exports: _Reader) -> ExportsConfig:
         link_ttl_s=exports.positive("link_ttl_s", int, 3600),
         snapshot_interval_s=exports.positive("snapshot_interval_s", float, 300.0),
         replay_min_idle_s=exports.get("replay_min_idle_s", float, 30.0),
+        snapshot_retention_s=exports.positive("snapshot_retention_s", float, 7 * 24 * 3600.0),
+        consumer_idle_limit_s=exports.positive("consumer_idle_limit_s", float, 600.0),
     )

@@ -7,6 +7,13 @@ its entry stays pending; so does the entry of a task whose worker dies mid-task.
 replay (reference.exports.replay), which this worker makes possible by snapshotting the group's
 offsets every `exports.snapshot_interval_s`, in PostgreSQL and as a copy in the bucket under
 ``dr-offset/exports/`` (the seed's offset files), when the store answers.
+
+After each snapshot it keeps the queue bounded: snapshots older than
+`exports.snapshot_retention_s` are deleted, the stream is trimmed to the oldest entry a replay
+from a retained snapshot or a pending entry still needs (`ExportWorker.trim`), and consumers
+idle for `exports.consumer_idle_limit_s` that hold no entry (stopped workers) are removed from
+the group. A consumer that holds entries, a worker killed mid-task, stays: what it held waits
+for a replay, which acknowledges it, and the consumer goes at a later round.
 """
 
 from __future__ import annotations
@@ -31,7 +38,7 @@ from redis.retry import Retry
 from reference.artifacts import render, s3_client, store
 from reference.config import ConfigError, ServiceConfig, load_config
 from reference.dsn import mask
-from reference.exports import GROUP, STREAM
+from reference.exports import GROUP, STREAM, entry_order
 
 # how long one read of the queue waits for a task
 BLOCK_S = 0.2
@@ -73,8 +80,35 @@ _SNAPSHOT = """
 INSERT INTO exports.queue_snapshots (last_delivered_id, pending) VALUES (%s, %s)
 RETURNING taken_at
 """
-# the seed keeps the replay logs 7 days
-_PRUNE = "DELETE FROM exports.queue_snapshots WHERE taken_at < now() - interval '7 days'"
+# the seed keeps the replay logs 7 days (exports.snapshot_retention_s)
+_PRUNE = "DELETE FROM exports.queue_snapshots WHERE taken_at < now() - make_interval(secs => %s)"
+# The oldest entry a replay from any retained snapshot can read: a replay scans from the
+# snapshot's oldest pending entry, else from after its last delivered id, and a last delivered
+# id is never older than an entry pending beside it, so the smallest of all those ids.
+_NEEDED = """
+SELECT id FROM (
+    SELECT last_delivered_id FROM exports.queue_snapshots
+    UNION ALL
+    SELECT entry ->> 0 FROM exports.queue_snapshots, jsonb_array_elements(pending) entry
+) needed (id)
+ORDER BY split_part(id, '-', 1)::numeric, split_part(id, '-', 2)::numeric
+LIMIT 1
+"""
+# Removes, in one step so that no delivery can come in between, every consumer of group
+# ARGV[1] idle for at least ARGV[2] ms that holds no entry, except ARGV[3] (the caller);
+# returns their names. A removed worker that was only slow is recreated by its next read.
+_FORGET_IDLE = """
+local removed = {}
+for _, consumer in ipairs(redis.call('XINFO', 'CONSUMERS', KEYS[1], ARGV[1])) do
+    local field = {}
+    for i = 1, #consumer, 2 do field[consumer[i]] = consumer[i + 1] end
+    if field.pending == 0 and field.idle >= tonumber(ARGV[2]) and field.name ~= ARGV[3] then
+        redis.call('XGROUP', 'DELCONSUMER', KEYS[1], ARGV[1], field.name)
+        removed[#removed + 1] = field.name
+    end
+end
+return removed
+"""
 
 log = logging.getLogger("reference.export_worker")
 
@@ -113,6 +147,7 @@ class ExportWorker:
             retry=Retry(NoBackoff(), 0),
             decode_responses=True,
         )
+        self._forget_idle = self.redis.register_script(_FORGET_IDLE)
         self.s3 = s3_client(self.exports)
         self.stopping = threading.Event()
         self._storage_failing = False
@@ -132,6 +167,8 @@ class ExportWorker:
                         joined = True
                     if time.monotonic() >= next_snapshot:
                         self.snapshot()
+                        self.trim()
+                        self.forget_idle_consumers()
                         next_snapshot = time.monotonic() + self.exports.snapshot_interval_s
                     for entry_id, fields in self._read():
                         self.process(entry_id, fields["task"])
@@ -207,7 +244,7 @@ class ExportWorker:
             [(taken_at,)] = conn.execute(
                 _SNAPSHOT, (offsets["last_delivered_id"], json.dumps(pending))
             ).fetchall()
-            conn.execute(_PRUNE)
+            conn.execute(_PRUNE, (self.exports.snapshot_retention_s,))
         # a new offset file only when the offsets moved, not every few seconds of an idle queue
         moved = (offsets["last_delivered_id"], *(p[0] for p in pending))
         if moved == self._copied:
@@ -221,6 +258,55 @@ class ExportWorker:
         else:
             self._storage(failing=None)
             self._copied = moved
+
+    def trim(self) -> str | None:
+        """Trim the stream to the oldest entry still needed (XTRIM MINID); returns that id.
+
+        That id is the smallest of: what a replay from each retained snapshot reads first
+        (`_NEEDED`), and the oldest entry pending now. Nothing younger is lost, and nothing
+        any replay reads is older:
+        - a replay scans from the latest snapshot's start, which is one of those retained;
+          a snapshot taken later starts no earlier, as what is pending then is pending now or
+          delivered after now, above every last delivered id recorded so far;
+        - an entry not yet delivered is above the group's last delivered id, itself no older
+          than the latest snapshot's;
+        - an entry pending now (its task failed, or its worker died) is kept until a replay
+          acknowledges it, even when the snapshots that listed it are gone;
+        - new entries (tasks, replays) get ids above every existing one.
+        The stream so keeps what the snapshots of `exports.snapshot_retention_s` need: a
+        PostgreSQL restored to a point within that span replays from a snapshot it holds.
+        Nothing is trimmed while no snapshot is retained.
+        """
+        with self.pool.connection() as conn:
+            row = conn.execute(_NEEDED).fetchone()
+        if row is None:
+            return None
+        needed = [row[0]]
+        pending = self.redis.xpending(STREAM, GROUP)
+        if pending["pending"]:
+            needed.append(pending["min"])
+        oldest = min(needed, key=entry_order)
+        # exact, not "~": the stream keeps only what is needed, however its nodes are cut
+        self.redis.xtrim(STREAM, minid=oldest, approximate=False)
+        return oldest
+
+    def forget_idle_consumers(self) -> list[str]:
+        """Remove from the group the consumers idle beyond `exports.consumer_idle_limit_s`
+        that hold no entry (XGROUP DELCONSUMER); returns their names.
+
+        A worker killed mid-task is left in the group with what it held: its entries wait
+        for a replay, and once the replay has acknowledged them it is removed in turn.
+        """
+        limit_ms = int(self.exports.consumer_idle_limit_s * 1000)
+        removed = self._forget_idle(keys=[STREAM], args=[GROUP, limit_ms, self.consumer])
+        for name in removed:
+            log.warning(
+                "consumer %s removed from group %s: idle over %g s, holding no entry",
+                name,
+                GROUP,
+                self.exports.consumer_idle_limit_s,
+            )
+        return removed
 
     def _storage(self, failing: str | None) -> None:
         """Log once when the store starts failing and once when it answers again."""

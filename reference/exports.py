@@ -9,6 +9,11 @@ worker died mid-task, stays pending. The workers snapshot the group's offsets (l
 id and pending entries) into ``exports.queue_snapshots``; a replay scans the stream from the
 latest snapshot on and re-enqueues every task PostgreSQL does not have as done and no worker
 is still working on.
+
+The stream is trimmed by the workers to the oldest entry a replay from a retained snapshot, or
+a pending entry, still needs (reference.export_worker.ExportWorker.trim), and a consumer that
+has been idle for long and holds nothing is removed from the group; one that holds entries
+(a worker killed mid-task) stays until a replay has settled them.
 """
 
 from __future__ import annotations
@@ -119,12 +124,18 @@ async def replay(db: Database, redis: Redis, min_idle_s: float) -> dict:
     delivered yet, a worker will get it; pending and delivered less than `min_idle_s` ago to a
     task that has not failed, a worker is on it. Any other task failed or was interrupted: a
     new entry is added and the old one acknowledged, in one transaction.
+
+    An entry still pending for a task that is done (its worker died between completing it and
+    acknowledging it) or that the service never accepted is acknowledged too ("settled"):
+    there is nothing to replay, and left pending it would keep its dead consumer in the group
+    and the stream from being trimmed past it forever.
     """
     snapshot = await db.run(_latest_snapshot)
     if snapshot is None:
         raise NoSnapshot("no offset snapshot of the export queue was ever taken")
+    entries = await _entries_from(redis, _scan_start(snapshot))
     latest: dict[str, str] = {}  # task -> its latest entry (ids ascend)
-    for entry_id, task in await _entries_from(redis, _scan_start(snapshot)):
+    for entry_id, task in entries:
         latest[task] = entry_id
     delivered_to = await _last_delivered(redis)
     pending = {
@@ -132,12 +143,13 @@ async def replay(db: Database, redis: Redis, min_idle_s: float) -> dict:
         for p in await redis.xpending_range(STREAM, GROUP, min="-", max="+", count=100_000)
     }
     states = await db.run(lambda conn: _states(conn, list(latest)))
+    settled = [e for e, task in entries if e in pending and states.get(task) in (None, "done")]
     replayed, in_flight, waiting = [], [], []
     for task, entry_id in latest.items():
         state = states.get(task)
         if state in (None, "done"):  # None: a task the service never accepted
             continue
-        if _order(entry_id) > _order(delivered_to):
+        if entry_order(entry_id) > entry_order(delivered_to):
             waiting.append(task)
             continue
         entry = pending.get(entry_id)
@@ -145,11 +157,13 @@ async def replay(db: Database, redis: Redis, min_idle_s: float) -> dict:
             in_flight.append(task)
             continue
         replayed.append((task, entry_id))
-    if replayed:
+    if replayed or settled:
         async with redis.pipeline(transaction=True) as pipe:
             for task, entry_id in replayed:
                 pipe.xadd(STREAM, {"task": task, "replay_of": entry_id})
                 pipe.xack(STREAM, GROUP, entry_id)
+            if settled:
+                pipe.xack(STREAM, GROUP, *settled)
             await pipe.execute()
     return {
         "snapshot": snapshot.as_dict(),
@@ -157,6 +171,7 @@ async def replay(db: Database, redis: Redis, min_idle_s: float) -> dict:
         "replayed": [task for task, _ in replayed],
         "in_flight": in_flight,
         "not_yet_delivered": waiting,
+        "settled": settled,
     }
 
 
@@ -172,7 +187,7 @@ async def _states(conn: AsyncConnection, tasks: list[str]) -> dict[str, str]:
 def _scan_start(snapshot: Snapshot) -> str:
     """The oldest entry pending at the snapshot, else the first one delivered after it."""
     if snapshot.pending:
-        return min((p[0] for p in snapshot.pending), key=_order)
+        return min((p[0] for p in snapshot.pending), key=entry_order)
     return f"({snapshot.last_delivered_id}"
 
 
@@ -191,6 +206,8 @@ async def _last_delivered(redis: Redis) -> str:
     raise NoSnapshot(f"stream {STREAM} has no consumer group {GROUP}: no worker ever ran")
 
 
-def _order(entry_id: str) -> tuple[int, int]:
+def entry_order(entry_id: str) -> tuple[int, int]:
+    """A stream id as a sortable pair ("1700000000000-3" -> (1700000000000, 3)); a leading
+    "(" (exclusive range start) is ignored."""
     millis, _, seq = entry_id.lstrip("(").partition("-")
     return int(millis), int(seq or 0)
