@@ -22,9 +22,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drillbook.checks import rto  # noqa: E402
-from drillbook.faults.toxiproxy import ToxiproxyClient  # noqa: E402
 from drillbook.stack import LocalSettings, LocalStack  # noqa: E402
 from drillbook.stack.ports import free_port  # noqa: E402
+from drillbook.toxiproxy import ToxiproxyClient  # noqa: E402
 from drillbook.workload import History, HttpProbe, Workload  # noqa: E402
 
 PROXY = "bench-service"

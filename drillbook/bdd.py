@@ -2,16 +2,18 @@
 
 `pytest features/2_pitr.feature` collects the feature's scenarios without a test module per
 feature: a `FeatureModule` builds a module object on the fly and binds the scenarios into it
-with `pytest_bdd.scenarios`. Before a scenario runs, every one of its steps is resolved, so a
-typo in step 7 fails before step 1 has injected a fault.
+with `pytest_bdd.scenarios`. Before a scenario runs, every one of its steps is resolved and
+checked against the environment and the scenario's phases, so a typo or an impossible step 7
+fails before step 1 has injected a fault.
 """
 
 from __future__ import annotations
 
 import difflib
 import types
-from pathlib import Path
+from collections.abc import Callable
 
+import parse
 import pytest
 from pytest_bdd import scenarios
 from pytest_bdd.exceptions import GherkinParseError
@@ -57,11 +59,65 @@ class FeatureModule(pytest.Module):
         return super().repr_failure(excinfo)
 
 
-def check_steps_resolve(request: pytest.FixtureRequest, scenario: Scenario) -> None:
-    """Fail before the first step runs if any step of the scenario has no definition."""
+# The wait step's grammar: its condition is looked up before the scenario runs.
+WITHIN = parse.compile("within {seconds:g} seconds {condition}")
+
+
+class StepRefused(Exception):
+    """A step the selected environment cannot run, or one out of its phase."""
+
+
+# Step functions that act on the drill even when written as Then (the `within` waits): the
+# observation has begun by then, so they are refused there.
+ACTING: set[Callable[..., object]] = set()
+
+
+def acting(func: Callable[..., object]) -> Callable[..., object]:
+    """Mark a step function that changes or waits on the drill: it belongs before the first
+    Then, which freezes the workload."""
+    ACTING.add(func)
+    return func
+
+
+def check_scenario(
+    request: pytest.FixtureRequest,
+    scenario: Scenario,
+    needs: Callable[[Step, Callable[..., object]], list[str]],
+    refusal: Callable[[str], str | None],
+) -> None:
+    """Fail before the first step runs if any step of the scenario has no definition, needs a
+    capability the environment lacks (`needs` lists a step's capabilities, `refusal` says why
+    one is missing), or changes the drill after its observation began."""
+    observing: Step | None = None
     for step in scenario.steps:
-        if get_step_function(request=request, step=step) is None:
+        context = get_step_function(request=request, step=step)
+        if context is None:
             raise UnknownStepError(unknown_step_message(scenario, step))
+        where = f"{scenario.feature.filename}:{step.line_number}"
+        text = f"{step.keyword.strip()} {step.name}"
+        try:
+            capabilities = needs(step, context.step_func)
+        except LookupError as exc:  # an unknown condition of a `within` step
+            raise StepRefused(f"step at {where} {text!r}: {exc}") from None
+        for capability in capabilities:
+            why = refusal(capability)
+            if why is not None:
+                raise StepRefused(f"step at {where} {text!r} cannot run: {why}")
+        if step.type == "then":
+            if context.step_func in ACTING:
+                raise StepRefused(
+                    f"step at {where} {text!r} waits on the drill, but the first Then freezes "
+                    "the workload to observe it: write the wait before the Then steps (as "
+                    "'And ...' after a When)"
+                )
+            observing = observing or step
+        elif observing is not None:
+            raise StepRefused(
+                f"step at {where} {text!r} acts on the drill after its observation began at "
+                f"line {observing.line_number} ({observing.keyword.strip()} {observing.name!r}): "
+                "every Given and When comes before the first Then, so the order of the Then "
+                "lines cannot change a result"
+            )
 
 
 def unknown_step_message(scenario: Scenario, step: Step) -> str:
@@ -93,13 +149,3 @@ def closest_steps(step_type: str, text: str, limit: int = 3) -> list[tuple[str, 
     by_pattern = {pattern: kind for kind, pattern in candidates}
     matches = difflib.get_close_matches(text, list(by_pattern), n=limit, cutoff=0.4)
     return [(by_pattern[m], m) for m in matches]
-
-
-def feature_tags(path: Path) -> set[str]:
-    """The tags used anywhere in a feature file (for marker registration checks)."""
-    tags = set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        stripped = line.strip()
-        if stripped.startswith("@"):
-            tags.update(word.lstrip("@") for word in stripped.split() if word.startswith("@"))
-    return tags

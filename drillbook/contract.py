@@ -15,6 +15,7 @@ Record once from a known-good release and keep the file in the repository:
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +23,7 @@ from pathlib import Path
 
 import httpx
 
-from drillbook.checks import CheckResult
+from drillbook.checks import CheckResult, not_measured
 
 CONTRACT_FIELDS = ("word", "definition", "example", "ai_example", "degraded")
 ERROR_FIELDS = ("error",)
@@ -124,7 +125,7 @@ def replay(corpus_path: Path, base_url: str) -> CheckResult:
     samples = load(corpus_path)
     name = f"contract {corpus_path.stem}"
     if not samples:
-        return CheckResult(name, None, "%", 100.0, False, f"{name}: {corpus_path} is empty", {})
+        return not_measured(name, "%", 100.0, f"{corpus_path} is empty")
     responses = _call_all(base_url, [sample["request"] for sample in samples])
     failed = [
         {"sample": i, **problem}
@@ -149,6 +150,19 @@ def replay(corpus_path: Path, base_url: str) -> CheckResult:
         "mismatches": failed[:MISMATCHES_KEPT],
     }
     return CheckResult(name, figure, "%", 100.0, passed, explanation, details)
+
+
+def break_detected(result: CheckResult) -> CheckResult:
+    """A replay against a release that should break the contract: passes when some sample was
+    answered differently (its figure below 100%), fails when every sample still passed."""
+    name = f"{result.name} break detected"
+    if not result.measured or result.figure is None:
+        return not_measured(name, result.unit, result.threshold, result.explanation, result.details)
+    detected = result.figure < result.threshold
+    verdict = "break detected" if detected else "break NOT detected"
+    return dataclasses.replace(
+        result, name=name, passed=detected, explanation=f"{verdict}: {result.explanation}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,21 +1,90 @@
-"""What one drill run knows: its history, its fault instant T0, its results and its evidence."""
+"""What one drill run knows: its history, its phases, its facts, its verdicts and its evidence.
+
+Like Jepsen's nemesis, every fault and every remediation a step carries out is an operation of
+the history (process "nemesis"), between the clients' operations: T0 is the start of the first
+fault, a fault window ends where the step that restores it ends, and checks read all of it from
+the history. A scenario runs in phases: arm (Given: workload and baseline), act (When: faults,
+remediations, waits) and observe (Then). The first Then freezes the workload and the history,
+so no observation can change what another one sees, whatever the order of the Then lines.
+
+Steps hand each other what they learned as typed facts (`remember`, `recall`): a step that
+needs a fact no earlier step provided fails with a sentence naming the step that provides it.
+A verdict never goes through `assert`: `verdict` records the check and raises `CheckFailed`.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, Protocol, TypeVar
 
+from drillbook.capabilities.operation import FAULT, REMEDIATION, Operation
 from drillbook.checks import CheckResult
+from drillbook.checks.result import FAIL
 from drillbook.evidence.allure import Evidence
-from drillbook.stack.commands import CommandLog
-from drillbook.workload import History, Workload
+from drillbook.faults.journal import Fault, FaultJournal
+from drillbook.workload import History, Op, Workload
+from drillbook.workload.history import short_error
 
+T = TypeVar("T")
 MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
+# The history process of the operations done to the environment (Jepsen's nemesis).
+NEMESIS = "nemesis"
+# A fault ended on purpose by a step, before teardown: the end of its window.
+RESTORE = "restore"
+# Windows a step measures in (a baseline), recorded as operations of this process.
+WINDOW = "window"
+
+
+class DrillError(Exception):
+    """A drill that cannot go on, with a sentence saying why."""
+
+
+class CheckFailed(DrillError):
+    """A check's verdict was fail or not measured."""
+
+
+class MissingStep(DrillError):
+    """A step needs something an earlier step of the scenario should have done."""
+
+
+class Fact(Protocol):
+    """Something a step learned that later steps use; says which step provides it."""
+
+    PROVIDED_BY: ClassVar[str]
+
+
+F = TypeVar("F", bound=Fact)
+
+
+@dataclass(frozen=True)
+class StepRef:
+    """A step of the feature file: where it is and what it says."""
+
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.text}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A check result and the step that produced it."""
+
+    step: StepRef
+    result: CheckResult
+
+    @property
+    def key(self) -> str:
+        """How the ledger and the report name the figure: by step, so that two checks of the
+        same name in one scenario keep both figures."""
+        return f"{self.result.name} (line {self.step.line})"
 
 
 @dataclass
@@ -31,13 +100,18 @@ class Drill:
     history: History = field(default_factory=History)
     evidence: Evidence = field(default_factory=Evidence)
     workload: Workload | None = None
-    t0: float | None = None
-    recovered_at: float | None = None
-    marks: dict[str, float] = field(default_factory=dict)
-    results: list[CheckResult] = field(default_factory=list)
-    facts: dict[str, Any] = field(default_factory=dict)
+    journal: FaultJournal | None = None
+    verdicts: list[Verdict] = field(default_factory=list)
     failure: str | None = None
-    commands: CommandLog | None = None
+    aborted: str | None = None
+    frozen_at: float | None = None
+    step: StepRef | None = None
+    steps_done: int = 0
+    # The commands the environment ran since a moment (epoch seconds), for the evidence.
+    commands: Callable[[float], list[Any]] | None = None
+    _facts: dict[tuple[type, str], Any] = field(default_factory=dict)
+    _observed: dict[str, Any] = field(default_factory=dict)
+    _recovered_at: float | None = None
 
     @property
     def month(self) -> int | None:
@@ -47,36 +121,223 @@ class Drill:
         return None
 
     @property
-    def started(self) -> bool:
-        return self.workload is not None
+    def results(self) -> list[CheckResult]:
+        return [verdict.result for verdict in self.verdicts]
 
-    def mark_fault(self) -> float:
-        """T0: the first fault of the drill. Later faults do not move it."""
-        if self.t0 is None:
-            self.t0 = time.time()
-        return self.t0
+    # -- facts -------------------------------------------------------------------------------
 
-    def stop_workload(self) -> None:
-        if self.workload is not None:
-            self.workload.stop()
+    def remember(self, fact: Fact, key: str = "") -> None:
+        self._facts[(type(fact), key)] = fact
 
-    def check(self, result: CheckResult) -> CheckResult:
-        """Record a check and fail, naming figure, threshold and evidence, if it failed."""
-        self.results.append(result)
-        self.evidence.attach_json(f"check: {result.name}", result.as_dict())
-        measured = "nothing" if result.figure is None else f"{result.figure:.3f} {result.unit}"
-        assert result.passed, (
-            f"{result.name} check failed: {result.explanation} (measured {measured}, "
-            f"threshold {result.threshold:g} {result.unit}; evidence: {self.out_dir})"
-        )
+    def recall(self, kind: type[F], key: str = "") -> F:
+        """The fact an earlier step remembered; fails naming the step that provides it."""
+        found = self._facts.get((kind, key))
+        if found is None:
+            about = f" for {key!r}" if key else ""
+            raise MissingStep(
+                f"no {kind.__name__}{about}: this step needs "
+                f"{kind.PROVIDED_BY.format(key=key)!r} earlier in the scenario"
+            )
+        return found
+
+    def knows(self, kind: type[Fact], key: str = "") -> bool:
+        return (kind, key) in self._facts
+
+    def observed(self, what: str, read: Callable[[], T]) -> T:
+        """What the live environment shows of `what`, read by the first step that asks and kept:
+        the environment goes on after the freeze (a worker completes a task, a replica copies
+        an object), so every Then must see the same reading whatever their order."""
+        if what not in self._observed:
+            self._observed[what] = read()
+        return self._observed[what]
+
+    # -- the workload and the phases ---------------------------------------------------------
+
+    @property
+    def frozen(self) -> bool:
+        return self.frozen_at is not None
+
+    def run_client(self, client: Any) -> None:
+        """Add a probe, writer or sampler to the drill's workload and start it."""
+        if self.frozen:
+            raise DrillError("the drill is being observed: no client can start now")
+        if self.workload is None:
+            self.workload = Workload(self.history)
+        self.workload.add(client)
+        client.start()
+
+    def require_running_workload(self, why: str) -> Workload:
+        if self.workload is None or not self.workload.running:
+            raise MissingStep(f"no workload is running: start probes or a writer before {why}")
+        return self.workload
+
+    def freeze(self) -> None:
+        """The observe phase begins: the workload stops and the history takes no more
+        operations. Idempotent: only the first Then freezes."""
+        if self.frozen:
+            return
+        self.frozen_at = time.time()
+        try:
+            if self.workload is not None:
+                self.workload.stop()
+        finally:
+            self.history.freeze()
+
+    # -- operations on the environment -------------------------------------------------------
+
+    def apply(self, operation: Operation[T]) -> T:
+        """Carry out a fault or remediation: journaled before it runs when it has a revert,
+        recorded in the history with its start and end. An operation that raised is recorded
+        as indeterminate ("info"): it may have half happened, and its revert still runs."""
+        if self.frozen:
+            raise DrillError(f"the drill is being observed: {operation.kind} cannot run now")
+        start = time.time()
+        value = {"kind": operation.kind, "target": operation.target, **operation.detail}
+        try:
+            if operation.revert is None:
+                result = operation.run()
+            else:
+                result = self._journal().inject(
+                    operation.kind,
+                    operation.target,
+                    operation.run,
+                    operation.revert,
+                    recover=operation.recover,
+                    role=operation.role,
+                    **operation.detail,
+                )
+        except BaseException as exc:
+            self.history.record(
+                Op(
+                    NEMESIS,
+                    operation.role,
+                    start,
+                    time.time(),
+                    "info",
+                    value,
+                    error=short_error(exc),
+                )
+            )
+            raise
+        self.history.record(Op(NEMESIS, operation.role, start, time.time(), "ok", value))
         return result
 
-    def fault_window(self) -> tuple[float, float]:
-        """From T0 to the last restore of a fault (or now, if none was restored)."""
-        restores = [at for name, at in self.marks.items() if name.endswith(" restored")]
-        return self.require_t0(), max(restores, default=time.time())
+    def restore(self, target: str) -> list[Fault]:
+        """End the faults on `target` now (their reverts run): the end of their window. A revert
+        that raised is recorded as indeterminate, like an operation that raised."""
+        if self.frozen:
+            raise DrillError(f"the drill is being observed: {target} cannot be restored now")
+        faults = [fault for fault in self._journal().active() if fault.target == target]
+        if not faults:
+            raise MissingStep(f"no fault on {target} to restore: inject one earlier")
+        value = {"kind": "restore", "target": target, "reverted": [f.kind for f in faults]}
+        start = time.time()
+        try:
+            self._journal().revert(faults)
+        except BaseException as exc:
+            error = short_error(exc)
+            self.history.record(
+                Op(NEMESIS, RESTORE, start, time.time(), "info", value, error=error)
+            )
+            raise
+        self.history.record(Op(NEMESIS, RESTORE, start, time.time(), "ok", value))
+        return faults
+
+    def window(self, name: str, seconds: float) -> None:
+        """Let the workload record for `seconds`, as a named window of the history."""
+        self.require_running_workload(f"the {name}")
+        start = time.time()
+        time.sleep(seconds)
+        self.history.record(Op(WINDOW, name, start, time.time(), "ok"))
+
+    def _journal(self) -> FaultJournal:
+        if self.journal is None:
+            raise DrillError("this drill has no fault journal: faults run only in a scenario")
+        return self.journal
+
+    # -- what the history says about the faults ----------------------------------------------
+
+    def operations(self, role: str | None = None, target: str | None = None) -> list[Op]:
+        """The nemesis operations, in order, optionally of one role or one target."""
+        return [
+            op
+            for op in self.history.ops(process=NEMESIS)
+            if (role is None or op.f == role)
+            and (target is None or op.value.get("target") == target)
+        ]
+
+    @property
+    def t0(self) -> float | None:
+        """The start of the first fault; None when the scenario injected none."""
+        return self.t0_of()
+
+    def t0_of(self, target: str | None = None) -> float | None:
+        """The start of the first fault (on `target`, or on anything)."""
+        faults = self.operations(FAULT, target)
+        return faults[0].start if faults else None
 
     def require_t0(self) -> float:
-        if self.t0 is None:
-            raise AssertionError("no fault was injected in this scenario, so there is no T0")
-        return self.t0
+        t0 = self.t0
+        if t0 is None:
+            raise MissingStep(
+                "no fault was injected in this scenario, so there is no T0: add a fault step"
+            )
+        return t0
+
+    def restored_at(self, target: str | None = None) -> float | None:
+        """The end of the last restore (of `target`'s faults, or of any)."""
+        restores = self.operations(RESTORE, target)
+        return restores[-1].end if restores else None
+
+    def require_restored(self, target: str, step: str) -> float:
+        at = self.restored_at(target)
+        if at is None:
+            raise MissingStep(f"{target} was never restored: add {step!r} before this step")
+        return at
+
+    def fault_window(self, target: str | None = None) -> tuple[float, float]:
+        """From the first fault (on `target`, or T0) to its last restore, or to the freeze if
+        it was not restored."""
+        start = self.t0_of(target)
+        if start is None:
+            on = f" on {target}" if target else ""
+            raise MissingStep(f"no fault{on} was injected in this scenario: add a fault step")
+        end = self.restored_at(target) or self.frozen_at or time.time()
+        return start, end
+
+    def remediations(self, kind: str | None = None) -> list[Op]:
+        ops = self.operations(REMEDIATION)
+        return [op for op in ops if kind is None or op.value["kind"] == kind]
+
+    def windows(self, name: str) -> list[Op]:
+        return [op for op in self.history.ops(process=WINDOW) if op.f == name]
+
+    # -- recovery and verdicts ---------------------------------------------------------------
+
+    def recovered(self, at: float) -> None:
+        """A wait or a check saw the drill recovered at `at` (the end of the RTO); the
+        recovery instant is the latest such moment, T1 is when the evidence is written."""
+        if self.t0 is not None and at >= self.t0:
+            self._recovered_at = max(self._recovered_at or at, at)
+
+    @property
+    def recovered_at(self) -> float | None:
+        return self._recovered_at
+
+    def verdict(self, result: CheckResult) -> CheckResult:
+        """Record a check with the step that produced it; raise CheckFailed unless it passed,
+        naming figure, threshold and evidence."""
+        step = self.step or StepRef(self.line, self.scenario)
+        self.verdicts.append(Verdict(step, result))
+        self.evidence.attach_json(f"check: {result.name}", result.as_dict())
+        recovered = result.details.get("recovered_at") if result.passed else None
+        if isinstance(recovered, float):
+            self.recovered(recovered)
+        if not result.passed:
+            verdict = "failed" if result.verdict == FAIL else result.verdict
+            raise CheckFailed(
+                f"{result.name} check {verdict}: {result.explanation} (measured "
+                f"{result.shown}, threshold {result.threshold:g} {result.unit}; evidence: "
+                f"{self.out_dir})"
+            )
+        return result

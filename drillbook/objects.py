@@ -7,10 +7,22 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from dataclasses import dataclass
 
 from botocore.client import BaseClient
+from botocore.exceptions import BotoCoreError, ClientError
 
-from drillbook.checks.crr import DELETE_MARKER, ObjectState
+# How a version listing names a delete marker instead of an ETag.
+DELETE_MARKER = "delete marker"
+
+
+@dataclass(frozen=True)
+class ObjectState:
+    """An object's latest version as one region's store returned it."""
+
+    version_id: str | None
+    sha256: str
+    replication_status: str | None
 
 
 def latest_objects(client: BaseClient, bucket: str, prefix: str = "") -> dict[str, ObjectState]:
@@ -46,3 +58,76 @@ def all_versions(client: BaseClient, bucket: str, prefix: str = "") -> dict[tupl
         for marker in page.get("DeleteMarkers", []):
             found[(marker["Key"], marker["VersionId"])] = DELETE_MARKER
     return found
+
+
+def restore_previous_version(client: BaseClient, bucket: str, key: str) -> None:
+    """Copy the newest real version back over a delete marker (AWS's documented way to undo a
+    delete in a versioned bucket); nothing to do when the current version is not a marker."""
+    versions = versions_of(client, bucket, key)
+    if not versions or not versions[0]["delete_marker"]:
+        return
+    previous = next((v for v in versions if not v["delete_marker"]), None)
+    if previous is None:
+        raise LookupError(f"{bucket}/{key} has no previous version to restore")
+    source = {"Bucket": bucket, "Key": key, "VersionId": previous["version_id"]}
+    client.copy_object(Bucket=bucket, Key=key, CopySource=source)
+
+
+def versions_of(client: BaseClient, bucket: str, key: str) -> list[dict]:
+    """Every version and delete marker of `key`, newest first."""
+    listing = client.list_object_versions(Bucket=bucket, Prefix=key)
+    entries = sorted(
+        (
+            (v["LastModified"], v["IsLatest"], v["VersionId"], marker)
+            for marker, group in ((False, "Versions"), (True, "DeleteMarkers"))
+            for v in listing.get(group, [])
+            if v["Key"] == key
+        ),
+        reverse=True,
+    )
+    return [
+        {"version_id": version, "delete_marker": marker, "modified": str(modified)}
+        for modified, _latest, version, marker in entries
+    ]
+
+
+def split_location(location: str) -> tuple[str, str]:
+    """A bucket, or a bucket and a key prefix ("glancy-exports/exports/"): (bucket, prefix)."""
+    bucket, _, prefix = location.partition("/")
+    return bucket, prefix
+
+
+@dataclass(frozen=True)
+class Current:
+    """The current version of a key as one region's store serves it."""
+
+    version_id: str | None = None
+    sha256: str | None = None
+    replication_status: str | None = None
+    error: str | None = None
+
+    def matches(self, version_id: str | None, sha256: str | None) -> bool:
+        """Whether the store serves that version with that content."""
+        return self.error is None and (self.version_id, self.sha256) == (version_id, sha256)
+
+    def __str__(self) -> str:
+        if self.error:
+            return f"unreadable ({self.error})"
+        return f"version {self.version_id}, sha256 {self.sha256}, {self.replication_status}"
+
+
+def current(client: BaseClient, bucket: str, key: str) -> Current:
+    """The key's current version, downloaded and hashed; an unreadable key (deleted, a store
+    that does not answer) is a Current naming the error."""
+    try:
+        answer = client.get_object(Bucket=bucket, Key=key)
+        digest = hashlib.sha256(answer["Body"].read()).hexdigest()
+    except (BotoCoreError, ClientError) as exc:
+        return Current(error=f"{type(exc).__name__}: {exc}")
+    return Current(answer.get("VersionId"), digest, answer.get("ReplicationStatus"))
+
+
+def put(client: BaseClient, bucket: str, key: str, body: bytes) -> Current:
+    """Write `body` as a new version of `key`: that version and the SHA-256 of the bytes."""
+    answer = client.put_object(Bucket=bucket, Key=key, Body=body)
+    return Current(answer.get("VersionId"), hashlib.sha256(body).hexdigest())

@@ -147,18 +147,13 @@ def summary_lines(reports: Path) -> list[str]:
 
 
 def summary_line(entry: dict) -> str:
-    shown = [
-        f"{name} {figure_text(f['figure'], f['unit'])}" for name, f in entry["figures"].items()
-    ]
+    """The drill's id, verdict and name, then each figure as its check worded it."""
+    shown = [f"{f['check']} {f['shown']}" for f in entry["figures"].values()]
     drill = Path(entry["script"].split(":")[0]).stem
     head = f"{entry['id']}  {entry['verdict'].upper():4}  {drill}: {entry['scenario']}"
+    if entry.get("aborted"):
+        head += f" ({entry['aborted']})"
     return "  ".join([head, *shown])
-
-
-def figure_text(value: float | None, unit: str) -> str:
-    if value is None:
-        return "not measured"
-    return f"{value:.2f} {unit}" if unit == "s" else f"{value:g} {unit}"
 
 
 def main(argv: list[str] | None = None) -> int:

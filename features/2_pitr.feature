@@ -21,7 +21,8 @@ Feature: February drill: RDBMS PITR and cross-AZ switch
     And the outage is detected after 2 seconds
     And the standby in az-b is promoted
     And the service is pointed at the database in az-b
-    Then within 30 seconds the probes succeed again
+    And within 30 seconds the probes succeed again
+    Then the probes saw the outage
     And the RTO is at most 30 minutes
     And the RPO is at most 5 minutes
     And the RPO by replication lag is at most 5 minutes

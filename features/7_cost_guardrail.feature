@@ -6,8 +6,10 @@ Feature: July drill: cost guardrails at 80% and 95% of the LLM budget
   baseline measured before, under the same probe load. Two windows of a few hundred latencies
   can differ by chance alone by 10% or more, so the P95 comparison fails only when the drill's P95 is
   worse beyond that noise (the lower bound of its bootstrap confidence interval); the interval
-  is stated with the figure. The drill's spend is recorded through the service's admin
-  endpoint and taken back when the drill ends.
+  is stated with the figure, a ratio of the baseline's P95 (at most 1.1 × baseline). The
+  warning and the refusal are checked on the live service at each level, before spending on.
+  The drill's spend is recorded through the service's admin endpoint and taken back when the
+  drill ends.
 
   Background:
     Given the reference service is up
@@ -16,11 +18,11 @@ Feature: July drill: cost guardrails at 80% and 95% of the LLM budget
     Given probes call "/lookup" every 20 ms
     And the baseline is measured for 12 seconds
     When LLM spend reaches 80% of the monthly budget
-    Then within 5 seconds the LLM budget is in the warning state
+    And within 5 seconds the LLM budget is in the warning state
     And lookups carry the header "X-Budget-State: warning"
-    When LLM spend reaches 95% of the monthly budget
-    Then within 5 seconds the LLM budget is in the disabled state
+    And LLM spend reaches 95% of the monthly budget
+    And within 5 seconds the LLM budget is in the disabled state
     And regenerating an example is refused with "regenerate_disabled"
-    When the latency is measured again for 12 seconds
+    And the latency is measured again for 12 seconds
     Then no request to "/lookup" failed during the drill
     And P95 of "/lookup" is no worse than 110% of the baseline

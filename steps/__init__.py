@@ -1,6 +1,13 @@
-"""Step definitions, one module per domain. Thin: parse, call the library, attach evidence."""
+"""Step definitions, one module per domain. Thin: parse, call the library, attach evidence.
+
+A step asks for what it needs by parameter name: `drill`, the profile `dr_profile`, and the
+environment's capabilities (`service`, `database`, `cache`, `storage`, `network`, `exports`);
+the selected environment must provide each, or the scenario is refused before it starts.
+"""
 
 import re
+from dataclasses import dataclass
+from typing import ClassVar
 
 from drillbook.checks import CheckResult, rto
 from drillbook.drill import Drill
@@ -29,6 +36,10 @@ def probe_process(name: str) -> str:
     return name if ":" in name else f"probe:{name}"
 
 
+def client_timeout(profile: Profile) -> float:
+    return profile.workload["probe_timeout_ms"] / 1000
+
+
 def rto_now(
     drill: Drill, profile: Profile, threshold_s: float, prefix: str = "probe:"
 ) -> CheckResult:
@@ -41,3 +52,33 @@ def rto_now(
         window_s=profile.workload["window_s"],
         min_requests=profile.workload["window_requests"],
     )
+
+
+@dataclass
+class DatabaseInUse:
+    """The database instance the service and the drill's clients use; a switch moves it."""
+
+    PROVIDED_BY: ClassVar[str] = "a writer or SQL probe (Given a writer commits numbered rows ...)"
+    name: str
+
+
+@dataclass
+class CacheInUse:
+    """The Redis node the service and the drill's clients use; a switch moves it."""
+
+    PROVIDED_BY: ClassVar[str] = "a Redis client (Given a Redis writer acknowledges ...)"
+    node: str
+
+
+def database_in_use(drill: Drill, primary_zone: str) -> str:
+    """The instance the service's clients use: the primary zone until a switch moves it."""
+    if not drill.knows(DatabaseInUse):
+        drill.remember(DatabaseInUse(primary_zone))
+    return drill.recall(DatabaseInUse).name
+
+
+def cache_in_use(drill: Drill) -> str:
+    """The Redis node the service's clients use: the primary until a switch moves it."""
+    if not drill.knows(CacheInUse):
+        drill.remember(CacheInUse("primary"))
+    return drill.recall(CacheInUse).node

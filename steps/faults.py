@@ -1,27 +1,20 @@
-"""Faults: each step journals its fault before injecting it, and marks T0 on the first."""
+"""Faults and remediations of the database: each is an operation of the drill's history,
+journaled with its revert before it runs; the first fault is T0."""
 
 from __future__ import annotations
 
 import time
-from functools import partial
 
 from pytest_bdd import parsers, when
 
+from drillbook.capabilities import Database, Service
 from drillbook.drill import Drill
-from drillbook.faults.heal import heal_database
-from drillbook.faults.journal import FaultJournal
-from drillbook.stack import LocalStack
+from steps import DatabaseInUse
 
 
 @when(parsers.parse("the PostgreSQL primary in {az} is killed with SIGKILL"))
-def kill_primary(drill: Drill, environment: LocalStack, journal: FaultJournal, az: str) -> None:
-    node = environment.pg.node(az)
-    pid = node.pid()
-    assert pid is not None, f"postgres {az} is not running, so it cannot be killed"
-    drill.mark_fault()
-    journal.inject(
-        "kill -9", f"postgres {az}", node.kill9, partial(heal_database, environment), pid=pid
-    )
+def kill_primary(drill: Drill, database: Database, az: str) -> None:
+    pid = drill.apply(database.kill_primary(az))
     drill.evidence.attach_text(f"kill -9 {pid} (postgres {az} postmaster)", f"killed pid {pid}")
 
 
@@ -33,23 +26,14 @@ def outage_detected(drill: Drill, seconds: float) -> None:
 
 
 @when(parsers.parse("the standby in {az} is promoted"))
-def promote_standby(drill: Drill, environment: LocalStack, journal: FaultJournal, az: str) -> None:
-    node = environment.pg.node(az)
-    journal.inject("promote", f"postgres {az}", node.promote, partial(heal_database, environment))
-    rows = node.query("SELECT pg_is_in_recovery(), timeline_id FROM pg_control_checkpoint()")
-    drill.evidence.attach_text(f"psql {az}: pg_is_in_recovery(), timeline", repr(rows))
+def promote_standby(drill: Drill, database: Database, az: str) -> None:
+    state = drill.apply(database.promote(az))
+    drill.evidence.attach_json(f"psql {az}: pg_is_in_recovery(), timeline", state)
 
 
 @when(parsers.parse("the service is pointed at the database in {az}"))
-def point_service(drill: Drill, environment: LocalStack, journal: FaultJournal, az: str) -> None:
-    node = environment.pg.node(az)
-    journal.inject(
-        "switch endpoint",
-        f"service database -> {az}",
-        partial(environment.service.switch_database, node.app_dsn),
-        partial(heal_database, environment),
-    )
-    drill.facts["database_node"] = node
-    drill.evidence.attach_json(
-        "service database endpoint", {"dsn": node.app_dsn, **environment.service.database()}
-    )
+def point_service(drill: Drill, service: Service, database: Database, az: str) -> None:
+    answer = drill.apply(service.point_database(az))
+    drill.remember(DatabaseInUse(az))
+    endpoint = {"dsn": database.instance(az).app_dsn, **answer}  # masked in the evidence
+    drill.evidence.attach_json("service database endpoint", endpoint)

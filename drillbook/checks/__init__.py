@@ -6,13 +6,14 @@ from drillbook.checks.hit_rate import hit_rate_recovery, hit_rates, signal_raise
 from drillbook.checks.latency import p95_at_most, p95_vs_baseline, percentiles
 from drillbook.checks.quota import QuotaSample, quota_consistency
 from drillbook.checks.restart import accepting_again, came_back_empty
-from drillbook.checks.result import CheckResult
+from drillbook.checks.result import CheckResult, not_measured
 from drillbook.checks.rpo import lost_writes, rpo, rpo_lag
 from drillbook.checks.rto import rto
 from drillbook.checks.sla import error_rate, sla
 
 __all__ = [
     "CheckResult",
+    "not_measured",
     "QuotaSample",
     "accepting_again",
     "came_back_empty",

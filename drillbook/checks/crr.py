@@ -10,10 +10,9 @@ once replicated, REPLICA on the copy); and every version and delete marker by it
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from drillbook.checks.result import CheckResult, clock, number
+from drillbook.checks.result import CheckResult, clock, not_measured, number
 from drillbook.checks.sla import describe_window
+from drillbook.objects import ObjectState
 from drillbook.workload.history import History, Op
 
 
@@ -43,7 +42,8 @@ def crr_alert_raised(
     samples = crr_samples(history, bucket, *window)
     span = describe_window(*window)
     if not samples:
-        return _unmeasured(name, threshold_s, f"no CRR lag sample of {bucket} {span}")
+        why = f"no CRR lag sample of {bucket} {span}"
+        return not_measured(name, "s", threshold_s, why, {"samples": 0, "window": list(window)})
     highest = max(samples, key=lambda op: op.value["lag_s"])
     figure = highest.value["lag_s"]
     details = {"samples": len(samples), "window": list(window), "highest_at": highest.end}
@@ -65,15 +65,24 @@ def crr_alert_raised(
 
 def crr_drained(history: History, bucket: str, since: float, limit_s: float) -> CheckResult:
     """Time from `since` (replication restored) to the first sample with no canary waiting,
-    against `limit_s`."""
+    against `limit_s`: "not drained" while canaries still waited at the last sample, not
+    measured without a sample since `since`."""
     name = "CRR backlog drained"
-    drained = next(
-        (op for op in crr_samples(history, bucket, start=since) if op.value["pending"] == 0),
-        None,
-    )
+    samples = crr_samples(history, bucket, start=since)
+    if not samples:
+        why = f"no CRR lag sample of {bucket} since replication was restored at {clock(since)}"
+        return not_measured(name, "s", limit_s, why, {"samples": 0, "since": since})
+    drained = next((op for op in samples if op.value["pending"] == 0), None)
     if drained is None:
-        return _unmeasured(
-            name, limit_s, f"{name}: canaries of {bucket} still waiting at the last sample"
+        last = samples[-1]
+        explanation = (
+            f"{name}: not drained, canaries of {bucket} still waiting at the last of "
+            f"{len(samples)} samples since replication was restored ({last.value['pending']} "
+            f"objects, CRR lag {last.value['lag_s']:.1f} s at {clock(last.end)})"
+        )
+        details = {"samples": len(samples), "since": since, "pending": last.value["pending"]}
+        return CheckResult(
+            name, None, "s", limit_s, False, explanation, details, note="not drained"
         )
     figure = drained.end - since
     passed = figure <= limit_s
@@ -89,7 +98,7 @@ def crr_lag_now(history: History, bucket: str, limit_s: float) -> CheckResult:
     name = "CRR lag"
     samples = crr_samples(history, bucket)
     if not samples:
-        return _unmeasured(name, limit_s, f"{name}: no sample of {bucket}")
+        return not_measured(name, "s", limit_s, f"no CRR lag sample of {bucket}", {"samples": 0})
     last = samples[-1]
     figure, pending = last.value["lag_s"], last.value["pending"]
     passed = figure <= limit_s
@@ -100,22 +109,8 @@ def crr_lag_now(history: History, bucket: str, limit_s: float) -> CheckResult:
     return CheckResult(name, figure, "s", limit_s, passed, explanation, {"pending": pending})
 
 
-def _unmeasured(name: str, threshold: float, explanation: str) -> CheckResult:
-    return CheckResult(name, None, "s", threshold, False, explanation, {})
-
-
 SOURCE_DONE = "COMPLETED"
 TARGET_COPY = "REPLICA"
-DELETE_MARKER = "delete marker"
-
-
-@dataclass(frozen=True)
-class ObjectState:
-    """An object's latest version as one region's store returned it."""
-
-    version_id: str | None
-    sha256: str
-    replication_status: str | None
 
 
 def replicated(
@@ -133,8 +128,8 @@ def replicated(
     name = f"objects not replicated to {target_region}"
     route = f"{bucket} from {source_region} to {target_region}"
     if not at_source:
-        explanation = f"{name} not measured: {bucket} holds no object in {source_region}"
-        return CheckResult(name, None, "objects", 0, False, explanation, {"objects": 0})
+        why = f"{bucket} holds no object in {source_region}"
+        return not_measured(name, "objects", 0, why, {"objects": 0})
     problems = {
         key: problem
         for key, state in sorted(at_source.items())
@@ -186,8 +181,8 @@ def versions_match(
     name = f"versions differing in {target_region}"
     route = f"{location} from {source_region} to {target_region}"
     if not at_source:
-        explanation = f"{name} not measured: {location} holds no version in {source_region}"
-        return CheckResult(name, None, "versions", 0, False, explanation, {"versions": 0})
+        why = f"{location} holds no version in {source_region}"
+        return not_measured(name, "versions", 0, why, {"versions": 0})
     differing = {
         f"{key} {version}": f"{etag} at the source, {at_target.get((key, version), 'missing')}"
         for (key, version), etag in sorted(at_source.items())

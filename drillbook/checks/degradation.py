@@ -7,7 +7,7 @@ each answer as its operation's value.
 
 from __future__ import annotations
 
-from drillbook.checks.result import CheckResult, number
+from drillbook.checks.result import CheckResult, not_measured, number
 from drillbook.checks.sla import describe_window, window_ops
 from drillbook.workload import History
 
@@ -19,9 +19,8 @@ def degraded_answers(
     ops = window_ops(history, prefix, start, end)
     where = f"{prefix} {describe_window(start, end)}"
     if not ops:
-        return CheckResult(
-            "degraded answers", None, "%", threshold_pct, False, f"no requests {where}", {}
-        )
+        why = f"no request of {prefix}* was invoked {describe_window(start, end)}"
+        return not_measured("degraded answers", "%", threshold_pct, why, {"requests": 0})
     degraded = [op for op in ops if op.outcome == "ok" and _degraded(op.value)]
     others = [op for op in ops if op not in degraded]
     figure = 100.0 * len(degraded) / len(ops)

@@ -16,7 +16,8 @@ def to_seconds(value: float, unit: str) -> float:
 
 
 def duration_check(name: str, seconds: float | None, limit: float, unit: str) -> CheckResult:
-    """`seconds` (None = never finished) against `limit` `unit`."""
+    """`seconds` (None = never finished) against `limit` `unit`. Never finishing is a measured
+    outcome: it fails, and the figure reads "never completed"."""
     threshold = to_seconds(limit, unit)
     if seconds is None:
         return CheckResult(
@@ -27,6 +28,7 @@ def duration_check(name: str, seconds: float | None, limit: float, unit: str) ->
             False,
             f"{name}: never completed (limit {limit:g} {unit})",
             {},
+            note="never completed",
         )
     passed = seconds <= threshold
     verdict = "≤" if passed else ">"

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from drillbook.checks.crr import ObjectState
 from drillbook.checks.duration import duration_check, to_seconds
-from drillbook.checks.result import CheckResult
+from drillbook.checks.result import CheckResult, not_measured
+from drillbook.objects import ObjectState
 from drillbook.workload.history import History
 
 
@@ -39,8 +39,13 @@ def exactly_once(history: History, prefix: str, records: dict[str, ExportRecord]
     name = "exports lost or done twice"
     acked = acknowledged(history, prefix)
     if not acked:
-        explanation = f"{name} not measured: no export request of {prefix}* was acknowledged"
-        return CheckResult(name, None, "tasks", 0, False, explanation, {"acknowledged": 0})
+        requests = len(history.ops(prefix=prefix))
+        why = (
+            f"none of the {requests} export requests of {prefix}* was acknowledged"
+            if requests
+            else f"no export request of {prefix}* was recorded"
+        )
+        return not_measured(name, "tasks", 0, why, {"requests": requests, "acknowledged": 0})
     lost = sorted(t for t in acked if t not in records or records[t].completed_at is None)
     twice = sorted(
         t
@@ -75,15 +80,15 @@ def replay_completed(
     unit: str,
 ) -> CheckResult:
     """From the replay's start to the completion of the last task it re-enqueued (seed section
-    7: failed tasks' compensation completion time), against the limit."""
+    7: failed tasks' compensation completion time), against the limit. A replayed task never
+    completed fails as "never completed"; a replay that re-enqueued nothing is not measured."""
     name = "replay completed"
     if not replayed:
-        explanation = (
-            f"{name}: the replay found no failed or interrupted task, so no replay was measured "
+        why = (
+            "the replay found no failed or interrupted task to re-enqueue "
             "(did the faults reach the export worker?)"
         )
-        details = {"replayed": 0}
-        return CheckResult(name, None, "s", to_seconds(limit, unit), False, explanation, details)
+        return not_measured(name, "s", to_seconds(limit, unit), why, {"replayed": 0})
     done = [records[t].completed_at for t in replayed if t in records]
     open_tasks = [t for t in replayed if t not in records or records[t].completed_at is None]
     took = None if open_tasks else max(done) - started_at
@@ -109,8 +114,12 @@ def artifacts_match(
     acked = acknowledged(history, prefix)
     completed = [records[t] for t in acked if t in records and records[t].completed_at]
     if not completed:
-        explanation = f"{name} not measured: no acknowledged export was completed"
-        return CheckResult(name, None, "artifacts", 0, False, explanation, {"completed": 0})
+        why = (
+            f"none of the {len(acked)} acknowledged exports was completed"
+            if acked
+            else f"no export request of {prefix}* was acknowledged"
+        )
+        return not_measured(name, "artifacts", 0, why, {"acknowledged": len(acked), "completed": 0})
     problems = {
         r.task_id: problem
         for r in completed

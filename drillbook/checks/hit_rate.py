@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drillbook.checks.result import CheckResult, clock, number, percent
+from drillbook.checks.result import CheckResult, clock, not_measured, number, percent
 from drillbook.workload.history import History
 
 PREFIX = "redis-stats:"
@@ -84,7 +84,12 @@ def hit_rate_recovery(
     min_reads: int = 20,
 ) -> CheckResult:
     """Time from `t0` to the first sample from which the hit rate stayed at or above the target
-    to the end: every later sample answered, and every one with enough reads met the target."""
+    to the end: every later sample answered, and every one with enough reads met the target.
+
+    Not measured without a sample after `t0` that tells (unreachable, or with enough reads),
+    nor when every one of them answered at or above the target: a hit rate that never dropped
+    has no return to time, and 0 s would read as one. Below the target or unreachable at the
+    last sample is a measured failure, "not back"."""
     points = hit_rates(history, prefix=prefix, window_s=window_s, min_reads=min_reads)
     after = [p for p in points if p.at >= t0]
     target = target_pct / 100
@@ -100,19 +105,31 @@ def hit_rate_recovery(
         "last": known[-1].describe() if known else None,
     }
     name = "hit rate back"
+    if not known:
+        why = (
+            f"none of the {len(after)} samples after T0 had {min_reads} reads in its "
+            f"{number(window_s)} s window, and the node answered every one"
+            if after
+            else f"no sample of {prefix}* after T0"
+        )
+        return not_measured(name, "s", threshold_s, why, details)
     good_from = len(known)
     while good_from > 0 and known[good_from - 1].reachable and known[good_from - 1].rate >= target:
         good_from -= 1
+    if good_from == 0:
+        why = (
+            f"the hit rate never dropped: the node answered all {len(known)} samples after T0 "
+            f"that tell, each at or above {number(target_pct)}% (lowest "
+            f"{percent(details['lowest_rate'])}), so there was no return to time"
+        )
+        return not_measured(name, "s", threshold_s, why, details)
     if good_from == len(known):
-        last = known[-1].describe() if known else f"no sample with {min_reads} reads after T0"
+        explanation = (
+            f"hit rate not back to {number(target_pct)}% after T0: last {known[-1].describe()} "
+            f"at {clock(known[-1].at)}"
+        )
         return CheckResult(
-            name,
-            None,
-            "s",
-            threshold_s,
-            False,
-            f"hit rate not back to {number(target_pct)}% after T0: last {last}",
-            details,
+            name, None, "s", threshold_s, False, explanation, details, note="not back"
         )
     back = known[good_from]
     figure = max(0.0, back.at - t0)
@@ -141,7 +158,9 @@ def signal_raised(
     some sample in [start, end] no later than `within_s` after `start` (the time monitoring
     has to notice); the figure is when it first did, in seconds after `start`.
     The details list every span in which it held, a span per half of the signal ("node
-    unreachable" or "hit rate low"), and the halves that held."""
+    unreachable" or "hit rate low"), and the halves that held. Not measured without a sample
+    in [start, end], or when the node answered every one without enough reads to tell the
+    rate: the low half was then never known."""
     points = hit_rates(history, prefix=prefix, window_s=window_s, min_reads=min_reads)
     during = [p for p in points if start <= p.at <= end]
     spans: list[dict] = []
@@ -158,14 +177,18 @@ def signal_raised(
     window = end - start
     details = {"start": start, "end": end, "samples": len(during), "halves": halves, "spans": spans}
     if not spans:
+        span = f"from {clock(start)} to {clock(end)}"
+        if not during:
+            return not_measured(name, "s", within_s, f"no sample of {prefix}* {span}", details)
+        if all(point.rate is None for point in during):
+            why = (
+                f"the node answered all {len(during)} samples {span}, none with {min_reads} "
+                f"reads in its {number(window_s)} s window: the hit rate was never known"
+            )
+            return not_measured(name, "s", within_s, why, details)
+        explanation = f"{name}: never held in {len(during)} samples {span}"
         return CheckResult(
-            name,
-            None,
-            "s",
-            within_s,
-            False,
-            f"{name}: never held in {len(during)} samples from {clock(start)} to {clock(end)}",
-            details,
+            name, None, "s", within_s, False, explanation, details, note="never raised"
         )
     first = spans[0]
     figure = first["from"] - start

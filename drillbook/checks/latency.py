@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import random
 
-from drillbook.checks.result import CheckResult, number, percent
+from drillbook.checks.result import CheckResult, not_measured, number
 from drillbook.checks.sla import describe_window, window_ops
 from drillbook.workload.history import History, Op
 
@@ -22,6 +22,8 @@ BOOTSTRAP = "ratio judged on the lower bound of its one-sided 95% bootstrap conf
 # A P95 from fewer latencies is one of its five largest values: too few to compare.
 MIN_SAMPLES = 100
 RESAMPLES = 2000
+# The unit of a P95 compared with the baseline's: the ratio of the two.
+RATIO = "× baseline"
 
 
 def nearest_rank(sorted_values: list[float], p: float) -> float:
@@ -51,15 +53,17 @@ def p95_vs_baseline(
     window: tuple[float, float],
     max_pct: float,
 ) -> CheckResult:
-    """P95 during the drill `window` as a percentage of the P95 during `baseline`.
+    """P95 during the drill `window` as a ratio of the P95 during `baseline` (0.977 × baseline:
+    2.3% faster), against `max_pct` percent of the baseline (110 is a threshold of 1.1).
 
     Two windows of a few hundred latencies differ in their P95 by chance alone, by 10% or
-    more on a busy machine. The check fails only when the drill's P95 is above `max_pct` of
-    the baseline beyond that sampling noise: when even the lower bound of a one-sided 95%
-    bootstrap confidence interval of the ratio is above it. The figure is the observed
-    ratio; the interval is stated with it.
+    more on a busy machine. The check fails only when the drill's P95 is above the threshold
+    beyond that sampling noise: when even the lower bound of a one-sided 95% bootstrap
+    confidence interval of the ratio is above it. The figure is the observed ratio; the
+    interval is stated with it.
     """
     name = _name(prefix)
+    limit = max_pct / 100
     before = _successful_latencies(history, prefix, *baseline)
     during = _successful_latencies(history, prefix, *window)
     details: dict = {
@@ -71,48 +75,44 @@ def p95_vs_baseline(
         "baseline_p95_ms": _ms(nearest_rank(before, 95)) if before else None,
         "drill_p95_ms": _ms(nearest_rank(during, 95)) if during else None,
     }
-    threshold = f"{number(max_pct)}% of baseline"
+    threshold = f"{number(limit)} {RATIO}"
     for latencies, which, span in ((before, "baseline", baseline), (during, "drill", window)):
         if len(latencies) < MIN_SAMPLES:
-            return CheckResult(
+            return not_measured(
                 name,
-                None,
-                "%",
-                max_pct,
-                False,
-                f"{name} not measured: {len(latencies)} successful operations of {prefix}* in "
-                f"the {which} window ({describe_window(*span)}), a P95 comparison needs at "
-                f"least {MIN_SAMPLES}: probe more often or measure for longer",
+                RATIO,
+                limit,
+                f"{len(latencies)} successful operations of {prefix}* in the {which} window "
+                f"({describe_window(*span)}), a P95 comparison needs at least {MIN_SAMPLES}: "
+                "probe more often or measure for longer",
                 details,
             )
     base_p95, drill_p95 = nearest_rank(before, 95), nearest_rank(during, 95)
     if base_p95 <= 0:
-        return CheckResult(
-            name, None, "%", max_pct, False, f"{name} not measured: baseline P95 is 0 s", details
-        )
-    figure = drill_p95 / base_p95 * 100
+        return not_measured(name, RATIO, limit, "baseline P95 is 0 s", details)
+    ratio = drill_p95 / base_p95
     low, high = ratio_interval(before, during)
-    details["ratio_interval_pct"] = [round(low, 1), round(high, 1)]
-    passed = low <= max_pct
+    details["ratio_interval"] = [round(low, 3), round(high, 3)]
+    passed = low <= limit
     measured = (
         f"{drill_p95 * 1000:.1f} ms over {len(during)} successful operations during the drill "
         f"against {base_p95 * 1000:.1f} ms over {len(before)} at baseline; the 90% bootstrap "
-        f"interval of the ratio is {low:.0f}–{high:.0f}%"
+        f"interval of the ratio is {low:.3f}–{high:.3f} {RATIO}"
     )
     if not passed:
         verdict = f"> {threshold} beyond sampling noise (its lower bound is above)"
-    elif figure > max_pct:
+    elif ratio > limit:
         verdict = f"is within sampling noise of {threshold} (its lower bound is not above)"
     else:
         verdict = f"≤ {threshold}"
-    explanation = f"{name} {percent(figure / 100)} {verdict}: {measured}"
-    return CheckResult(name, figure, "%", max_pct, passed, explanation, details)
+    explanation = f"{name} {ratio:.3f} {RATIO} {verdict}: {measured}"
+    return CheckResult(name, round(ratio, 3), RATIO, limit, passed, explanation, details)
 
 
 def ratio_interval(
     before: list[float], during: list[float], *, resamples: int = RESAMPLES
 ) -> tuple[float, float]:
-    """The 5th and 95th percentile, in %, of P95(during)/P95(before) over bootstrap resamples
+    """The 5th and 95th percentile of the ratio P95(during)/P95(before) over bootstrap resamples
     of both windows, with a fixed seed so the same history always gives the same verdict."""
     rng = random.Random(0)
 
@@ -120,7 +120,7 @@ def ratio_interval(
         return nearest_rank(sorted(rng.choices(latencies, k=len(latencies))), 95)
 
     ratios = sorted(
-        resampled_p95(during) / max(resampled_p95(before), 1e-9) * 100 for _ in range(resamples)
+        resampled_p95(during) / max(resampled_p95(before), 1e-9) for _ in range(resamples)
     )
     return nearest_rank(ratios, 5), nearest_rank(ratios, 95)
 
@@ -140,15 +140,14 @@ def p95_at_most(
     window = describe_window(start, end)
     details: dict = {"definition": DEFINITION, "start": start, "end": end, "count": len(latencies)}
     if not latencies:
-        return CheckResult(
-            name,
-            None,
-            "s",
-            limit_s,
-            False,
-            f"{name} not measured: no successful operation of {prefix}* {window}",
-            details,
+        invoked = len(window_ops(history, prefix, start, end))
+        details["operations"] = invoked
+        why = (
+            f"none of the {invoked} operations of {prefix}* {window} succeeded"
+            if invoked
+            else f"no operation of {prefix}* was invoked {window}"
         )
+        return not_measured(name, "s", limit_s, why, details)
     figure = nearest_rank(latencies, 95)
     passed = figure <= limit_s
     explanation = (
@@ -195,8 +194,8 @@ def answered_within(
     ops = window_ops(history, prefix, start, end)
     window = describe_window(start, end)
     if not ops:
-        explanation = f"{name} not measured: no request of {prefix}* {window}"
-        return CheckResult(name, None, "s", limit_s, False, explanation, {"requests": 0})
+        why = f"no request of {prefix}* was invoked {window}"
+        return not_measured(name, "s", limit_s, why, {"requests": 0})
     slowest = max(ops, key=lambda op: op.latency)
     late = [op for op in ops if op.latency > limit_s]
     unanswered = [op for op in ops if op.outcome != "ok"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from drillbook.checks.result import CheckResult
+from drillbook.checks.result import CheckResult, not_measured
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ def quota_consistency(samples: list[QuotaSample]) -> CheckResult:
     details = {"users": [asdict(s) for s in samples], "problems": wrong}
     name = "users with a wrong quota"
     if not samples:
-        return CheckResult(name, None, "users", 0, False, "no user's quota was sampled", details)
+        return not_measured(name, "users", 0, "no user's quota was sampled", details)
     first = "; ".join(f"{user}: {', '.join(found)}" for user, found in list(wrong.items())[:5])
     explanation = f"{len(wrong)} of {len(samples)} users inconsistent with their usage records" + (
         f": {first}" if wrong else ": counters equal usage, the limit holds for each"

@@ -3,7 +3,7 @@ with. Both read the operations of a client that kept sending commands (RedisWrit
 
 from __future__ import annotations
 
-from drillbook.checks.result import CheckResult, clock, number
+from drillbook.checks.result import CheckResult, clock, not_measured, number
 from drillbook.workload.history import History
 
 
@@ -17,9 +17,14 @@ def accepting_again(
     name = "accepting commands again"
     details: dict = {"t0": t0, "commands": len(ops), "prefix": prefix}
     if first_bad is None:
-        passed = bool(ops)
-        why = "no command failed after T0" if ops else f"no {prefix}* command after T0"
-        return CheckResult(name, 0.0 if ops else None, "s", threshold_s, passed, why, details)
+        # A process that never stopped answering has no restart to time: 0 s would read as one.
+        why = (
+            f"none of the {len(ops)} commands after T0 failed, so nothing stopped accepting "
+            "commands to start again"
+            if ops
+            else f"no {prefix}* command after T0"
+        )
+        return not_measured(name, "s", threshold_s, why, details)
     back = next((op for op in ops[first_bad:] if op.outcome == "ok"), None)
     details["first_failure_at"] = ops[first_bad].start
     details["failed_since"] = sum(op.outcome != "ok" for op in ops)
@@ -33,6 +38,7 @@ def accepting_again(
             f"never accepted commands again: {details['failed_since']} commands unsuccessful "
             f"since {clock(ops[first_bad].start)} (last error: {ops[-1].error})",
             details,
+            note="never accepted again",
         )
     figure = back.start - t0
     passed = figure <= threshold_s
@@ -54,8 +60,7 @@ def came_back_empty(
     name = "writes kept after the rebuild"
     details = {"acked_before_t0": len(acked), "kept": len(kept), "kept_ids": kept[:20]}
     if not acked:
-        why = "not measured: no write was acknowledged before T0"
-        return CheckResult(name, None, "writes", 0, False, why, details)
+        return not_measured(name, "writes", 0, "no write was acknowledged before T0", details)
     passed = not kept
     explanation = (
         f"{len(kept)} of {len(acked)} writes acknowledged before T0 still present "

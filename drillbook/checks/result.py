@@ -72,8 +72,8 @@ def not_measured(
 
 def figure_text(value: float, unit: str) -> str:
     """A figure with its unit: seconds to the hundredth, ratios and counts as they are."""
-    if unit == "s":
-        return f"{value:.2f} s"
+    if unit == "s" or unit.startswith("s "):  # seconds, or "s of writes"
+        return f"{value:.2f} {unit}"
     if unit == "%":
         return f"{value:.4g} %"
     return f"{value:g} {unit}"

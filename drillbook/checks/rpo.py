@@ -74,7 +74,7 @@ def lost_writes(
     history: History, survivors: set[int], allowed: int = 0, *, process_prefix: str = "writer"
 ) -> CheckResult:
     """Acknowledged writes, at any time, that are absent after recovery. Not measured without
-    any write: a writer that never ran proves nothing."""
+    an acknowledged write: a writer whose writes all failed could lose nothing."""
     writes = history.ops(prefix=process_prefix)
     acked = [op.value for op in writes if op.outcome == "ok"]
     indeterminate = sorted(op.value for op in writes if op.outcome == "info")
@@ -87,8 +87,12 @@ def lost_writes(
         "indeterminate_ids": indeterminate,
         "indeterminate_survived": sum(value in survivors for value in indeterminate),
     }
-    if not writes:
-        why = f"no write ({process_prefix}*) was recorded"
+    if not acked:
+        why = (
+            f"none of the {len(writes)} writes ({process_prefix}*) was acknowledged"
+            if writes
+            else f"no write ({process_prefix}*) was recorded"
+        )
         return not_measured("lost writes", "writes", allowed, why, details)
     passed = len(lost) <= allowed
     listed = f" (ids {_abbreviated(lost)})" if lost else ""

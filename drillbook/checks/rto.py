@@ -6,8 +6,11 @@ import math
 from dataclasses import dataclass
 from itertools import accumulate
 
-from drillbook.checks.result import CheckResult, clock, number, percent
+from drillbook.checks.result import CheckResult, clock, not_measured, number, percent
 from drillbook.workload.history import History, Op
+
+# The plan's recovery criterion (section 7): the key endpoints back at 99% success.
+TARGET_RATIO = 0.99
 
 
 @dataclass(frozen=True)
@@ -26,7 +29,7 @@ def rto(
     processes_prefix: str = "probe:",
     window_s: float = 1.0,
     min_requests: int = 20,
-    target_ratio: float = 0.99,
+    target_ratio: float = TARGET_RATIO,
 ) -> CheckResult:
     """Time from `t0` until the probes' success ratio reached `target_ratio` and stayed there.
 
@@ -51,15 +54,8 @@ def rto(
         "unsuccessful": sum(op.outcome != "ok" for op in ops),
     }
     if not ops:
-        return CheckResult(
-            "RTO",
-            None,
-            "s",
-            threshold_s,
-            False,
-            f"not measured: no probe operation ({processes_prefix}*) was recorded after T0",
-            details,
-        )
+        why = f"no probe operation ({processes_prefix}*) was recorded after T0"
+        return not_measured("RTO", "s", threshold_s, why, details)
     first_failure = next((op for op in ops if op.outcome != "ok"), None)
     details["first_failure_at"] = first_failure.start if first_failure else None
     details["time_to_detect_s"] = first_failure.start - t0 if first_failure else None
@@ -72,8 +68,19 @@ def rto(
     details["last_window_ratio"] = found.last_ratio
     target = f"≥{percent(target_ratio)}"
     if found.recovered_at is None:
+        explanation = _not_recovered(found, target, window)
         return CheckResult(
-            "RTO", None, "s", threshold_s, False, _not_recovered(found, target, window), details
+            "RTO", None, "s", threshold_s, False, explanation, details, note="not recovered"
+        )
+    if first_failure is None:
+        # Nothing to recover from: a figure of 0 s would read as a measured recovery.
+        details["recovered_at"] = None
+        explanation = (
+            f"no outage observed: every one of the {len(ops)} probes after T0 succeeded, and "
+            f"they stayed {target} over {window}"
+        )
+        return CheckResult(
+            "RTO", None, "s", threshold_s, True, explanation, details, note="no outage observed"
         )
     figure = found.recovered_at - t0
     passed = figure <= threshold_s
@@ -150,3 +157,28 @@ def _recovery(
     last_failure = max((i for i in range(n) if not ok[i]), default=-1)
     clean_from = starts[last_failure + 1] if last_failure + 1 < n else observed_until
     return _Recovery(None, last_ratio, observed_s, observed_until - clean_from)
+
+
+def outage_seen(history: History, t0: float, *, processes_prefix: str = "probe:") -> CheckResult:
+    """Whether the probes saw the fault: at least one unsuccessful probe from T0 on. A drill
+    whose fault must break the service, and whose probes never failed, probed the wrong path:
+    its RTO would pass for nothing."""
+    name = "outage seen by the probes"
+    ops = [op for op in history.ops(prefix=processes_prefix) if op.start >= t0]
+    if not ops:
+        why = f"no probe operation ({processes_prefix}*) was recorded after T0"
+        return not_measured(name, "probes", 1, why)
+    failed = [op for op in ops if op.outcome != "ok"]
+    details = {"t0": t0, "probes": len(ops), "unsuccessful": len(failed)}
+    if not failed:
+        explanation = (
+            f"none of the {len(ops)} probes after T0 failed: the probes did not see the fault, "
+            "so they do not measure the path it broke"
+        )
+        return CheckResult(name, 0, "probes", 1, False, explanation, details)
+    details["first_failure_at"] = failed[0].start
+    explanation = (
+        f"{len(failed)} of {len(ops)} probes after T0 failed, the first at "
+        f"{clock(failed[0].start)} ({failed[0].start - t0:.2f} s after T0)"
+    )
+    return CheckResult(name, len(failed), "probes", 1, True, explanation, details)

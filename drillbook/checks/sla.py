@@ -6,7 +6,7 @@ as unsuccessful, like a failure.
 
 from __future__ import annotations
 
-from drillbook.checks.result import CheckResult, clock, number, percent
+from drillbook.checks.result import CheckResult, clock, not_measured, number, percent
 from drillbook.workload.history import History, Op
 
 
@@ -66,15 +66,8 @@ def sla(
     }
     threshold = f"{number(threshold_pct)}%"
     if not ops:
-        return CheckResult(
-            "SLA",
-            None,
-            "%",
-            threshold_pct,
-            False,
-            f"SLA not measured: no operation of {prefix}* was invoked {window}",
-            details,
-        )
+        why = f"no operation of {prefix}* was invoked {window}"
+        return not_measured("SLA", "%", threshold_pct, why, details)
     ratio = counts["ok"] / len(ops)
     figure = ratio * 100
     passed = figure >= threshold_pct

@@ -3,9 +3,9 @@
 from drillbook.evidence.allure import Evidence
 from drillbook.evidence.chain import ChainReport, verify_chain
 from drillbook.evidence.chart import timeline_png
-from drillbook.evidence.hashing import sha256_file, sha256_hex
 from drillbook.evidence.ledger import LedgerEntry, LedgerFiles, next_id, write_entry
 from drillbook.evidence.redact import redact, redact_obj
+from drillbook.hashing import sha256_file, sha256_hex
 
 __all__ = [
     "ChainReport",

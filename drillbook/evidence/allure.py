@@ -17,8 +17,8 @@ from typing import Any
 
 import allure
 
-from drillbook.evidence.hashing import sha256_hex, short
 from drillbook.evidence.redact import redact, redact_obj
+from drillbook.hashing import sha256_hex, short
 
 _PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 

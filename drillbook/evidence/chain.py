@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from drillbook.evidence.hashing import sha256_file, short
 from drillbook.evidence.ledger import GENESIS, entry_ids, id_key, render_markdown
+from drillbook.hashing import sha256_file, short
 
 
 @dataclass(frozen=True)

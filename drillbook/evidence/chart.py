@@ -12,6 +12,7 @@ from matplotlib.ticker import PercentFormatter
 
 from drillbook.checks.hit_rate import HitRate, hit_rates
 from drillbook.checks.latency import nearest_rank
+from drillbook.checks.rto import TARGET_RATIO
 from drillbook.evidence.ledger import iso_utc8
 
 if TYPE_CHECKING:
@@ -34,10 +35,10 @@ def timeline_png(
     path: str | Path,
     *,
     t0: float,
-    t1: float | None = None,
+    recovered_at: float | None = None,
     title: str,
     window_s: float = 1.0,
-    target_ratio: float = 0.99,
+    target_ratio: float = TARGET_RATIO,
     p95_window_s: float | None = None,
     thresholds: dict[str, float] | None = None,
     rto_threshold_s: float | None = None,
@@ -89,8 +90,8 @@ def timeline_png(
         if rto_threshold_s is not None:
             _mark_rto_limit(ratio_ax, latency_ax, rto_threshold_s)
         for ax in (ratio_ax, latency_ax):
-            _mark_t0_t1(ax, t0, t1, labelled=ax is ratio_ax)
-        _label_axes(ratio_ax, latency_ax, window_s, t1, empty=not ops)
+            _mark_t0_recovered(ax, t0, recovered_at, labelled=ax is ratio_ax)
+        _label_axes(ratio_ax, latency_ax, window_s, recovered_at, empty=not ops)
         fig.subplots_adjust(left=0.09, right=0.76, top=0.86, bottom=0.09, hspace=0.12)
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.savefig(path, dpi=DPI)
@@ -174,7 +175,7 @@ def _draw_hit_rate(ax, points: list[HitRate], t0: float) -> None:
         drawstyle="steps-post",
         color="tab:orange",
         linewidth=1.4,
-        label="Redis hit rate (INFO, rolling 1 s)",
+        label="Redis cache hit rate (rolling 1 s)",
     )
     unreachable = [p.at - t0 for p in points if not p.reachable]
     if unreachable:
@@ -244,11 +245,13 @@ def _latency_ms(ops: list[Op]) -> np.ndarray:
     return np.maximum(np.array([op.latency for op in ops]) * 1000.0, MIN_LATENCY_MS)
 
 
-def _mark_t0_t1(ax, t0: float, t1: float | None, *, labelled: bool) -> None:
-    """Vertical T0/T1 lines; on the top panel also named above the plot and in the legend."""
+def _mark_t0_recovered(ax, t0: float, recovered_at: float | None, *, labelled: bool) -> None:
+    """Vertical lines at T0 and at the recovery (the end of the RTO; T1, the closure, comes
+    later, when the evidence is written); on the top panel also named and in the legend."""
     marks = [(0.0, "T0", "black", "T0 fault injected")]
-    if t1 is not None:
-        marks.append((t1 - t0, "T1", "green", f"T1 recovered (+{t1 - t0:.1f} s)"))
+    if recovered_at is not None:
+        after = recovered_at - t0
+        marks.append((after, "recovered", "green", f"recovered, end of the RTO (+{after:.1f} s)"))
     for x, short_label, color, label in marks:
         ax.axvline(x, color=color, linewidth=1.5, label=label if labelled else None)
         if labelled:
@@ -265,18 +268,20 @@ def _mark_t0_t1(ax, t0: float, t1: float | None, *, labelled: bool) -> None:
             )
 
 
-def _label_axes(ratio_ax, latency_ax, window_s: float, t1: float | None, *, empty: bool) -> None:
+def _label_axes(
+    ratio_ax, latency_ax, window_s: float, recovered_at: float | None, *, empty: bool
+) -> None:
     ratio_ax.set_ylabel(f"success (rolling {window_s:g} s)")
     ratio_ax.set_ylim(-0.03, 1.05)
     ratio_ax.yaxis.set_major_formatter(PercentFormatter(1.0))
     latency_ax.set_ylabel("latency (ms, log)")
     latency_ax.set_yscale("log")
     latency_ax.set_xlabel("seconds since T0 (fault injected)")
-    if t1 is None:
+    if recovered_at is None:
         ratio_ax.text(
             0.99,
             0.5,
-            "T1: not recovered",
+            "not recovered",
             transform=ratio_ax.transAxes,
             ha="right",
             va="center",

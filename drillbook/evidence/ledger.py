@@ -24,8 +24,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from drillbook.evidence.hashing import sha256_file
 from drillbook.evidence.redact import redact_obj
+from drillbook.hashing import sha256_file
 
 UTC8 = timezone(timedelta(hours=8), "UTC+8")
 CLOSURE_LIMIT_S = 120 * 60  # seed 4.2 / 6: T1 - T0 <= 120 min
@@ -65,47 +65,61 @@ class LedgerEntry:
     issues: list[dict[str, str]] = field(default_factory=list)
     owners: list[str] = field(default_factory=list)
     closure: str = PENDING_SIGN_OFF
+    # The end of the RTO, when the drill was seen recovered; T1 is when the evidence was
+    # written, and the closure limit is checked on T1.
+    recovered_at: float | None = None
+    # Why the drill stopped before its last step (Ctrl-C, SIGTERM): it never counts as a pass.
+    aborted: str | None = None
     id: str = ""  # assigned by write_entry when empty
     # The chain link, set by write_entry: the previous entry's id and JSON SHA-256.
     prev_id: str | None = None
     prev_sha256: str | None = None
 
     @classmethod
-    def from_checks(
+    def from_verdicts(
         cls,
         *,
         scenario: str,
         script: str,
         t0: float,
         t1: float | None,
-        checks: Iterable[Any],
+        verdicts: Iterable[Any],
         evidence: Iterable[dict[str, str]] = (),
         owners: Iterable[str] = (),
         error_rate: float | None = None,
+        recovered_at: float | None = None,
+        aborted: str | None = None,
     ) -> LedgerEntry:
-        """Build an entry from CheckResults: every check a figure, every failed one an issue."""
-        checks = list(checks)
+        """Build an entry from the drill's verdicts (drillbook.drill.Verdict): every check a
+        figure keyed by the step that produced it, every check that did not pass an issue."""
+        verdicts = list(verdicts)
         return cls(
             scenario=scenario,
             script=script,
             t0=t0,
             t1=t1,
+            recovered_at=recovered_at,
+            aborted=aborted,
             error_rate=error_rate,
             owners=list(owners),
             evidence=[{"name": e["name"], "sha256": e["sha256"]} for e in evidence],
             figures={
-                c.name: {
-                    "figure": c.figure,
-                    "unit": c.unit,
-                    "threshold": c.threshold,
-                    "passed": c.passed,
+                v.key: {
+                    "check": v.result.name,
+                    "step": str(v.step),
+                    "figure": v.result.figure,
+                    "shown": v.result.shown,
+                    "unit": v.result.unit,
+                    "threshold": v.result.threshold,
+                    "passed": v.result.passed,
+                    "verdict": v.result.verdict,
                 }
-                for c in checks
+                for v in verdicts
             },
             issues=[
-                {"check": c.name, "explanation": c.explanation, "owner": "", "due": ""}
-                for c in checks
-                if not c.passed
+                {"check": v.key, "explanation": v.result.explanation, "owner": "", "due": ""}
+                for v in verdicts
+                if not v.result.passed
             ],
         )
 
@@ -120,6 +134,12 @@ class LedgerEntry:
 
     @property
     def verdict(self) -> str:
+        """aborted, fail (a step failed or a check did not pass), not measured (no check ran
+        and nothing failed), or pass."""
+        if self.aborted:
+            return "aborted"
+        if not self.figures:
+            return "fail" if self.issues else "not measured"
         passed = (
             self.within_closure_limit
             and not self.issues
@@ -140,6 +160,8 @@ class LedgerEntry:
                 "t1": None if self.t1 is None else iso_utc8(self.t1),
                 "t1_minus_t0_s": None if elapsed is None else round(elapsed, 3),
                 "t1_minus_t0": "not recovered" if elapsed is None else mm_ss(elapsed),
+                "recovered_at": None if self.recovered_at is None else iso_utc8(self.recovered_at),
+                "aborted": self.aborted,
                 "closure_limit": {
                     "limit_min": CLOSURE_LIMIT_S // 60,
                     "passed": self.within_closure_limit,
@@ -273,11 +295,15 @@ def render_markdown(entry: LedgerEntry | dict[str, Any]) -> str:
         ("负责人/参与人 (owners / participants)", ", ".join(d["owners"]) or "— (not set)"),
         ("起止时间 (T0 / T1, UTC+8)", f"T0 {d['t0']}<br>T1 {d['t1'] or 'not recovered'}"),
         ("T1−T0", elapsed),
+        ("恢复时刻 (recovered, end of the RTO)", d.get("recovered_at") or "not observed"),
         (f"闭环时限 (closure limit T1−T0 ≤ {d['closure_limit']['limit_min']} min)", closure_check),
         ("指标结果 (figures)", "<br>".join(figures) or "—"),
         ("证据链接 (evidence)", f"{len(d['evidence'])} item(s), SHA-256 below"),
         ("问题与行动项 (issues and actions)", f"{len(d['issues'])} item(s), listed below"),
-        ("结论 (verdict)", f"**{d['verdict']}**"),
+        (
+            "结论 (verdict)",
+            f"**{d['verdict']}**" + (f": {d['aborted']}" if d.get("aborted") else ""),
+        ),
         ("闭环确认 (closure)", d["closure"]),
         ("台账链 (chain: previous entry, SHA-256 of its JSON)", _chain_text(d)),
     ]
@@ -292,12 +318,12 @@ def render_markdown(entry: LedgerEntry | dict[str, Any]) -> str:
         "",
         "## 指标结果 (figures)",
         "",
-        "| check | figure | threshold | result |",
-        "| --- | --- | --- | --- |",
+        "| step | check | figure | threshold | result |",
+        "| --- | --- | --- | --- | --- |",
     ]
     lines += [
-        f"| {_cell(name)} | {_cell(_number(f['figure'], f['unit']))} | "
-        f"{_cell(_number(f['threshold'], f['unit']))} | {_result(f['passed'])} |"
+        f"| {_cell(f.get('step', ''))} | {_cell(f.get('check', name))} | {_cell(_shown(f))} | "
+        f"{_cell(_number(f['threshold'], f['unit']))} | {_result(f)} |"
         for name, f in d["figures"].items()
     ]
     lines += ["", "## 证据 (evidence)", "", "| name | sha256 |", "| --- | --- |"]
@@ -324,10 +350,14 @@ def _chain_text(d: dict[str, Any]) -> str:
 
 
 def _figure_text(f: dict[str, Any]) -> str:
-    return (
-        f"{_number(f['figure'], f['unit'])} (threshold {_number(f['threshold'], f['unit'])}"
-        f", {_result(f['passed'])})"
-    )
+    return f"{_shown(f)} (threshold {_number(f['threshold'], f['unit'])}, {_result(f)})"
+
+
+def _shown(f: dict[str, Any]) -> str:
+    """The number, or without one what its check said instead ("no outage observed")."""
+    if f["figure"] is not None:
+        return _number(f["figure"], f["unit"])
+    return f.get("shown") or "not measured"
 
 
 def _number(value: Any, unit: str) -> str:
@@ -338,8 +368,8 @@ def _number(value: Any, unit: str) -> str:
     return f"{value} {unit}".strip()
 
 
-def _result(passed: Any) -> str:
-    return "pass" if passed else "fail"
+def _result(f: dict[str, Any]) -> str:
+    return f.get("verdict") or ("pass" if f.get("passed") else "fail")
 
 
 def _cell(value: Any) -> str:

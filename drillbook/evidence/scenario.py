@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import allure
 
 from drillbook.checks.sla import error_rate
-from drillbook.drill import MONTHS, Drill
+from drillbook.drill import MONTHS, RESTORE, Drill
 from drillbook.evidence.chart import timeline_png
 from drillbook.evidence.crr_chart import crr_lag_png
 from drillbook.evidence.ledger import LedgerEntry, write_entry
@@ -50,7 +50,7 @@ def plan_anchor(section: str) -> str:
     return f"section-{section}"
 
 
-def finish_drill(drill: Drill, profile: Profile, reports: Path) -> Recorded:
+def finish_drill(drill: Drill, profile: Profile, reports: Path, commands: list) -> Recorded:
     """Write and attach what the drill produced; T1 is when this evidence is written."""
     drill.out_dir.mkdir(parents=True, exist_ok=True)
     t0 = drill.t0 if drill.t0 is not None else drill.started_at
@@ -63,7 +63,7 @@ def finish_drill(drill: Drill, profile: Profile, reports: Path) -> Recorded:
             drill.history,
             drill.out_dir / "timeline.png",
             t0=t0,
-            t1=drill.recovered_at,
+            recovered_at=drill.recovered_at,
             title=f"{drill.feature.stem}: {drill.scenario}",
             window_s=profile.workload["window_s"],
             thresholds=latency_limits(drill),
@@ -77,35 +77,36 @@ def finish_drill(drill: Drill, profile: Profile, reports: Path) -> Recorded:
             drill.out_dir / "crr-lag.png",
             buckets=buckets,
             t0=t0,
-            marks={name: at for name, at in drill.marks.items() if name.endswith(" restored")},
+            marks={f"{op.value['target']} restored": op.end for op in drill.operations(RESTORE)},
             alert_s=next((r.threshold for r in drill.results if r.name == "CRR lag alert"), None),
             title=f"{drill.feature.stem}: {drill.scenario}",
         )
         drill.evidence.attach_png("CRR lag by canary objects", chart)
-    ran = drill.commands.since(drill.started_at) if drill.commands else []
-    if ran:
-        drill.evidence.attach_text("commands run by the environment", render_commands(ran))
-    for result in drill.results:
-        shown = "not measured" if result.figure is None else f"{result.figure:.3f} {result.unit}"
-        drill.evidence.parameter(result.name, shown)
+    if commands:
+        drill.evidence.attach_text("commands run by the environment", render_commands(commands))
+    for verdict in drill.verdicts:
+        drill.evidence.parameter(verdict.key, verdict.result.shown)
     figures = {
         "t0": t0,
         "recovered_at": drill.recovered_at,
-        "marks": drill.marks,
+        "operations": [asdict(op) for op in drill.operations()],
         "error_rate": error_rate(drill.history, start=t0),
-        "checks": [r.as_dict() for r in drill.results],
+        "checks": [{"step": str(v.step), **v.result.as_dict()} for v in drill.verdicts],
         "failure": drill.failure,
+        "aborted": drill.aborted,
     }
     drill.evidence.attach_json("figures", figures)
-    entry = LedgerEntry.from_checks(
+    entry = LedgerEntry.from_verdicts(
         scenario=drill.scenario,
         script=f"{relative(drill.feature)}:{drill.line}",
         t0=t0,
         t1=time.time(),
-        checks=drill.results,
+        verdicts=drill.verdicts,
         evidence=drill.evidence.items,
         owners=[f"{role}: {who}" for role, who in profile.owners.items()],
         error_rate=figures["error_rate"],
+        recovered_at=drill.recovered_at,
+        aborted=drill.aborted,
     )
     if drill.failure:
         entry.issues.append({"check": "step", "explanation": drill.failure, "owner": "", "due": ""})

@@ -1,54 +1,13 @@
-"""Heal operations: each puts one part of an environment back to its clean state.
-
-They are what the fault journal calls to revert a fault. Each is idempotent, so faults that
-share a heal (kill, promote and switch of one failover) are undone by its first call.
-"""
+"""The heal every environment with Toxiproxy shares: one proxy back to its clean state."""
 
 from __future__ import annotations
 
-from typing import Any
-
-from drillbook.faults.toxiproxy import ToxiproxyClient
-from drillbook.stack import LocalStack
-
-
-def heal_database(stack: LocalStack) -> None:
-    """az-a primary, az-b streaming standby, the service connected to az-a, no data lost."""
-    stack.pg.restore_topology()
-    stack.service.switch_database(stack.pg.primary.app_dsn)
-
-
-def heal_redis(stack: LocalStack) -> None:
-    """Redis primary up and followed by its replica, their proxies clean, the service on the
-    primary; what a promoted replica took before the heal is kept (see restore_topology)."""
-    for node in stack.redis.nodes:
-        reset_proxy(stack.toxiproxy, node.name)
-    stack.redis.restore_topology()
-    stack.service.switch_redis(stack.redis.primary.url)
-
-
-def heal_network(stack: LocalStack) -> None:
-    """Every proxy enabled and free of toxics (Toxiproxy's reset)."""
-    stack.toxiproxy.reset()
-
-
-def heal_proxy(stack: LocalStack, proxy: str) -> None:
-    """One proxy enabled and free of toxics; the other proxies keep their faults."""
-    reset_proxy(stack.toxiproxy, proxy)
-
-
-def proxy_recover(stack: LocalStack, proxy: str) -> dict[str, Any]:
-    """heal_proxy as the journal's recover op, for a later run that has no stack object."""
-    return {"op": "toxiproxy-reset", "url": stack.toxiproxy.base_url, "proxy": proxy}
+from drillbook.toxiproxy import ToxiproxyClient
 
 
 def reset_proxy(client: ToxiproxyClient, proxy: str) -> None:
+    """The proxy enabled and free of toxics; the other proxies keep their faults."""
     # Toxics first: a proxy enabled while they remain would pass traffic through them.
     for toxic in client.toxics(proxy):
         client.remove_toxic(proxy, toxic.name)
     client.update_proxy(proxy, enabled=True)
-
-
-def heal_export_worker(stack: LocalStack) -> None:
-    """An export worker running: a new consumer; what a killed one held waits for a replay."""
-    stack.export_worker.ensure_running()

@@ -25,6 +25,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
+from drillbook.procstat import pid_fields
+
 T = TypeVar("T")
 
 JOURNAL_NAME = "fault-journal.jsonl"
@@ -51,19 +53,16 @@ class Fault:
     reverted_at: float | None = None
     revert_error: str | None = None
     resource: bool = False
+    # "fault" or "remediation" (a promotion, an endpoint switch): both are reverted alike.
+    role: str = "fault"
 
 
 def process_started(pid: int) -> int | None:
     """When a live process started, in clock ticks since boot; None if it is gone or a zombie.
 
     With the pid it names one process: a later process that reuses the pid starts later."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    # The command name is in parentheses and may contain spaces: fields follow the last ")".
-    fields = stat.rsplit(")", 1)[1].split()
-    return None if fields[0] == "Z" else int(fields[19])
+    fields = pid_fields(pid)
+    return None if fields is None or fields[0] == "Z" else int(fields[19])
 
 
 def run_id(pid: int | None = None) -> str:
@@ -142,12 +141,13 @@ class FaultJournal:
         heal: Callable[[], None],
         *,
         recover: dict[str, Any] | None = None,
+        role: str = "fault",
         **detail: Any,
     ) -> T:
         """Journal the fault, then inject it. A fault whose injection raised is still reverted,
         since it may have half happened. `recover` is how a later run reverts it if this one is
         killed (an op of drillbook.faults.recover and its parameters)."""
-        return self._open(kind, target, action, heal, recover, detail, resource=False)
+        return self._open(kind, target, action, heal, recover, detail, resource=False, role=role)
 
     def hold(
         self,
@@ -173,6 +173,7 @@ class FaultJournal:
         detail: dict[str, Any],
         *,
         resource: bool,
+        role: str = "fault",
     ) -> T:
         fault = Fault(
             id=len(self.faults) + 1,
@@ -183,6 +184,7 @@ class FaultJournal:
             detail=detail,
             recover=recover,
             resource=resource,
+            role=role,
         )
         self.faults.append(fault)
         self._heals[fault.id] = heal

@@ -28,7 +28,8 @@ from drillbook.faults.journal import (
     run_alive,
     run_id,
 )
-from drillbook.faults.toxiproxy import ToxiproxyClient
+from drillbook.procstat import stat_fields
+from drillbook.toxiproxy import ToxiproxyClient
 
 RecoverOp = Callable[[dict[str, Any]], str]
 OPS: dict[str, RecoverOp] = {}
@@ -128,11 +129,13 @@ def processes_of(run_dir: Path) -> dict[int, tuple[int, list[str]]]:
             try:
                 if not os.readlink(entry / "fd" / fd).startswith(inside):
                     continue
-                stat = (entry / "stat").read_text()
+                fields = stat_fields(entry)
                 argv = (entry / "cmdline").read_bytes().decode(errors="replace").split("\0")
             except OSError:  # gone meanwhile, or that fd is closed
                 continue
-            found[int(entry.name)] = (int(stat.rsplit(")", 1)[1].split()[1]), argv)
+            if fields is None:
+                continue
+            found[int(entry.name)] = (int(fields[1]), argv)
             break
     return found
 

@@ -7,7 +7,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from drillbook.evidence.hashing import sha256_hex
+from drillbook.hashing import sha256_hex
 
 
 @dataclass(frozen=True)

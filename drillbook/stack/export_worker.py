@@ -14,10 +14,20 @@ import redis
 
 from drillbook.stack.process import ManagedProcess
 from drillbook.stack.service import write_config
-from reference.export_worker import consumer_name
-from reference.exports import GROUP, STREAM
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# The queue as the service documents it (README, "The reference service"): the harness drives
+# the worker from outside, as an operator would, so it names them rather than importing the
+# service's code; tests/unit/test_export_config.py keeps the two in step.
+STREAM = "glancy:exports"
+GROUP = "export-workers"
+
+
+def consumer_name(pid: int) -> str:
+    """The worker's consumer in the group, named after its process."""
+    return f"worker-{pid}"
+
+
 T = TypeVar("T")
 
 
@@ -54,6 +64,14 @@ class ExportWorker:
     def pid(self) -> int | None:
         return self._process.pid
 
+    def consumers(self) -> dict[str, int]:
+        """The consumers of the queue's group (XINFO CONSUMERS) and how many entries each
+        holds: the running worker, and the dead ones it has not removed yet (those idle
+        beyond `exports.consumer_idle_limit_s` holding nothing are removed)."""
+        with redis.Redis.from_url(self.redis_url, socket_timeout=1.0) as client:
+            found = client.xinfo_consumers(STREAM, GROUP)
+        return {c["name"].decode(): c["pending"] for c in found}
+
     def start(self) -> None:
         self.spawn()
         self.wait_ready()
@@ -66,9 +84,7 @@ class ExportWorker:
         """Ready once it reads the queue: its consumer is in the group."""
 
         def reading() -> None:
-            with redis.Redis.from_url(self.redis_url, socket_timeout=1.0) as client:
-                names = {c["name"].decode() for c in client.xinfo_consumers(STREAM, GROUP)}
-            if self.consumer not in names:
+            if self.consumer not in self.consumers():
                 raise LookupError(f"consumer {self.consumer} not in group {GROUP} yet")
 
         self._process.wait_ready(reading, self.ready_timeout_s)

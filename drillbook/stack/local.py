@@ -9,7 +9,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from drillbook.faults.toxiproxy import ToxiproxyClient
 from drillbook.stack.commands import CommandLog
 from drillbook.stack.export_worker import ExportWorker
 from drillbook.stack.llm import LlmStandIn
@@ -26,6 +25,7 @@ from drillbook.stack.router import Router
 from drillbook.stack.service import REPO_ROOT, ReferenceService, ServiceReplicas
 from drillbook.stack.tools import find_tool
 from drillbook.stack.toxiproxy_server import ToxiproxyServer, find_toxiproxy_server
+from drillbook.toxiproxy import ToxiproxyClient
 
 
 @dataclass(frozen=True)
@@ -51,6 +51,10 @@ class LocalSettings:
     export_snapshot_interval_s: float = 2.0
     export_replay_min_idle_s: float = 5.0
     export_storage_timeout_s: float = 1.0
+    # Snapshots (and the stream entries they need) kept a minute, not the plan's week, and a
+    # consumer idle 30 s with nothing pending removed: so a local drill trims its queue.
+    export_snapshot_retention_s: float = 60.0
+    export_consumer_idle_limit_s: float = 30.0
 
 
 def _check_traversable(run_dir: Path) -> None:
@@ -163,6 +167,8 @@ class LocalStack:
             "timeout_s": self.settings.export_storage_timeout_s,
             "snapshot_interval_s": self.settings.export_snapshot_interval_s,
             "replay_min_idle_s": self.settings.export_replay_min_idle_s,
+            "snapshot_retention_s": self.settings.export_snapshot_retention_s,
+            "consumer_idle_limit_s": self.settings.export_consumer_idle_limit_s,
         }
 
     def start(self) -> None:

@@ -19,10 +19,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from drillbook.faults.toxiproxy import ToxiproxyClient
 from drillbook.stack.commands import CommandLog
 from drillbook.stack.ports import free_port
 from drillbook.stack.process import LocalProcess, ManagedProcess, pid_alive, run_command
+from drillbook.toxiproxy import ToxiproxyClient
 
 PG_USER = "postgres"
 APP_USER = "glancy"
@@ -164,6 +164,12 @@ class PgNode(LocalProcess):
 
     def is_in_recovery(self) -> bool:
         return bool(self.query("SELECT pg_is_in_recovery()")[0][0])
+
+    def wal_receiver_pid(self) -> int | None:
+        """The pid of this standby's WAL receiver, None when it has none (not a standby, or not
+        streaming). Stopping it (SIGSTOP) stalls replication while the standby still answers."""
+        rows = self.query("SELECT pid FROM pg_stat_wal_receiver")
+        return rows[0][0] if rows and rows[0][0] is not None else None
 
     def wait_writable(self, timeout_s: float | None = None) -> None:
         def writable() -> None:

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 
+from drillbook.procstat import pid_fields, stat_fields
 from drillbook.stack.commands import CommandLog
 
 
@@ -97,12 +98,9 @@ def _parent_pids() -> dict[int, int]:
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
-        try:
-            stat = (entry / "stat").read_text()
-        except OSError:
-            continue
-        # The command name is in parentheses and may contain spaces: fields follow the last ")".
-        parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+        fields = stat_fields(entry)
+        if fields is not None:
+            parents[int(entry.name)] = int(fields[1])
     return parents
 
 
@@ -118,11 +116,8 @@ def descendants(pid: int) -> list[int]:
 
 def pid_alive(pid: int) -> bool:
     """True while the process exists and is not a zombie."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    fields = pid_fields(pid)
+    return fields is not None and fields[0] != "Z"
 
 
 class ManagedProcess:
@@ -251,7 +246,8 @@ class ManagedProcess:
     def _wait_exit(self, timeout_s: float) -> None:
         """Wait for the spawned process, waking it: `runuser` stops itself when its child
         stops, and would otherwise sleep forever after the SIGSTOP in `kill`."""
-        assert self._popen is not None
+        if self._popen is None:
+            return
         deadline = time.monotonic() + timeout_s
         while True:
             with contextlib.suppress(ProcessLookupError):
@@ -271,7 +267,8 @@ class ManagedProcess:
             time.sleep(0.01)
 
     def _kill_group(self) -> None:
-        assert self._popen is not None
+        if self._popen is None:
+            return
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self._popen.pid, signal.SIGKILL)
 

@@ -113,10 +113,17 @@ class ReferenceService(LocalProcess):
         """The LLM adapter's circuit breaker: state and recent transitions (GET /admin/llm)."""
         return self._call("GET", "/admin/llm")
 
-    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
+    def cache_stats(self, timeout_s: float = HTTP_TIMEOUT_S) -> dict:
+        """Its result-cache reads since it started (GET /admin/cache/stats): `hits`, `misses`,
+        `unavailable`, `since` (epoch seconds) and `redis` (the node, whether it is used now)."""
+        return self._call("GET", "/admin/cache/stats", timeout_s=timeout_s)
+
+    def _call(
+        self, method: str, path: str, body: dict | None = None, timeout_s: float = HTTP_TIMEOUT_S
+    ) -> dict:
         url = self.url + path
         try:
-            response = httpx.request(method, url, json=body, timeout=HTTP_TIMEOUT_S)
+            response = httpx.request(method, url, json=body, timeout=timeout_s)
         except httpx.TransportError as exc:
             raise RuntimeError(
                 f"reference service {method} {url} failed: {type(exc).__name__}: {exc}"
@@ -211,6 +218,15 @@ class ServiceReplicas:
             "transitions": sorted(transitions, key=lambda t: t["at"]),
             "replicas": snapshots,
         }
+
+    def cache_stats(self, timeout_s: float = HTTP_TIMEOUT_S) -> dict:
+        """The service's result-cache reads: every replica asked directly (the router would
+        answer for one of them), their `hits`, `misses` and `unavailable` summed. `since` is
+        the latest replica's start, so it changes whenever a replica restarts and its counts
+        start again from 0; `replicas` holds each replica's answer."""
+        answers = [replica.cache_stats(timeout_s) for replica in self.replicas]
+        summed = {key: sum(a[key] for a in answers) for key in ("hits", "misses", "unavailable")}
+        return {**summed, "since": max(a["since"] for a in answers), "replicas": answers}
 
 
 def same_answer(answers: list[dict]) -> dict:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from drillbook.faults.toxiproxy import ToxiproxyClient
 from drillbook.stack.process import LocalProcess, ManagedProcess
 from drillbook.stack.tools import find_tool
+from drillbook.toxiproxy import ToxiproxyClient
 
 
 def find_toxiproxy_server(configured: str | None = None) -> str:

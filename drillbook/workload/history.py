@@ -34,16 +34,28 @@ class Op:
         return self.end - self.start
 
 
+class HistoryFrozen(RuntimeError):
+    """An operation recorded after the drill began to be observed."""
+
+
 class History:
     """Append-only, thread-safe record of operations from every client of a drill."""
 
     def __init__(self, ops: list[Op] | None = None) -> None:
         self._ops: list[Op] = list(ops or ())
         self._lock = threading.Lock()
+        self._frozen = False
 
     def record(self, op: Op) -> None:
         with self._lock:
+            if self._frozen:
+                raise HistoryFrozen(f"the history is frozen for observation: {op.process} {op.f}")
             self._ops.append(op)
+
+    def freeze(self) -> None:
+        """No operation is recorded from now on: what the checks read stays as it is."""
+        with self._lock:
+            self._frozen = True
 
     def ops(self, process: str | None = None, prefix: str | None = None) -> list[Op]:
         """Operations sorted by invocation time, optionally only one process or a family."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -13,6 +12,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from drillbook.pgconnect import connect
 from drillbook.workload.history import History, Op, short_error
 from drillbook.workload.paced import PacedWorker
 from drillbook.workload.writer import _Deadline
@@ -25,6 +25,17 @@ def timed(call: Callable[[], T]) -> tuple[float, float, T]:
     started, clock = time.time(), time.monotonic()
     result = call()
     return started, started + (time.monotonic() - clock), result
+
+
+def answer_flags(response: httpx.Response) -> dict | None:
+    """What a probe keeps of an answer: whether it was the degraded payload, and why."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or "degraded" not in body:
+        return None
+    return {"degraded": body["degraded"], "reason": body.get("degraded_reason")}
 
 
 class HttpProbe(PacedWorker):
@@ -124,13 +135,8 @@ class PgClient:
         return "ok", rows, None
 
     def _connect(self) -> psycopg.Connection:
-        # libpq's connect_timeout is whole seconds, at least 2.
-        return psycopg.connect(
-            self.dsn(),
-            autocommit=True,
-            connect_timeout=max(2, math.ceil(self.timeout_s)),
-            options=f"-c statement_timeout={int(self.timeout_s * 1000)}",
-            application_name=self.application_name,
+        return connect(
+            self.dsn(), self.timeout_s, autocommit=True, application_name=self.application_name
         )
 
     def close(self) -> None:
@@ -218,14 +224,14 @@ class RedisProbe(PacedWorker):
     def __init__(
         self,
         history: History,
-        url: str,
+        url: Callable[[], str],
         name: str,
         interval_s: float = 0.1,
         timeout_s: float = 0.5,
     ) -> None:
         super().__init__(f"redis:{name}", interval_s)
         self.history = history
-        self._client = redis_client(url, timeout_s)
+        self._clients = RedisClientOf(url, timeout_s)
 
     def _tick(self) -> None:
         started, ended, (outcome, error) = timed(self._ping)
@@ -233,7 +239,7 @@ class RedisProbe(PacedWorker):
 
     def _ping(self) -> tuple[str, str | None]:
         try:
-            self._client.ping()
+            self._clients.get().ping()
         except redis.TimeoutError as exc:
             return "info", short_error(exc)
         except redis.RedisError as exc:
@@ -241,4 +247,4 @@ class RedisProbe(PacedWorker):
         return "ok", None
 
     def _close(self) -> None:
-        self._client.close()
+        self._clients.close()

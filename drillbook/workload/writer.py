@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import itertools
-import math
 import os
 import socket
 import threading
@@ -13,6 +12,7 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 
+from drillbook.pgconnect import connect
 from drillbook.workload.history import History, Op, short_error
 from drillbook.workload.paced import PacedWorker
 
@@ -74,13 +74,7 @@ class Writer(PacedWorker):
         return "ok", None
 
     def _connect(self) -> psycopg.Connection:
-        # libpq's connect_timeout is whole seconds, at least 2.
-        return psycopg.connect(
-            self.dsn(),
-            connect_timeout=max(2, math.ceil(self.timeout_s)),
-            options=f"-c statement_timeout={int(self.timeout_s * 1000)}",
-            application_name="drillbook-writer",
-        )
+        return connect(self.dsn(), self.timeout_s, application_name="drillbook-writer")
 
     def _discard(self) -> None:
         if self._conn is not None:
@@ -136,11 +130,7 @@ class _Deadline:
 def surviving_ids(dsn: str, table: str = "drill_writes", *, timeout_s: float = 10.0) -> set[int]:
     """The ids present in `table` now, read in one query."""
     query = sql.SQL("SELECT id FROM {}").format(_table_identifier(table))
-    with psycopg.connect(
-        dsn,
-        connect_timeout=max(2, math.ceil(timeout_s)),
-        options=f"-c statement_timeout={int(timeout_s * 1000)}",
-    ) as conn:
+    with connect(dsn, timeout_s) as conn:
         return {row[0] for row in conn.execute(query)}
 
 

@@ -80,9 +80,10 @@ def test_february_drill_passes_and_leaves_evidence(tmp_path):
     entries = ledger_entries(reports)
     assert len(entries) == 3 and all(e["verdict"] == "pass" for e in entries)
     switch = next(e for e in entries if e["scenario"].startswith("Cross-AZ"))
-    assert {"RTO", "RPO", "RPO (replication lag)"} <= set(switch["figures"])
+    figures = {f["check"]: f for f in switch["figures"].values()}
+    assert {"RTO", "RPO", "RPO (replication lag)", "outage seen by the probes"} <= set(figures)
     # detected after 2 s, then promoted and switched in well under a second
-    assert 2 <= switch["figures"]["RTO"]["figure"] < 6
+    assert 2 <= figures["RTO"]["figure"] < 6
     assert re.fullmatch(r"DR-\d{8}-\d{2}", switch["id"])
     assert switch["t0"].endswith("+08:00")
     # The chart in the Allure result is byte for byte the one whose hash the ledger holds.
@@ -106,18 +107,19 @@ def test_rto_below_the_outage_fails_with_the_measured_value(tmp_path):
     feature = tmp_path / "broken.feature"
     feature.write_text(
         CROSS_AZ.format(
-            tail="    Then within 30 seconds the probes succeed again\n"
-            "    And the RTO is at most 0.001 seconds"
+            tail="    And within 30 seconds the probes succeed again\n"
+            "    Then the RTO is at most 0.001 seconds"
         )
     )
     reports = tmp_path / "reports"
     done = run_drill(feature, reports)
     assert done.returncode == 1
-    assert re.search(r"RTO check failed: .*\(measured \d+\.\d+ s, threshold 0\.001 s", done.stdout)
+    assert re.search(r"RTO check fail: .*\(measured \d+\.\d+ s, threshold 0\.001 s", done.stdout)
     [entry] = ledger_entries(reports)
     assert entry["verdict"] == "fail"
-    assert entry["figures"]["RTO"]["passed"] is False
-    assert entry["figures"]["RTO"]["figure"] >= 1
+    [rto] = [f for f in entry["figures"].values() if f["check"] == "RTO"]
+    assert rto["passed"] is False and rto["verdict"] == "fail"
+    assert rto["figure"] >= 1
     assert [e for e, _ in journal_events(reports)].count("revert") == 3
 
 
@@ -159,3 +161,8 @@ def test_interrupted_drill_reverts_its_faults_and_stops_the_stack(tmp_path, sig)
     assert [e for e, _ in events].count("revert") == 3, output[-3000:]
     assert "local stack stopped" in output
     assert processes_under(run_dir_of(output)) == ""
+    # An interrupted drill is never a pass: aborted, with where it stopped.
+    [entry] = ledger_entries(reports)
+    assert entry["verdict"] == "aborted", entry
+    # (the switch or the wait after it, depending on when the signal lands)
+    assert re.match(r"interrupted during And '.+' \(line 1[12]\)", entry["aborted"])

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from drillbook.faults.toxiproxy import ToxiproxyClient
 from drillbook.stack.commands import CommandLog
 from drillbook.stack.objectstore import REPLICATION_PROXY, ReplicatedStorage
 from drillbook.stack.ports import free_port
 from drillbook.stack.tools import find_tool
 from drillbook.stack.toxiproxy_server import ToxiproxyServer, find_toxiproxy_server
+from drillbook.toxiproxy import ToxiproxyClient
 from drillbook.waits import wait_until
 
 pytestmark = pytest.mark.integration

@@ -106,7 +106,8 @@ def sql_probe(stack: LocalStack) -> SqlProbe:
 
 
 def redis_probe(stack: LocalStack) -> RedisProbe:
-    return RedisProbe(History(), stack.redis.primary.url, "redis", interval_s=0.05, timeout_s=0.5)
+    url = stack.redis.primary.url
+    return RedisProbe(History(), lambda: url, "redis", interval_s=0.05, timeout_s=0.5)
 
 
 def test_sql_probe_fails_while_its_proxy_is_down_then_reconnects(stack: LocalStack):

@@ -1,18 +1,23 @@
 """The May drill's environment parts on the real local stack: Redis killed and restarted from
-its AOF, wiped and restarted empty, its replica promoted and the service following it, and the
-service's quota counters recomputed from PostgreSQL."""
+its AOF, wiped and restarted empty, its replica promoted and the service following it, the
+service's quota counters recomputed from PostgreSQL, and the cache's hit rate as the plan's
+Redis signal sees it."""
 
 from __future__ import annotations
 
+import itertools
+import time
 import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
-from drillbook.faults.heal import heal_redis
+from drillbook.checks import hit_rates, signal_raised
+from drillbook.environments.local.heal import heal_redis
 from drillbook.stack import LocalStack
 from drillbook.stack.postgres import APP_DB
+from drillbook.workload import History, HttpProbe, RedisStatsSampler
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -118,3 +123,81 @@ def test_quota_is_enforced_recomputed_and_counted_in_postgresql_without_redis(
     # Redis unreachable: the quota is counted in PostgreSQL, neither open nor closed
     assert service.get("/lookup", params={"word": "w", "user": full}).status_code == 429
     assert service.get("/lookup", params={"word": "w", "user": light}).status_code == 200
+
+
+def hit_rate_after(history: History, after: float, done, timeout_s: float, what: str) -> list:
+    """The known hit rates sampled after `after`, once `done(rates)` holds (to a deadline)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rates = [p.rate for p in hit_rates(history) if p.at > after and p.rate is not None]
+        if rates and done(rates):
+            return rates
+        assert time.monotonic() < deadline, f"{what} not within {timeout_s} s: {rates}"
+        time.sleep(0.2)
+
+
+def test_a_cold_cache_raises_the_signal_by_its_hit_rate_while_redis_answers(
+    healed: LocalStack,
+) -> None:
+    """Redis emptied (FLUSHALL) under lookups: the cache's hit rate falls below 20% although
+    the node answers throughout, so the hit-rate half of the plan's signal fires."""
+    history = History()
+    words = itertools.cycle([f"cold-{uuid.uuid4().hex[:6]}-{n:03d}" for n in range(100)])
+    user = f"cold-{uuid.uuid4().hex[:6]}"
+    probe = HttpProbe(
+        history,
+        healed.service.url,
+        "/lookup",
+        interval_s=0.02,
+        timeout_s=2.0,
+        params=lambda: {"word": next(words), "user": user},
+    )
+    sampler = RedisStatsSampler(
+        history,
+        lambda: healed.service.cache_stats(1.0),
+        lambda: healed.redis.primary.url,
+        "service",
+        interval_s=0.2,
+    )
+    probe.start()
+    sampler.start()
+    try:
+        warm = hit_rate_after(history, 0, lambda r: r[-1] >= 0.9, 30, "a warm cache")
+        flushed_at = time.time()
+        with healed.redis.primary.client() as client:
+            client.flushall()
+        cold = hit_rate_after(history, flushed_at, lambda r: min(r) < 0.2, 15, "a cold cache")
+        # and it warms again as the words come round
+        hit_rate_after(history, flushed_at, lambda r: r[-1] >= 0.9, 30, "warm again")
+    finally:
+        probe.stop()
+        sampler.stop()
+
+    after = [op for op in history.ops(prefix="redis-stats:") if op.start >= flushed_at]
+    assert after and all(op.outcome == "ok" for op in after), "Redis stopped answering"
+    assert all(op.value["cache_hits"] is not None for op in after), "no cache stats"
+    result = signal_raised(history, flushed_at, time.time(), 5)
+    assert result.passed, result.explanation
+    assert result.details["halves"] == ["hit rate low"], result.explanation
+    print(f"warm {warm[-1]:.0%}, cold {min(cold):.0%}: {result.explanation}")
+
+
+def test_cache_stats_sum_the_replicas_and_start_again_when_one_restarts(
+    stack: LocalStack, service: httpx.Client
+) -> None:
+    word = f"sum-{uuid.uuid4().hex[:6]}"
+    for _ in range(4):  # the router spreads them over both replicas
+        service.get("/lookup", params={"word": word, "user": "t"}).raise_for_status()
+    stats = stack.service.cache_stats()
+    replicas = stats["replicas"]
+    assert len(replicas) == len(stack.service.replicas) == 2
+    for key in ("hits", "misses", "unavailable"):
+        assert stats[key] == sum(r[key] for r in replicas)
+    assert stats["since"] == max(r["since"] for r in replicas)
+    assert stats["hits"] + stats["misses"] >= 4
+
+    stack.service.roll(0, stack.service.replicas[0].version)
+
+    again = stack.service.cache_stats()
+    assert again["since"] > stats["since"]
+    assert again["replicas"][0]["hits"] + again["replicas"][0]["misses"] == 0

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from drillbook.faults.toxiproxy import ToxiproxyClient, ToxiproxyError, ToxiproxyUnreachable
 from drillbook.stack.ports import free_port
 from drillbook.stack.toxiproxy_server import ToxiproxyServer, find_toxiproxy_server
+from drillbook.toxiproxy import ToxiproxyClient, ToxiproxyError, ToxiproxyUnreachable
 
 pytestmark = pytest.mark.integration
 

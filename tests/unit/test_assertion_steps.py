@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from drillbook.conditions import resolve
-from drillbook.drill import Drill
+from drillbook.drill import CheckFailed, MissingStep
 from drillbook.profile import load_profile
+from drillbook.waits import WaitTimeout
 from drillbook.workload import History, Op
-from steps import conditions, database, llm, measure
+from steps import DatabaseInUse, conditions, database, llm, measure
+from tests.drills import make_drill, restore_at
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = load_profile(ROOT / "environments" / "local.yaml")
@@ -21,10 +24,10 @@ T0 = 1_700_000_000.0
 pytestmark = pytest.mark.filterwarnings("ignore:.*not added to the Allure report")
 
 
-def drill_with(history: History, tmp_path: Path, **facts) -> Drill:
-    drill = Drill("s", Path("x.feature"), 1, set(), tmp_path, history=history)
-    drill.t0 = T0
-    drill.facts.update(facts)
+def drill_with(history: History, tmp_path: Path, *facts, key: str = ""):
+    drill = make_drill(history, tmp_path, t0=T0)
+    for fact in facts:
+        drill.remember(fact)
     return drill
 
 
@@ -48,18 +51,27 @@ def writes(lost: set[int]) -> tuple[History, set[int]]:
     return history, set(range(1, 51)) - lost
 
 
+def written(lost: set[int], tmp_path: Path):
+    """A drill whose writer lost `lost`, and the database its survivors are read from."""
+    history, survivors = writes(lost)
+    drill = drill_with(history, tmp_path, DatabaseInUse("az-a"))
+    database = SimpleNamespace(instance=lambda name: SimpleNamespace(name=name, app_dsn="x"))
+    drill.remember(measure.Survivors(frozenset(survivors)))
+    return drill, database
+
+
 def test_rto_step_fails_with_measured_value_and_evidence_path(tmp_path):
     drill = drill_with(probes(4), tmp_path)
-    with pytest.raises(AssertionError) as err:
+    with pytest.raises(CheckFailed) as err:
         measure.rto_at_most(drill, PROFILE, 3, "seconds")
     message = str(err.value)
-    assert "RTO check failed" in message and "threshold 3 s" in message
+    assert "RTO check fail" in message and "threshold 3 s" in message
     assert "measured 4.0" in message and str(tmp_path) in message
     measure.rto_at_most(drill_with(probes(4), tmp_path), PROFILE, 30, "minutes")
 
 
 def test_endpoint_rto_step_fails(tmp_path):
-    with pytest.raises(AssertionError, match=r"RTO check failed.*threshold 1 s"):
+    with pytest.raises(CheckFailed, match=r"RTO check fail.*threshold 1 s"):
         measure.endpoint_rto_at_most(
             drill_with(probes(4), tmp_path), PROFILE, "/lookup", 1, "seconds"
         )
@@ -67,7 +79,7 @@ def test_endpoint_rto_step_fails(tmp_path):
 
 def test_sla_step_fails(tmp_path):
     drill = drill_with(probes(4), tmp_path)  # 40 of 350 probes per endpoint failed
-    with pytest.raises(AssertionError, match=r"SLA check failed.*threshold 99 %"):
+    with pytest.raises(CheckFailed, match=r"SLA check fail.*threshold 99 %"):
         measure.sla_at_least(drill, 99.0)
     measure.sla_at_least(drill_with(probes(4), tmp_path), 80.0)
 
@@ -77,92 +89,98 @@ def test_p95_against_baseline_step_fails(tmp_path):
     for i in range(100):  # the drill window is five times slower
         start = T0 + 30 + i / 10
         history.record(Op("probe:/lookup", "GET /lookup", start, start + 0.050, "ok"))
-    drill = drill_with(history, tmp_path)
     windows = {"baseline": (T0 - 5, T0 + 25), "comparison": (T0 + 30, T0 + 40)}
     for name, (start, end) in windows.items():
-        drill.marks.update({f"{name} start": start, f"{name} end": end})
-    with pytest.raises(AssertionError, match=r"P95 /lookup check failed.*threshold 110 %") as err:
+        history.record(Op("window", name, start, end, "ok"))
+    drill = drill_with(history, tmp_path)
+    with pytest.raises(
+        CheckFailed, match=r"P95 /lookup check fail.*threshold 1.1 × baseline"
+    ) as err:
         measure.p95_against_baseline(drill, "/lookup", 110)
-    assert "500% > 110% of baseline beyond sampling noise" in str(err.value)
+    assert "5.000 × baseline > 1.1 × baseline beyond sampling noise" in str(err.value)
 
 
 def test_p95_without_baseline_says_what_is_missing(tmp_path):
-    with pytest.raises(AssertionError, match="no baseline"):
+    with pytest.raises(MissingStep, match="no baseline"):
         measure.p95_against_baseline(drill_with(probes(0), tmp_path), "/lookup", 110)
 
 
 def test_p95_limit_step_fails(tmp_path):
     drill = drill_with(probes(0, latency_s=3.0), tmp_path)
-    with pytest.raises(AssertionError, match=r"P95 /history check failed.*threshold 2.5 s"):
+    with pytest.raises(CheckFailed, match=r"P95 /history check fail.*threshold 2.5 s"):
         measure.p95_during_drill(drill, "/history", 2.5, "seconds")
 
 
 def test_rpo_step_fails_when_a_write_before_t0_is_lost(tmp_path):
-    history, survivors = writes(lost={30})
-    drill = drill_with(history, tmp_path, survivors=survivors)
-    with pytest.raises(AssertionError, match=r"RPO check failed.*threshold 1 s"):
-        measure.rpo_at_most(drill, 1, "seconds")
+    drill, database = written({30}, tmp_path)
+    with pytest.raises(CheckFailed, match=r"RPO check fail.*threshold 1 s"):
+        measure.rpo_at_most(drill, database, 1, "seconds")
 
 
 def test_lost_writes_step_fails(tmp_path):
-    history, survivors = writes(lost={30})
-    drill = drill_with(history, tmp_path, survivors=survivors)
-    with pytest.raises(AssertionError, match=r"lost writes check failed"):
-        measure.no_write_lost(drill)
-    history, survivors = writes(lost=set())
-    measure.no_write_lost(drill_with(history, tmp_path, survivors=survivors))
+    drill, database = written({30}, tmp_path)
+    with pytest.raises(CheckFailed, match=r"lost writes check fail"):
+        measure.no_write_lost(drill, database)
+    measure.no_write_lost(*written(set(), tmp_path))
 
 
 def test_rpo_by_lag_step_fails(tmp_path):
     history = History()
     sample = {"standby_replay_delay_s": 9.0, "standby_receive_replay_bytes": 0}
     history.record(Op("lag:az-b", "sample", T0 - 1, T0 - 0.99, "ok", value=sample))
-    with pytest.raises(AssertionError, match=r"RPO \(replication lag\) check failed"):
+    with pytest.raises(CheckFailed, match=r"RPO \(replication lag\) check fail"):
         measure.rpo_by_lag(drill_with(history, tmp_path), 5, "seconds")
 
 
 def test_restore_time_step_fails(tmp_path):
-    drill = drill_with(History(), tmp_path, restore_s=90.0)
-    with pytest.raises(AssertionError, match=r"restore time check failed.*threshold 60 s"):
+    drill = drill_with(History(), tmp_path, database.Restored(SimpleNamespace(), 90.0))
+    with pytest.raises(CheckFailed, match=r"restore time check fail.*threshold 60 s"):
         database.restore_time(drill, 1, "minutes")
 
 
-class FakeNode:
+class FakeInstance:
+    name = "pitr"
+
     def __init__(self, rows):
         self.rows = rows
 
-    def query(self, statement, params=None, *, dbname="postgres"):
+    def query(self, statement, params=None):
         return self.rows
+
+
+def restored(expected, rows, tmp_path):
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    return drill_with(
+        History(),
+        tmp_path,
+        database.RestoreTarget(at, expected),
+        database.Restored(FakeInstance(rows), 1.0),
+    )
 
 
 def test_restored_table_step_fails_on_one_different_row(tmp_path):
     at = datetime(2026, 1, 1, tzinfo=UTC)
     expected = [(1, "u-0001", "lucid", at), (2, "u-0002", "quorum", at)]
-    restored = [(1, "u-0001", "lucid", at), (3, "u-0003", "latency", at)]
-    drill = drill_with(History(), tmp_path, rows_at_target=expected, restored=FakeNode(restored))
-    with pytest.raises(AssertionError, match=r"1 rows missing, 1 unexpected"):
-        database.restored_equals_target(drill)
-    database.restored_equals_target(
-        drill_with(History(), tmp_path, rows_at_target=expected, restored=FakeNode(expected))
-    )
+    restored_rows = [(1, "u-0001", "lucid", at), (3, "u-0003", "latency", at)]
+    with pytest.raises(CheckFailed, match=r"2 rows of lookups differ.*1 missing, 1 unexpected"):
+        database.restored_equals_target(restored(expected, restored_rows, tmp_path))
+    database.restored_equals_target(restored(expected, expected, tmp_path))
 
 
-def test_history_steps_fail_when_deleted_rows_come_back(tmp_path, monkeypatch):
+def test_history_steps_fail_when_deleted_rows_come_back(tmp_path):
     answers = {"u-0007": [{"id": 7}], "u-0001": [{"id": 1}]}
-    monkeypatch.setattr(database, "service_history", lambda _env, user: answers.get(user, []))
-    with pytest.raises(AssertionError, match=r"user u-0007 still has 1 lookups"):
-        database.history_empty(None, "u-0007")
+    service = SimpleNamespace(history=lambda user: answers.get(user, []))
+    with pytest.raises(CheckFailed, match=r"1 of 1 users' history differs.*u-0007: expected"):
+        database.history_empty(drill_with(History(), tmp_path), service, "u-0007")
     at = datetime(2026, 1, 1, tzinfo=UTC)
     drill = drill_with(
         History(),
         tmp_path,
-        deleted_users=["u-0007"],
-        rows_at_target=[(1, "u-0001", "w", at), (2, "u-0001", "w", at)],
+        database.DeletedUsers(("u-0007",)),
+        database.RestoreTarget(at, [(1, "u-0001", "w", at), (2, "u-0001", "w", at)]),
     )
-    with pytest.raises(
-        AssertionError, match=r"history of u-0001: expected ids \[1, 2\], got \[1\]"
-    ):
-        database.others_unchanged(drill, None)
+    with pytest.raises(CheckFailed, match=r"u-0001: expected ids \[1, 2\], got \[1\]"):
+        database.others_unchanged(drill, service)
 
 
 def test_within_fails_at_the_deadline_with_the_last_observation(tmp_path):
@@ -173,7 +191,7 @@ def test_within_fails_at_the_deadline_with_the_last_observation(tmp_path):
         def getfixturevalue(name):
             return PROFILE
 
-    with pytest.raises(AssertionError, match=r"timed out after 0.3 s .* not recovered"):
+    with pytest.raises(WaitTimeout, match=r"timed out after 0.3 s .* not recovered"):
         conditions.within(Request(), drill, lambda _: None, 0.3, "the probes succeed again")
 
 
@@ -188,13 +206,8 @@ def test_endpoint_condition_waits_for_that_endpoint_alone(tmp_path):
     poll_factory, kwargs = resolve('the probes of "/lookup" succeed again')
     assert kwargs == {"path": "/lookup"}
 
-    class Request:
-        @staticmethod
-        def getfixturevalue(name):
-            return PROFILE
-
     drill = drill_with(probes(2, after_s=20), tmp_path)
-    done, observed = poll_factory(Request(), drill, **kwargs)()
+    done, observed = poll_factory(drill=drill, dr_profile=PROFILE, **kwargs)()
     assert done, observed
     assert drill.recovered_at == pytest.approx(T0 + 2, abs=0.11)
 
@@ -211,23 +224,23 @@ def lookup_history(*flags: bool | None) -> History:
 
 
 def test_degraded_payload_step_fails_on_a_full_answer_during_the_fault(tmp_path):
-    drill = drill_with(lookup_history(True, True, False, True), tmp_path)
-    drill.marks["llm restored"] = T0 + 1
-    with pytest.raises(AssertionError, match=r"degraded answers check failed.*3 of 4"):
+    history = lookup_history(True, True, False, True)
+    restore_at(history, T0 + 1)
+    drill = drill_with(history, tmp_path)
+    with pytest.raises(CheckFailed, match=r"degraded answers check fail.*3 of 4"):
         llm.all_degraded(drill)
 
 
 def test_no_failed_request_step_fails(tmp_path):
     drill = drill_with(lookup_history(True, None, True), tmp_path)
-    with pytest.raises(AssertionError, match=r"SLA check failed.*threshold 100 %"):
+    with pytest.raises(CheckFailed, match=r"SLA check fail.*threshold 100 %"):
         measure.no_request_failed(drill, "/lookup")
 
 
-class BreakerEnvironment:
-    """The environment as far as the breaker step sees it."""
+class BreakerService:
+    """The service as far as the breaker step sees it."""
 
     def __init__(self, transitions):
-        self.service = self
         self.transitions = transitions
 
     def llm_breaker(self):
@@ -235,17 +248,21 @@ class BreakerEnvironment:
 
 
 def test_breaker_step_fails_when_it_opened_late_or_never(tmp_path):
-    late = BreakerEnvironment([{"from": "closed", "to": "open", "at": T0 + 12, "reason": "x"}])
-    with pytest.raises(AssertionError, match=r"breaker opened check failed.*threshold 10 s"):
+    late = BreakerService([{"from": "closed", "to": "open", "at": T0 + 12, "reason": "x"}])
+    with pytest.raises(CheckFailed, match=r"breaker opened check fail.*threshold 10 s"):
         llm.breaker_opened(drill_with(History(), tmp_path), late, 10, "seconds")
-    with pytest.raises(AssertionError, match=r"breaker opened: never completed"):
-        llm.breaker_opened(drill_with(History(), tmp_path), BreakerEnvironment([]), 10, "seconds")
-    early = BreakerEnvironment([{"from": "closed", "to": "open", "at": T0 + 2, "reason": "x"}])
+    never = drill_with(History(), tmp_path)
+    with pytest.raises(CheckFailed, match=r"breaker opened: never completed.*measured never"):
+        llm.breaker_opened(never, BreakerService([]), 10, "seconds")
+    result = never.results[-1]
+    assert result.verdict == "fail" and not result.passed and result.shown == "never completed"
+    early = BreakerService([{"from": "closed", "to": "open", "at": T0 + 2, "reason": "x"}])
     llm.breaker_opened(drill_with(History(), tmp_path), early, 10, "seconds")
 
 
 def test_full_answers_step_fails_when_they_do_not_come_back(tmp_path):
-    drill = drill_with(lookup_history(True, True, True, True), tmp_path)
-    drill.marks["llm restored"] = T0 + 0.1
-    with pytest.raises(AssertionError, match=r"full answers back: never completed"):
+    history = lookup_history(True, True, True, True)
+    restore_at(history, T0 + 0.1)
+    drill = drill_with(history, tmp_path)
+    with pytest.raises(CheckFailed, match=r"full answers back: never completed"):
         llm.full_answers_back(drill, 30, "seconds")

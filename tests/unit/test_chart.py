@@ -57,7 +57,7 @@ def test_recovered_drill_renders_6000_ops_quickly(tmp_path: Path) -> None:
         history,
         tmp_path / "charts" / "t.png",
         t0=T0,
-        t1=T0 + 12.4,
+        recovered_at=T0 + 12.4,
         title="2_pitr",
         thresholds={"P95 limit (s)": 2.5},
         rto_threshold_s=1800,
@@ -69,7 +69,7 @@ def test_recovered_drill_renders_6000_ops_quickly(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "history", "t1"),
+    ("name", "history", "recovered_at"),
     [
         ("empty", History(), None),
         ("not_recovered", drill_history(300, outage=(0.0, 1e9)), None),
@@ -78,9 +78,13 @@ def test_recovered_drill_renders_6000_ops_quickly(tmp_path: Path) -> None:
     ],
 )
 def test_degenerate_histories_still_render(
-    tmp_path: Path, name: str, history: History, t1: float | None
+    tmp_path: Path, name: str, history: History, recovered_at: float | None
 ) -> None:
-    assert_png(timeline_png(history, tmp_path / f"{name}.png", t0=T0, t1=t1, title=name))
+    assert_png(
+        timeline_png(
+            history, tmp_path / f"{name}.png", t0=T0, recovered_at=recovered_at, title=name
+        )
+    )
 
 
 def test_rolling_success_counts_ops_within_the_window() -> None:
@@ -124,7 +128,7 @@ def test_p95_lines_thresholds_and_rto_limit_are_drawn(tmp_path: Path, drawn: lis
         history,
         tmp_path / "t.png",
         t0=T0,
-        t1=T0 + 12.4,
+        recovered_at=T0 + 12.4,
         title="t",
         thresholds={"P95 limit (s)": 2.5},
         rto_threshold_s=15,
@@ -151,7 +155,7 @@ def test_rto_limit_beyond_the_plot_is_named_in_the_legend(tmp_path: Path, drawn:
         history,
         tmp_path / "t.png",
         t0=T0,
-        t1=T0 + 12.4,
+        recovered_at=T0 + 12.4,
         title="t",
         rto_threshold_s=1800,
         p95_window_s=5,

@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import pytest
 from moto import mock_aws
 
-from drillbook.checks.crr import crr_alert_raised, crr_drained, crr_lag_now
+from drillbook.checks.crr import crr_alert_raised, crr_drained, crr_lag_now, versions_match
 from drillbook.evidence.crr_chart import crr_lag_png
 from drillbook.workload import History, Op
 from drillbook.workload.canary import CrrCanary
@@ -48,9 +48,10 @@ def test_a_block_too_short_for_the_alert_fails():
     )
 
 
-def test_no_sample_in_the_fault_window_fails():
+def test_no_sample_in_the_fault_window_is_not_measured():
     result = crr_alert_raised(samples(BLOCKED), BUCKET, 60, (T0 + 500, T0 + 600))
-    assert not result.passed and result.figure is None
+    assert result.verdict == "not measured" and not result.passed and result.figure is None
+    assert "no CRR lag sample of glancy-exports from" in result.explanation
 
 
 def test_the_backlog_drains_after_the_restore():
@@ -60,11 +61,22 @@ def test_the_backlog_drains_after_the_restore():
 
 
 def test_a_backlog_still_waiting_fails_and_a_slow_drain_fails():
-    stuck = samples(BLOCKED[:-5] + [(80.0, 75)] * 5)
-    assert not crr_drained(stuck, BUCKET, RESTORED_AT, 900).passed
+    stuck = crr_drained(samples(BLOCKED[:-5] + [(80.0, 75)] * 5), BUCKET, RESTORED_AT, 900)
+    assert stuck.verdict == "fail" and not stuck.passed and stuck.figure is None
+    assert stuck.shown == "not drained"
+    assert "still waiting at the last of 5 samples" in stuck.explanation
+    assert "(75 objects, CRR lag 80.0 s" in stuck.explanation
     slow = crr_drained(samples(BLOCKED[:-5] + [(80.0, 75)] * 4 + [(0.1, 0)]), BUCKET, T0 + 70, 3)
     assert not slow.passed
     assert slow.figure == pytest.approx(9.01)
+
+
+def test_a_drain_without_a_sample_since_the_restore_is_not_measured():
+    result = crr_drained(samples(BLOCKED), BUCKET, T0 + 500, 900)
+    assert result.verdict == "not measured" and not result.passed and result.figure is None
+    assert "no CRR lag sample of glancy-exports since replication was restored" in (
+        result.explanation
+    )
 
 
 def test_the_lag_now_is_the_last_sample():
@@ -72,6 +84,26 @@ def test_the_lag_now_is_the_last_sample():
     late = crr_lag_now(samples(BLOCKED[:-5]), BUCKET, 60)
     assert not late.passed
     assert late.explanation.startswith("CRR lag 70.00 s > 60 s")
+
+
+def test_the_lag_now_without_a_sample_is_not_measured():
+    result = crr_lag_now(History(), BUCKET, 60)
+    assert result.verdict == "not measured" and not result.passed and result.figure is None
+    assert result.explanation == "CRR lag not measured: no CRR lag sample of glancy-exports"
+
+
+def test_versions_match_counts_missing_or_different_versions():
+    source = {("a", "v1"): '"e1"', ("a", "v2"): "delete marker"}
+    same = versions_match("b/a", ("src", source), ("dst", dict(source)))
+    assert same.passed and same.figure == 0
+    differing = versions_match("b/a", ("src", source), ("dst", {("a", "v1"): '"e1"'}))
+    assert not differing.passed and differing.figure == 1
+
+
+def test_versions_match_without_a_source_version_is_not_measured():
+    result = versions_match("b/a", ("src", {}), ("dst", {("a", "v1"): '"e1"'}))
+    assert result.verdict == "not measured" and not result.passed and result.figure is None
+    assert result.explanation.endswith("not measured: b/a holds no version in src")
 
 
 @pytest.fixture

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from drillbook.checks.crr import ObjectState, replicated
+from drillbook.checks.crr import replicated
 from drillbook.checks.exports import ExportRecord, artifacts_match, exactly_once, replay_completed
 from drillbook.checks.latency import answered_within
+from drillbook.objects import ObjectState
 from drillbook.workload import History, Op
 
 T0 = 1_700_000_000.0
@@ -38,7 +39,12 @@ def test_answered_within_fails_on_a_slow_answer_or_no_answer():
     assert "1 slower than the limit" in slow.explanation
     refused = answered_within(posts(("ok", 0.02, "a"), ("fail", 0.01, None)), PREFIX, 5.0)
     assert not refused.passed and "1 without a successful answer" in refused.explanation
-    assert answered_within(History(), PREFIX, 5.0).figure is None
+
+
+def test_answered_within_without_a_request_is_not_measured():
+    result = answered_within(History(), PREFIX, 5.0)
+    assert result.verdict == "not measured" and not result.passed and result.figure is None
+    assert "no request of probe:/exports* was invoked" in result.explanation
 
 
 def test_exactly_once_passes_when_every_acknowledged_task_completed_once():
@@ -63,7 +69,14 @@ def test_exactly_once_counts_lost_and_twice_done_tasks():
 
 
 def test_exactly_once_without_acknowledged_task_is_not_measured():
-    assert exactly_once(posts(("fail", 0.01, None)), PREFIX, {}).figure is None
+    result = exactly_once(posts(("fail", 0.01, None)), PREFIX, {})
+    assert result.verdict == "not measured" and not result.passed and result.figure is None
+    assert "none of the 1 export requests of probe:/exports* was acknowledged" in (
+        result.explanation
+    )
+    nothing = exactly_once(History(), PREFIX, {})
+    assert nothing.verdict == "not measured" and not nothing.passed
+    assert "no export request of probe:/exports* was recorded" in nothing.explanation
 
 
 def test_replay_completed_is_the_last_replayed_completion():
@@ -76,10 +89,12 @@ def test_replay_completed_fails_when_late_unfinished_or_empty():
     late = {"a": ExportRecord("a", T0 + 1000, 1, 1)}
     assert not replay_completed(T0, ["a"], late, 15, "minutes").passed
     unfinished = replay_completed(T0, ["a", "b"], {"a": record("a")}, 15, "minutes")
-    assert not unfinished.passed and unfinished.figure is None
+    assert unfinished.verdict == "fail" and not unfinished.passed and unfinished.figure is None
+    assert unfinished.shown == "never completed"
     assert "1 of 2 replayed exports never completed" in unfinished.explanation
     empty = replay_completed(T0, [], {}, 15, "minutes")
-    assert not empty.passed and "no failed or interrupted task" in empty.explanation
+    assert empty.verdict == "not measured" and not empty.passed and empty.figure is None
+    assert "no failed or interrupted task" in empty.explanation
 
 
 def state(sha: str, status: str | None, version: str = "v1") -> ObjectState:
@@ -110,7 +125,9 @@ def test_replicated_fails_on_each_kind_of_problem(source, target, problem):
 
 
 def test_replicated_of_an_empty_bucket_is_not_measured():
-    assert replicated("b", ("src", {}), ("dst", {})).figure is None
+    result = replicated("b", ("src", {}), ("dst", {}))
+    assert result.verdict == "not measured" and not result.passed and result.figure is None
+    assert result.explanation.endswith("not measured: b holds no object in src")
 
 
 def test_artifacts_match_compares_with_the_recorded_hash():
@@ -123,3 +140,13 @@ def test_artifacts_match_compares_with_the_recorded_hash():
     result = artifacts_match(history, PREFIX, records, "dr", stored)
     assert not result.passed and result.figure == 2
     assert "0 of 2 completed exports" in result.explanation
+
+
+def test_artifacts_match_without_a_completed_export_is_not_measured():
+    history = posts(("ok", 0.01, "a"))
+    result = artifacts_match(history, PREFIX, {"a": record("a", done=False)}, "dr", {})
+    assert result.verdict == "not measured" and not result.passed and result.figure is None
+    assert "none of the 1 acknowledged exports was completed" in result.explanation
+    nothing = artifacts_match(History(), PREFIX, {}, "dr", {})
+    assert nothing.verdict == "not measured" and not nothing.passed
+    assert "no export request of probe:/exports* was acknowledged" in nothing.explanation

@@ -31,6 +31,14 @@ def test_exports_section_is_optional_and_read_with_defaults(tmp_path):
     exports = load_config(write(tmp_path, exports=EXPORTS)).exports
     assert exports.endpoint_url == "http://127.0.0.1:9000"
     assert (exports.timeout_s, exports.snapshot_interval_s) == (2.0, 300.0)
+    # snapshots (and the stream entries they need) kept the seed's 7 days
+    assert (exports.snapshot_retention_s, exports.consumer_idle_limit_s) == (604_800.0, 600.0)
+
+
+def test_queue_limits_are_read_from_the_exports_section(tmp_path):
+    limits = {"snapshot_retention_s": 2, "consumer_idle_limit_s": 0.5}
+    exports = load_config(write(tmp_path, exports=EXPORTS | limits)).exports
+    assert (exports.snapshot_retention_s, exports.consumer_idle_limit_s) == (2.0, 0.5)
 
 
 @pytest.mark.parametrize(
@@ -40,6 +48,8 @@ def test_exports_section_is_optional_and_read_with_defaults(tmp_path):
         ({"endpoint_url": "127.0.0.1:9000"}, "'exports.endpoint_url' must be an http://"),
         ({"snapshot_interval_s": 0}, "'exports.snapshot_interval_s' must be greater than 0"),
         ({"link_ttl_s": "1h"}, "'exports.link_ttl_s' must be of type int"),
+        ({"snapshot_retention_s": 0}, "'exports.snapshot_retention_s' must be greater than 0"),
+        ({"consumer_idle_limit_s": -1}, "'exports.consumer_idle_limit_s' must not be negative"),
     ],
 )
 def test_bad_exports_config_names_the_key(tmp_path, change, message):
@@ -47,3 +57,11 @@ def test_bad_exports_config_names_the_key(tmp_path, change, message):
     path = write(tmp_path, exports=exports)
     with pytest.raises(ConfigError, match=re.escape(f"config {path}: key {message}")):
         load_config(path)
+
+
+def test_the_harness_names_the_queue_as_the_service_does():
+    from drillbook.stack import export_worker as harness
+    from reference import export_worker, exports
+
+    assert (harness.STREAM, harness.GROUP) == (exports.STREAM, exports.GROUP)
+    assert harness.consumer_name(4242) == export_worker.consumer_name(4242)

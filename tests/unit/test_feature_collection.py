@@ -104,3 +104,64 @@ def test_destructive_scenario_is_refused_on_a_non_destructive_profile(tmp_path):
     assert result.returncode == 0, result.stdout
     assert "1 skipped" in result.stdout
     assert "staging.yaml says destructive: false" in result.stdout
+
+
+LIVE_PROFILE = """name: bare-staging
+kind: live
+destructive: false
+runbook_url: https://wiki.example.com/dr
+workload: {probe_timeout_ms: 1000, window_s: 1.0, window_requests: 20}
+timeouts: {ready_s: 5}
+live: {service_url: "http://127.0.0.1:9", postgres_primary_dsn: "${PG}"}
+"""
+
+
+def test_a_step_whose_capability_the_environment_lacks_is_refused_before_it_runs(tmp_path):
+    profile = tmp_path / "bare.yaml"
+    profile.write_text(LIVE_PROFILE, encoding="utf-8")
+    path = feature(
+        tmp_path,
+        """Feature: live
+  Scenario: needs a network
+    Given the workload has run for 0 seconds
+    When the network to "llm" is cut
+""",
+    )
+    result = run_pytest(path, "--dr-env", str(profile), env={**os.environ, "PG": "x"})
+    assert result.returncode != 0
+    out = result.stdout
+    assert f"step at {path}:4 'When the network to \"llm\" is cut' cannot run" in out
+    assert "does not provide the capability 'network'" in out
+    assert "'bare-staging' (live" in out
+    assert "reverting fault" not in out and "starting the" not in out
+
+
+def test_a_step_that_acts_after_the_first_then_is_refused_before_the_scenario_runs(tmp_path):
+    path = feature(
+        tmp_path,
+        """Feature: phases
+  Scenario: acts while observed
+    Given the workload has run for 0 seconds
+    Then the SLA over the drill is at least 99%
+    When the workload runs for 1 more seconds
+""",
+    )
+    result = run_pytest(path)
+    assert result.returncode != 0
+    assert f"step at {path}:5 'When the workload runs for 1 more seconds' acts" in result.stdout
+    assert "after its observation began at line 4" in result.stdout
+    assert "starting the" not in result.stdout
+
+
+def test_a_wait_written_as_then_is_refused(tmp_path):
+    path = feature(
+        tmp_path,
+        """Feature: phases
+  Scenario: waits while observed
+    Given the workload has run for 0 seconds
+    Then within 5 seconds the probes succeed again
+""",
+    )
+    result = run_pytest(path)
+    assert result.returncode != 0
+    assert "waits on the drill, but the first Then freezes the workload" in result.stdout

@@ -66,8 +66,10 @@ def test_p95_within_110_percent_of_baseline_passes():
     result = p95_vs_baseline(baseline_and_drill([105] * 100), "probe:/lookup", BASELINE, DRILL, 110)
     assert result.passed
     assert result.name == "P95 /lookup"
-    assert result.unit == "%"
-    assert result.figure == pytest.approx(105.0, rel=1e-5)  # epoch floats: µs precision
+    assert result.unit == "× baseline"
+    assert result.threshold == pytest.approx(1.1)
+    assert result.figure == pytest.approx(1.05, abs=1e-3)  # epoch floats: µs precision
+    assert result.shown == "1.05 × baseline"
     assert result.details["baseline_p95_ms"] == pytest.approx(100.0)
     assert result.details["drill_p95_ms"] == pytest.approx(105.0)
     assert result.details["baseline_count"] == result.details["drill_count"] == 100
@@ -78,12 +80,12 @@ def test_p95_worse_than_110_percent_of_baseline_fails():
         baseline_and_drill([100] * 85 + [200] * 15), "probe:/lookup", BASELINE, DRILL, 110
     )
     assert not result.passed
-    assert result.figure == pytest.approx(200.0, rel=1e-5)
+    assert result.figure == pytest.approx(2.0, abs=1e-3)
     assert result.explanation.startswith(
-        "P95 /lookup 200% > 110% of baseline beyond sampling noise (its lower bound is above):"
-        " 200.0 ms"
+        "P95 /lookup 2.000 × baseline > 1.1 × baseline beyond sampling noise (its lower bound"
+        " is above): 200.0 ms"
     )
-    assert result.details["ratio_interval_pct"] == [200.0, 200.0]
+    assert result.details["ratio_interval"] == [2.0, 2.0]
 
 
 def noisy(rng: random.Random, median_ms: float, n: int = 240) -> list[int]:
@@ -103,11 +105,11 @@ def test_p95_above_110_percent_by_chance_alone_passes_and_says_so():
     rng = random.Random(9)
     history = two_windows(noisy(rng, 20), noisy(rng, 20))
     result = p95_vs_baseline(history, "probe:/lookup", BASELINE, DRILL, 110)
-    assert result.figure == pytest.approx(115.15, abs=0.01)
+    assert result.figure == pytest.approx(1.152, abs=0.001)
     assert result.passed
-    low, high = result.details["ratio_interval_pct"]
-    assert low <= 110 < result.figure <= high
-    assert "is within sampling noise of 110% of baseline" in result.explanation
+    low, high = result.details["ratio_interval"]
+    assert low <= 1.1 < result.figure <= high
+    assert "is within sampling noise of 1.1 × baseline" in result.explanation
 
 
 @pytest.mark.parametrize(("n", "factor"), [(240, 1.5), (600, 1.3)])
@@ -118,12 +120,12 @@ def test_a_worse_p95_fails_despite_the_noise(n, factor):
         history = two_windows(noisy(rng, 20, n), noisy(rng, 20 * factor, n))
         result = p95_vs_baseline(history, "probe:/lookup", BASELINE, DRILL, 110)
         assert not result.passed, result.explanation
-        assert result.details["ratio_interval_pct"][0] > 110
+        assert result.details["ratio_interval"][0] > 1.1
 
 
 def test_p95_vs_baseline_needs_100_latencies_per_window():
     result = p95_vs_baseline(baseline_and_drill([100] * 99), "probe:/lookup", BASELINE, DRILL, 110)
-    assert not result.passed
+    assert not result.passed and not result.measured
     assert result.figure is None
     assert "99 successful operations of probe:/lookup* in the drill window" in result.explanation
     assert "needs at least 100" in result.explanation
@@ -160,9 +162,15 @@ def test_p95_at_most_passes_under_the_limit_and_fails_above():
     assert slow.explanation.startswith("P95 /lookup 3.000 s > 2.5 s over 110 successful")
 
 
-def test_p95_at_most_without_success_fails_unmeasured():
+def test_p95_at_most_without_success_is_not_measured():
     history = History()
     record(history, [0.1] * 5, T0)
     result = p95_at_most(history, "probe:/lookup", 2.5, start=T0 + 1)
-    assert not result.passed
+    assert result.verdict == "not measured" and not result.passed
     assert result.figure is None
+    assert "no operation of probe:/lookup* was invoked from" in result.explanation
+    record(history, [0.1] * 5, T0 + 2, outcome="fail")
+    failed = p95_at_most(history, "probe:/lookup", 2.5, start=T0 + 1)
+    assert failed.verdict == "not measured" and not failed.passed
+    assert "none of the 5 operations of probe:/lookup* from" in failed.explanation
+    assert failed.details["operations"] == 5

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from drillbook.checks.result import CheckResult
+from drillbook.checks.result import CheckResult, not_measured
+from drillbook.drill import StepRef, Verdict
 from drillbook.evidence.ledger import (
     UTC8,
     LedgerEntry,
@@ -39,12 +40,13 @@ def rpo() -> CheckResult:
 def entry(
     t1_offset: float | None = 754.2, checks: tuple[CheckResult, ...] | None = None, **kwargs
 ) -> LedgerEntry:
-    return LedgerEntry.from_checks(
+    checks = checks if checks is not None else (rto(), rpo())
+    return LedgerEntry.from_verdicts(
         scenario="RDBMS PITR + cross-AZ switch",
         script="features/2_pitr.feature:7",
         t0=T0,
         t1=None if t1_offset is None else T0 + t1_offset,
-        checks=checks if checks is not None else (rto(), rpo()),
+        verdicts=[Verdict(StepRef(20 + n, f"Then check {n}"), c) for n, c in enumerate(checks)],
         evidence=[{"name": "timeline", "sha256": "ab" * 32, "kind": "png"}],
         **kwargs,
     )
@@ -82,11 +84,15 @@ def test_write_entry_json_fields(tmp_path: Path) -> None:
     assert data["t1_minus_t0_s"] == pytest.approx(754.2)
     assert data["t1_minus_t0"] == "12:34"
     assert data["closure_limit"] == {"limit_min": 120, "passed": True}
-    assert data["figures"]["RTO"] == {
+    assert data["figures"]["RTO (line 20)"] == {
+        "check": "RTO",
+        "step": "line 20: Then check 0",
         "figure": 754.2,
+        "shown": "754.20 s",
         "unit": "s",
         "threshold": 1800.0,
         "passed": True,
+        "verdict": "pass",
     }
     assert data["evidence"] == [{"name": "timeline", "sha256": "ab" * 32}]
     assert data["issues"] == []
@@ -103,7 +109,7 @@ def test_failed_check_becomes_an_issue_and_fails_the_verdict(tmp_path: Path) -> 
     )
     assert data["verdict"] == "fail"
     assert data["issues"] == [
-        {"check": "RTO", "explanation": rto(False).explanation, "owner": "", "due": ""}
+        {"check": "RTO (line 20)", "explanation": rto(False).explanation, "owner": "", "due": ""}
     ]
 
 
@@ -146,9 +152,43 @@ def test_markdown_mirrors_the_seed_table(tmp_path: Path) -> None:
     assert "| 编号 (ID) | DR-20240512-01 |" in md
     assert "T0 2024-05-12T00:30:00.000+08:00<br>T1 2024-05-12T00:42:34.200+08:00" in md
     assert "| T1−T0 | 754.2 s (12:34) |" in md
-    assert "| RTO | 754.2 s | 1800 s | pass |" in md
+    assert "| line 20: Then check 0 | RTO | 754.2 s | 1800 s | pass |" in md
     assert f"| timeline | `{'ab' * 32}` |" in md
     assert "| 结论 (verdict) | **pass** |" in md
+
+
+def test_two_checks_of_one_name_keep_both_figures() -> None:
+    e = entry(checks=(rto(), rto(passed=False)))
+    assert list(e.figures) == ["RTO (line 20)", "RTO (line 21)"]
+    assert [f["verdict"] for f in e.figures.values()] == ["pass", "fail"]
+
+
+def test_a_check_that_measured_nothing_reads_not_measured_and_fails(tmp_path: Path) -> None:
+    nothing = not_measured("RPO", "s", 300.0, "no write was acknowledged before T0")
+    files = write_entry(tmp_path, entry(checks=(rto(), nothing)))
+    data = json.loads(files.json_path.read_text(encoding="utf-8"))
+    figure = data["figures"]["RPO (line 21)"]
+    assert (figure["figure"], figure["shown"], figure["verdict"]) == (
+        None,
+        "not measured",
+        "not measured",
+    )
+    assert data["verdict"] == "fail"
+    assert "| not measured | 300 s | not measured |" in files.md_path.read_text(encoding="utf-8")
+
+
+def test_an_aborted_drill_never_passes(tmp_path: Path) -> None:
+    aborted = entry(aborted="interrupted during 'When the network to \"llm\" is cut' (line 9)")
+    assert aborted.verdict == "aborted"
+    data = json.loads(write_entry(tmp_path, aborted).json_path.read_text(encoding="utf-8"))
+    assert data["verdict"] == "aborted" and data["aborted"].startswith("interrupted")
+
+
+def test_a_drill_without_any_check_is_not_measured_unless_a_step_failed() -> None:
+    assert entry(checks=()).verdict == "not measured"
+    failed = entry(checks=())
+    failed.issues.append({"check": "step", "explanation": "timed out waiting", "owner": ""})
+    assert failed.verdict == "fail"
 
 
 def test_two_entries_on_the_same_day_get_distinct_ids(tmp_path: Path) -> None:
@@ -198,6 +238,7 @@ def test_every_value_is_redacted(tmp_path: Path) -> None:
         False,
         "service at postgresql://glancy:hunter2@127.0.0.1:5432/glancy never "
         "recovered (PGPASSWORD=hunter2)",
+        note="not recovered",
     )
     e = entry(checks=(leaky,), owners=["token=hunter2"])
     e.evidence.append({"name": "redis://:hunter2@127.0.0.1:6379 INFO", "sha256": "cd" * 32})
@@ -206,4 +247,4 @@ def test_every_value_is_redacted(tmp_path: Path) -> None:
         text = path.read_text(encoding="utf-8")
         assert "hunter2" not in text
         assert "postgresql://glancy:***@127.0.0.1:5432/glancy" in text
-    assert "not measured" in files.md_path.read_text(encoding="utf-8")
+    assert "| not recovered | 1800 s | fail |" in files.md_path.read_text(encoding="utf-8")

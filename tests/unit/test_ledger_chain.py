@@ -10,22 +10,28 @@ from pathlib import Path
 import pytest
 
 from drillbook.checks.result import CheckResult
+from drillbook.drill import StepRef, Verdict
 from drillbook.evidence.__main__ import main
 from drillbook.evidence.chain import ChainReport, verify_chain
-from drillbook.evidence.hashing import sha256_file
 from drillbook.evidence.ledger import UTC8, LedgerEntry, write_entry
+from drillbook.hashing import sha256_file
 
 T0 = datetime(2024, 5, 12, 0, 30, tzinfo=UTC8).timestamp()
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def entry(t0: float = T0) -> LedgerEntry:
-    return LedgerEntry.from_checks(
+    return LedgerEntry.from_verdicts(
         scenario="RDBMS PITR + cross-AZ switch",
         script="features/2_pitr.feature:7",
         t0=t0,
         t1=t0 + 754.2,
-        checks=[CheckResult("RTO", 754.2, "s", 1800.0, True, "RTO from T0 to recovery.")],
+        verdicts=[
+            Verdict(
+                StepRef(12, "Then the RTO is at most 30 minutes"),
+                CheckResult("RTO", 754.2, "s", 1800.0, True, "RTO from T0 to recovery."),
+            )
+        ],
         evidence=[{"name": "timeline", "sha256": "ab" * 32}],
     )
 

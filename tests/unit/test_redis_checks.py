@@ -91,8 +91,24 @@ def test_hit_rate_recovery_measures_the_return_to_80_percent():
 
 def test_hit_rate_recovery_fails_when_it_never_comes_back():
     result = hit_rate_recovery(stats_history(lambda offset: 0.95 if offset < 0 else 0.6), T0, 60)
-    assert not result.passed and result.figure is None
+    assert result.verdict == "fail" and not result.passed and result.figure is None
+    assert result.shown == "not back"
     assert "not back to 80%" in result.explanation and "hit rate 60%" in result.explanation
+
+
+def test_hit_rate_recovery_is_not_measured_when_the_rate_never_dropped():
+    result = hit_rate_recovery(stats_history(lambda offset: 0.95), T0, 60)
+    assert result.verdict == "not measured" and not result.passed and result.figure is None
+    assert "the hit rate never dropped" in result.explanation
+
+
+def test_hit_rate_recovery_is_not_measured_without_a_sample_that_tells():
+    nothing = hit_rate_recovery(stats_history(cold_cache), T0 + 100, 60)
+    assert nothing.verdict == "not measured" and not nothing.passed and nothing.figure is None
+    assert "no sample of redis-stats:* after T0" in nothing.explanation
+    idle = hit_rate_recovery(stats_history(cold_cache, reads_per_sample=1), T0, 60)
+    assert idle.verdict == "not measured" and not idle.passed and idle.figure is None
+    assert "had 20 reads in its 1 s window" in idle.explanation
 
 
 def test_signal_is_raised_by_an_unreachable_node_or_a_low_hit_rate():
@@ -120,8 +136,18 @@ def test_signal_spans_are_split_by_the_half_that_held():
 
 def test_signal_fails_when_it_never_held():
     result = signal_raised(stats_history(cold_cache), T0, T0 + 20, 60)
-    assert not result.passed and result.figure is None
+    assert result.verdict == "fail" and not result.passed and result.figure is None
+    assert result.shown == "never raised"
     assert "never held" in result.explanation
+
+
+def test_signal_is_not_measured_without_a_sample_or_a_known_rate():
+    nothing = signal_raised(stats_history(cold_cache), T0 + 100, T0 + 120, 60)
+    assert nothing.verdict == "not measured" and not nothing.passed and nothing.figure is None
+    assert "no sample of redis-stats:* from" in nothing.explanation
+    idle = signal_raised(stats_history(cold_cache, reads_per_sample=1), T0, T0 + 20, 60)
+    assert idle.verdict == "not measured" and not idle.passed and idle.figure is None
+    assert "the hit rate was never known" in idle.explanation
 
 
 def test_signal_raised_too_late_fails():
@@ -139,8 +165,15 @@ def test_accepting_again_is_the_first_success_after_the_outage():
 
 def test_accepting_again_fails_when_commands_never_succeed_again():
     result = accepting_again(writer_history(outage=(0.0, 99.0)), T0, 600)
-    assert not result.passed and result.figure is None
+    assert result.verdict == "fail" and not result.passed and result.figure is None
+    assert result.shown == "never accepted again"
     assert "never accepted commands again" in result.explanation
+
+
+def test_a_restart_time_is_not_measured_when_nothing_stopped():
+    result = accepting_again(writer_history(outage=(0.0, 0.0)), T0, 600)
+    assert result.verdict == "not measured" and not result.passed and result.figure is None
+    assert "none of the" in result.explanation and "failed" in result.explanation
 
 
 def test_came_back_empty_counts_the_writes_that_survived():
@@ -172,6 +205,14 @@ def test_quota_consistency_fails_per_user(sample, problem):
     result = quota_consistency([sample, QuotaSample("ok", 10, 1, 1, 200)])
     assert not result.passed and result.figure == 1
     assert problem in result.explanation
+
+
+def test_quota_consistency_without_a_user_is_not_measured():
+    result = quota_consistency([])
+    assert result.verdict == "not measured" and not result.passed and result.figure is None
+    assert (
+        result.explanation == "users with a wrong quota not measured: no user's quota was sampled"
+    )
 
 
 def test_a_counter_reset_starts_the_window_afresh():

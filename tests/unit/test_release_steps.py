@@ -1,4 +1,4 @@
-"""The contract replay and each assertion step of the June drill, made to fail."""
+"""The contract replay and each step of the June drill; every check made to fail."""
 
 from __future__ import annotations
 
@@ -11,10 +11,15 @@ from types import SimpleNamespace
 
 import pytest
 
-from drillbook.contract import replay
-from drillbook.drill import Drill
+from drillbook.capabilities import Operation
+from drillbook.capabilities.operation import fault
+from drillbook.capabilities.service import RELEASE
+from drillbook.contract import break_detected, replay
+from drillbook.drill import NEMESIS, RESTORE, CheckFailed, Drill, DrillError, MissingStep, StepRef
+from drillbook.faults.journal import FaultJournal
 from drillbook.workload import History, Op
 from steps import release
+from tests.drills import fault_at
 
 pytestmark = pytest.mark.filterwarnings("ignore:.*not added to the Allure report")
 T0 = 1_700_000_000.0
@@ -66,10 +71,12 @@ def renamed() -> dict:
     return body
 
 
-def drill_in(tmp_path: Path) -> Drill:
-    drill = Drill("s", tmp_path / "x.feature", 1, set(), tmp_path)
-    drill.t0 = T0
-    return drill
+def drill_in(tmp_path: Path, history: History | None = None) -> Drill:
+    """A drill whose feature file is in `tmp_path` (the corpus is under its data/), with the
+    release's fault at T0."""
+    history = History() if history is None else history
+    fault_at(history, T0, target=RELEASE, kind="release v2")
+    return Drill("s", tmp_path / "x.feature", 1, set(), tmp_path, history=history)
 
 
 def test_replay_passes_on_identical_answers_ignoring_volatile_fields(service, corpus):
@@ -92,52 +99,158 @@ def test_replay_fails_on_a_renamed_field_and_names_it(service, corpus):
     assert "'definition'" in result.explanation
 
 
+def test_replay_of_an_empty_corpus_is_not_measured(service, tmp_path):
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("")
+    result = replay(empty, service.url)
+    assert not result.passed and not result.measured
+    assert not break_detected(result).measured
+
+
 def test_contract_passes_step_fails_on_a_break(service, corpus, tmp_path):
-    environment = SimpleNamespace(service=service)
-    release.contract_passes(drill_in(tmp_path), environment, "corpus-x")
+    release.contract_passes(drill_in(tmp_path), service, "corpus-x")
     service.body = renamed()
-    with pytest.raises(AssertionError, match=r"contract corpus-x check failed.*'definition'"):
-        release.contract_passes(drill_in(tmp_path), environment, "corpus-x")
+    with pytest.raises(CheckFailed, match=r"contract corpus-x check fail.*'definition'"):
+        release.contract_passes(drill_in(tmp_path), service, "corpus-x")
 
 
 def test_contract_fails_step_fails_when_no_break_is_detected(service, corpus, tmp_path):
-    environment = SimpleNamespace(service=service)
-    with pytest.raises(AssertionError, match="break NOT detected"):
-        release.contract_fails(drill_in(tmp_path), environment, "corpus-x")
+    with pytest.raises(CheckFailed, match="break NOT detected"):
+        release.contract_fails(drill_in(tmp_path), service, "corpus-x")
     service.body = renamed()
-    release.contract_fails(drill_in(tmp_path), environment, "corpus-x")
+    release.contract_fails(drill_in(tmp_path), service, "corpus-x")
 
 
-def test_rollback_step_fails_over_the_limit_or_without_a_rollback(tmp_path):
+def test_two_replays_in_one_scenario_keep_both_figures(service, corpus, tmp_path):
     drill = drill_in(tmp_path)
-    with pytest.raises(AssertionError, match="rollback check failed.*never completed"):
-        release.rollback_took(drill, 5, "minutes")
-    drill.facts["rollback_s"] = 301.0
-    with pytest.raises(AssertionError, match=r"rollback check failed.*threshold 300 s"):
-        release.rollback_took(drill, 5, "minutes")
-    drill.facts["rollback_s"] = 12.0
-    release.rollback_took(drill, 5, "minutes")
+    drill.step = StepRef(10, "Given the contract corpus passes 100%")
+    release.contract_passes(drill, service, "corpus-x")
+    service.body = renamed()
+    drill.step = StepRef(12, "When the contract corpus fails")
+    release.contract_fails(drill, service, "corpus-x")
+    service.body = V1
+    drill.step = StepRef(15, "Then the contract corpus passes 100%")
+    release.contract_passes(drill, service, "corpus-x")
+    assert [v.key for v in drill.verdicts] == [
+        "contract corpus-x (line 10)",
+        "contract corpus-x break detected (line 12)",
+        "contract corpus-x (line 15)",
+    ]
 
 
-def probed(drill: Drill, failed_at: float | None) -> Drill:
-    for i in range(100):
-        start = T0 + i / 10
-        outcome = "fail" if failed_at is not None and abs(start - failed_at) < 0.01 else "ok"
-        drill.history.record(Op("probe:/lookup", "GET /lookup", start, start + 0.005, outcome))
-    drill.marks.update({"roll start": T0 + 1, "roll end": T0 + 3})
-    drill.marks.update({"rollback start": T0 + 5, "rollback end": T0 + 7})
+class Replicas:
+    """The service as far as the release steps see it: versions and a rollout."""
+
+    def __init__(self, versions: list[str]) -> None:
+        self.running = list(versions)
+
+    def versions(self) -> list[str]:
+        return list(self.running)
+
+    def roll_out(self, version: str) -> Operation[list[dict]]:
+        previous = self.running[0]
+
+        def roll_to(to: str) -> list[dict]:
+            steps = [{"replica": i + 1, "version": to} for i in range(len(self.running))]
+            self.running = [to] * len(self.running)
+            return steps
+
+        return fault(
+            f"release {version}",
+            RELEASE,
+            lambda: roll_to(version),
+            lambda: roll_to(previous),
+            version=version,
+            previous=previous,
+        )
+
+
+def journaled(tmp_path: Path) -> Drill:
+    drill = Drill("s", tmp_path / "x.feature", 1, set(), tmp_path)
+    drill.journal = FaultJournal(tmp_path / "journal.jsonl", lambda line: None)
     return drill
 
 
+def test_rollout_is_t0_and_the_rollback_its_restore(tmp_path):
+    drill, replicas = journaled(tmp_path), Replicas(["v1", "v1"])
+    release.replicas_of(replicas, 2, "v1")
+    release.roll_out(drill, replicas, "v2")
+    assert replicas.versions() == ["v2", "v2"]
+    assert drill.t0 == drill.operations("fault", RELEASE)[0].start
+    with pytest.raises(DrillError, match="the release replaced v1, not v0"):
+        release.roll_back(drill, replicas, "v0")
+    release.roll_back(drill, replicas, "v1")
+    assert replicas.versions() == ["v1", "v1"]
+    assert drill.restored_at(RELEASE) is not None
+    release.rollback_took(drill, 5, "minutes")
+
+
+def test_replicas_step_refuses_another_version(tmp_path):
+    with pytest.raises(DrillError, match=r"expected 2 replicas of v1 .* found \['v2', 'v1'\]"):
+        release.replicas_of(Replicas(["v2", "v1"]), 2, "v1")
+
+
+def test_rollback_step_needs_a_release(tmp_path):
+    with pytest.raises(MissingStep, match="no release to roll back"):
+        release.roll_back(journaled(tmp_path), Replicas(["v1"]), "v1")
+
+
+def rolled_back(history: History, start: float, end: float) -> None:
+    """The release restored by a step, from `start` to `end`."""
+    value = {"kind": "restore", "target": RELEASE, "reverted": ["release v2"]}
+    history.record(Op(NEMESIS, RESTORE, start, end, "ok", value))
+
+
+def test_rollback_step_fails_over_the_limit_or_without_a_rollback(tmp_path):
+    with pytest.raises(MissingStep, match="no rollback"):
+        release.rollback_took(drill_in(tmp_path), 5, "minutes")
+    history = History()
+    rolled_back(history, T0 + 10, T0 + 311)
+    with pytest.raises(CheckFailed, match=r"rollback check fail.*301.00 s.*threshold 300 s"):
+        release.rollback_took(drill_in(tmp_path, history), 5, "minutes")
+    history = History()
+    rolled_back(history, T0 + 10, T0 + 22)
+    drill = drill_in(tmp_path, history)
+    release.rollback_took(drill, 5, "minutes")
+    assert drill.results[-1].figure == pytest.approx(12.0)
+
+
+def probed(failed_at: float | None) -> History:
+    """Lookups every 0.1 s from T0; a rollout from T0 to T0+3, a rollback from T0+5 to T0+7."""
+    history = History()
+    history.record(
+        Op(NEMESIS, "fault", T0, T0 + 3, "ok", {"kind": "release v2", "target": RELEASE})
+    )
+    rolled_back(history, T0 + 5, T0 + 7)
+    for i in range(100):
+        start = T0 + i / 10
+        outcome = "fail" if failed_at is not None and abs(start - failed_at) < 0.01 else "ok"
+        history.record(Op("probe:/lookup", "GET /lookup", start, start + 0.005, outcome))
+    return history
+
+
 def test_no_failed_request_step_fails_on_a_failure_in_a_rolling_window(tmp_path):
-    with pytest.raises(AssertionError, match=r"SLA rollback check failed.*threshold 100 %"):
-        release.none_failed_while_rolling(probed(drill_in(tmp_path), failed_at=T0 + 6))
+    drill = Drill("s", tmp_path / "x.feature", 1, set(), tmp_path, history=probed(T0 + 6))
+    with pytest.raises(CheckFailed, match=r"SLA rollback check fail.*threshold 100 %"):
+        release.none_failed_while_rolling(drill)
+    # both windows are judged, each a verdict of its own
+    assert [(r.name, r.passed) for r in drill.results] == [
+        ("SLA roll", True),
+        ("SLA rollback", False),
+    ]
+    drill = Drill("s", tmp_path / "x.feature", 1, set(), tmp_path, history=probed(T0 + 1))
+    with pytest.raises(CheckFailed, match=r"SLA roll check fail"):
+        release.none_failed_while_rolling(drill)
+    assert [(r.name, r.passed) for r in drill.results] == [
+        ("SLA roll", False),
+        ("SLA rollback", True),
+    ]
     # a failure outside the rolling windows is not theirs to judge
-    release.none_failed_while_rolling(probed(drill_in(tmp_path), failed_at=T0 + 4))
+    drill = Drill("s", tmp_path / "x.feature", 1, set(), tmp_path, history=probed(T0 + 4))
+    release.none_failed_while_rolling(drill)
 
 
 def test_no_failed_request_step_needs_a_roll(tmp_path):
-    drill = drill_in(tmp_path)
-    drill.history = History()
-    with pytest.raises(AssertionError, match="no rolling step was marked"):
+    drill = Drill("s", tmp_path / "x.feature", 1, set(), tmp_path)
+    with pytest.raises(MissingStep, match="no rolling step"):
         release.none_failed_while_rolling(drill)

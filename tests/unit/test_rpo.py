@@ -109,10 +109,10 @@ def test_lost_writes_without_any_writer_op_is_not_measured():
     assert result.explanation == "lost writes not measured: no write (writer*) was recorded"
 
 
-def test_lost_writes_with_only_failed_writes_is_measured():
+def test_lost_writes_with_only_failed_writes_is_not_measured():
     result = lost_writes(writes((1, "fail", -1.0)), set())
-    assert result.verdict == "pass"
-    assert result.figure == 0
+    assert result.verdict == "not measured" and not result.passed
+    assert "none of the 1 writes (writer*) was acknowledged" in result.explanation
 
 
 def lag_samples(*specs: tuple[float, dict], outcome: str = "ok") -> History:

@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from drillbook.checks import rto
+from drillbook.checks.rto import outage_seen
 from drillbook.workload import History, Op
 
 T0 = 1_700_000_000.0
@@ -34,12 +35,22 @@ def down_between(*spans: tuple[float, float], bad: str = "fail") -> Callable[[fl
     return lambda t, _: bad if any(a <= t < b for a, b in spans) else "ok"
 
 
-def test_no_failure_gives_zero_rto():
+def test_no_failure_is_no_outage_observed_never_a_bare_zero():
     result = rto(probe_history(30, down_between()), T0, 1800)
-    assert result.passed
-    assert result.figure == 0.0
-    assert result.explanation.startswith("RTO 0.00 s ≤ 1800 s: probes back to ≥99% success")
+    assert result.passed and result.verdict == "pass"
+    assert result.figure is None and result.shown == "no outage observed"
+    assert result.explanation.startswith("no outage observed: every one of the")
     assert result.details["first_failure_at"] is None
+
+
+def test_the_probes_saw_the_outage_fails_when_no_probe_failed():
+    quiet = outage_seen(probe_history(30, down_between()), T0)
+    assert not quiet.passed and quiet.figure == 0
+    assert "did not see the fault" in quiet.explanation
+    seen = outage_seen(probe_history(30, down_between((0, 2))), T0)
+    assert seen.passed and seen.figure == 20
+    nothing = outage_seen(History(), T0)
+    assert nothing.verdict == "not measured" and not nothing.passed
 
 
 def test_outage_is_measured_to_the_first_success_after_it():
@@ -107,7 +118,7 @@ def test_timeouts_count_as_unsuccessful():
 
 def test_failures_before_t0_are_ignored():
     result = rto(probe_history(30, down_between((-1, 0))), T0, 1800)
-    assert result.figure == 0.0
+    assert result.passed and result.note == "no outage observed"
 
 
 def test_every_probe_process_must_recover_and_each_is_reported():

@@ -1,0 +1,32 @@
+"""The network's named links: cut, slowed, silenced and restored (Toxiproxy's vocabulary)."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from drillbook.capabilities.operation import Operation
+
+
+class Network(Protocol):
+    @property
+    def links(self) -> list[str]:
+        """The links faults can be injected on ("pg-az-a", "redis", "s3-crr", ...)."""
+        ...
+
+    def cut(self, link: str) -> Operation[None]:
+        """Connections refused and open ones dropped."""
+        ...
+
+    def latency(self, link: str, ms: int) -> Operation[None]: ...
+
+    def silence(self, link: str) -> Operation[None]:
+        """Connections stay open, nothing comes back."""
+        ...
+
+    def state(self, link: str) -> dict[str, Any]:
+        """The link as the network reports it (enabled, toxics), for the evidence."""
+        ...
+
+    def target(self, link: str) -> str:
+        """The target name its faults are journaled under, so a restore finds them."""
+        ...

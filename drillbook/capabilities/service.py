@@ -1,0 +1,96 @@
+"""The service under drill: its clients' URL and its operators' admin operations."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from drillbook.capabilities.operation import Operation
+
+
+class Service(Protocol):
+    """Glancy as clients and operators reach it (plan section 1)."""
+
+    @property
+    def url(self) -> str:
+        """Where clients send requests (the router in front of the replicas)."""
+        ...
+
+    def health(self) -> dict[str, Any]:
+        """GET /healthz; raises, naming the URL, when the service does not answer 200."""
+        ...
+
+    def point_database(self, name: str) -> Operation[dict]:
+        """Runbook 5.1's connection-string update: use the database `name` (a zone, or a
+        restored instance); reverted by pointing back at the primary zone."""
+        ...
+
+    def point_cache(self, node: str) -> Operation[dict]:
+        """Use the Redis node `node` ("primary", "replica")."""
+        ...
+
+    def versions(self) -> list[str]:
+        """The version each replica reports."""
+        ...
+
+    def roll_out(self, version: str) -> Operation[list[dict]]:
+        """Replace every replica, one at a time with no failed request, by `version`;
+        reverted by rolling back to the version each replaced. Its result: the roll steps."""
+        ...
+
+    def lookup(self, word: str, user: str) -> tuple[int, dict[str, str], dict]:
+        """GET /lookup as a client: status, headers, JSON body."""
+        ...
+
+    def regenerate(self, word: str, user: str) -> tuple[int, dict]:
+        """POST /regenerate as a client: status and JSON body."""
+        ...
+
+    def history(self, user: str) -> list[dict]:
+        """GET /history: the user's lookups, newest first."""
+        ...
+
+    def delete_history(self, user: str) -> dict:
+        """DELETE /history: the user's deletion request (queued for replay)."""
+        ...
+
+    def replay_deletions(self, since: float) -> Operation[dict]:
+        """The deletion queue replayed from `since` (epoch seconds), after a restore."""
+        ...
+
+    def recompute_quota(self) -> Operation[dict]:
+        """The quota compensation job: today's counters rebuilt from the usage records."""
+        ...
+
+    def quota(self, user: str) -> dict:
+        """The user's daily limit, counter and day."""
+        ...
+
+    def add_users(self, users: list[str], daily_limit: int) -> None:
+        """New users of the service, each with a profile whose daily lookup quota is
+        `daily_limit` (the operator's insert into `profiles`)."""
+        ...
+
+    def lookups_today(self, user: str, day: str) -> int:
+        """The user's lookups of the UTC day `day` (as `quota()` names it) in the service's
+        usage records in PostgreSQL, which its quota counters are compensated from."""
+        ...
+
+    def budget(self) -> dict:
+        """The month's LLM budget: tokens, used, state."""
+        ...
+
+    def spend_tokens(self, tokens: int) -> Operation[dict]:
+        """LLM spend recorded against the month's budget; reverted by taking it back."""
+        ...
+
+    def llm_breaker(self) -> dict[str, Any]:
+        """The LLM adapter's breaker: shared state and every transition."""
+        ...
+
+    def cache_stats(self) -> dict[str, Any]:
+        """The service's own cache reads (hits, misses) summed over its replicas."""
+        ...
+
+
+# The target a release is journaled under (Service.roll_out): restoring it rolls back.
+RELEASE = "service release"

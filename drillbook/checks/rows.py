@@ -1,0 +1,57 @@
+"""Row-level comparisons after a restore: the plan's "diff 0 rows" (section 4.3)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from drillbook.checks.result import CheckResult, not_measured
+
+SHOWN = 20
+
+
+def rows_match(table: str, expected: Sequence[tuple], restored: Sequence[tuple]) -> CheckResult:
+    """Row by row: every expected row restored, nothing else. The figure is the number of rows
+    that differ, missing plus unexpected; the plan wants 0."""
+    name = f"{table} rows differing from the target time"
+    if not expected and not restored:
+        return not_measured(name, "rows", 0, "no row at the target time nor after the restore")
+    missing = sorted(set(expected) - set(restored))
+    extra = sorted(set(restored) - set(expected))
+    differing = len(missing) + len(extra)
+    details = {
+        "expected_rows": len(expected),
+        "restored_rows": len(restored),
+        "missing": [list(map(str, row)) for row in missing[:SHOWN]],
+        "unexpected": [list(map(str, row)) for row in extra[:SHOWN]],
+    }
+    first = f"; first: {(missing or extra)[0]}" if differing else ""
+    explanation = (
+        f"{differing} rows of {table} differ from its state at the target time: "
+        f"{len(missing)} missing, {len(extra)} unexpected, of {len(expected)} expected{first}"
+    )
+    return CheckResult(name, differing, "rows", 0, differing == 0, explanation, details)
+
+
+def history_matches(
+    who: str, expected: Mapping[str, Sequence[int]], got: Mapping[str, Sequence[int]]
+) -> CheckResult:
+    """Each user's history (lookup ids) as the service returns it, against what it should
+    hold. The figure is the number of users whose history differs."""
+    name = f"history of {who}"
+    if not expected:
+        return not_measured(name, "users", 0, "no user to compare")
+    wrong = {
+        user: {"expected": sorted(ids), "got": sorted(got.get(user, []))}
+        for user, ids in expected.items()
+        if sorted(ids) != sorted(got.get(user, []))
+    }
+    listed = "; ".join(
+        f"{user}: expected ids {diff['expected'][:SHOWN]}, got {diff['got'][:SHOWN]}"
+        for user, diff in list(wrong.items())[:3]
+    )
+    explanation = (
+        f"{len(wrong)} of {len(expected)} users' history differs from what it should hold"
+        + (f" ({listed})" if wrong else "")
+    )
+    details = {"users": len(expected), "wrong": wrong}
+    return CheckResult(name, len(wrong), "users", 0, not wrong, explanation, details)

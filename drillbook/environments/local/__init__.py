@@ -1,0 +1,69 @@
+"""The embedded environment: the local stack of real processes, offered as capabilities."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, ClassVar
+
+from drillbook.environments import MissingCapability
+from drillbook.environments.local.cache import LocalCache
+from drillbook.environments.local.database import LocalDatabase
+from drillbook.environments.local.exports import LocalExportQueue
+from drillbook.environments.local.network import LocalNetwork
+from drillbook.environments.local.service import LocalService
+from drillbook.environments.local.storage import LocalStorage
+from drillbook.profile import Profile
+from drillbook.stack import LocalSettings, LocalStack
+
+
+class LocalEnvironment:
+    """Every capability, each backed by processes the harness starts in `run_dir`."""
+
+    kind: ClassVar[str] = "local"
+    provides: ClassVar[frozenset[str]] = frozenset(
+        {"service", "database", "cache", "storage", "network", "exports"}
+    )
+
+    def __init__(self, profile: Profile, run_dir: Path, progress: Callable[[str], None]) -> None:
+        self.stack = LocalStack(local_settings(profile), run_dir, progress)
+        stack = self.stack
+        network = LocalNetwork(stack.toxiproxy)
+        service = LocalService(stack)
+        self._capabilities: dict[str, Any] = {
+            "service": service,
+            "database": LocalDatabase(stack),
+            "cache": LocalCache(stack),
+            "storage": LocalStorage(stack.storage),
+            "network": network,
+            "exports": LocalExportQueue(stack),
+        }
+
+    def start(self) -> None:
+        self.stack.start()
+
+    def stop(self) -> None:
+        self.stack.stop()
+
+    def capability(self, name: str) -> Any:
+        if name not in self._capabilities:
+            raise MissingCapability(f"the local environment has no capability {name!r}")
+        return self._capabilities[name]
+
+    def commands_since(self, since: float) -> list[Any]:
+        return self.stack.commands.since(since)
+
+    def endpoints(self) -> dict[str, str]:
+        return self.stack.endpoints()
+
+
+def local_settings(profile: Profile) -> LocalSettings:
+    local = profile.local
+    optional = ("redis_server", "toxiproxy_server", "minio", "mc", "llm_timeout_s", "llm_breaker")
+    extra = {k: local[k] for k in optional if k in local}
+    return LocalSettings(
+        pg_bin_dir=Path(local["pg_bin_dir"]),
+        archive_timeout_s=local["archive_timeout_s"],
+        ready_timeout_s=profile.timeouts["ready_s"],
+        **extra,
+    )

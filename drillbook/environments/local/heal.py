@@ -1,0 +1,30 @@
+"""Heals of the local environment: each puts one part back to its clean state.
+
+They are what the fault journal calls to revert a fault. Each is idempotent, so faults that
+share a heal (kill, promote and switch of one failover) are undone by its first call.
+"""
+
+from __future__ import annotations
+
+from drillbook.faults.heal import reset_proxy
+from drillbook.stack import LocalStack
+
+
+def heal_database(stack: LocalStack) -> None:
+    """az-a primary, az-b streaming standby, the service connected to az-a, no data lost."""
+    stack.pg.restore_topology()
+    stack.service.switch_database(stack.pg.primary.app_dsn)
+
+
+def heal_redis(stack: LocalStack) -> None:
+    """Redis primary up and followed by its replica, their proxies clean, the service on the
+    primary; what a promoted replica took before the heal is kept (see restore_topology)."""
+    for node in stack.redis.nodes:
+        reset_proxy(stack.toxiproxy, node.name)
+    stack.redis.restore_topology()
+    stack.service.switch_redis(stack.redis.primary.url)
+
+
+def heal_export_worker(stack: LocalStack) -> None:
+    """An export worker running: a new consumer; what a killed one held waits for a replay."""
+    stack.export_worker.ensure_running()

@@ -1,0 +1,21 @@
+"""One way to open a PostgreSQL connection from the harness: bounded connect and statements."""
+
+from __future__ import annotations
+
+import math
+
+import psycopg
+
+
+def connect(
+    dsn: str, timeout_s: float, *, autocommit: bool = False, application_name: str = "drillbook"
+) -> psycopg.Connection:
+    """A connection whose connect and every statement give up after `timeout_s`; libpq's
+    connect_timeout is whole seconds, at least 2."""
+    return psycopg.connect(
+        dsn,
+        autocommit=autocommit,
+        connect_timeout=max(2, math.ceil(timeout_s)),
+        options=f"-c statement_timeout={int(timeout_s * 1000)}",
+        application_name=application_name,
+    )
