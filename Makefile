@@ -1,6 +1,7 @@
 # drillbook: the two commands of the README are `make drills` and `make test`.
 PY := .venv/bin/python
 RESULTS := reports/allure-results
+JUNIT := reports/junit.xml
 
 .PHONY: setup drills test lint unit report clean
 
@@ -10,12 +11,12 @@ setup:
 # The main job: every drill on the embedded environment, then the Allure HTML report and a
 # one-line summary per drill. The report is generated even when a drill fails.
 drills: setup
-	@status=0; $(PY) -m pytest features/ --alluredir $(RESULTS) --clean-alluredir || status=$$?; \
+	@status=0; $(PY) -m pytest features/ --alluredir $(RESULTS) --clean-alluredir --junitxml $(JUNIT) || status=$$?; \
 	$(PY) -m drillbook.report --results $(RESULTS) || status=$$?; exit $$status
 
 # The tests: lint, the harness's own tests, and every drill.
 test: setup lint
-	$(PY) -m pytest tests/ features/ --alluredir $(RESULTS) --clean-alluredir
+	$(PY) -m pytest tests/ features/ --alluredir $(RESULTS) --clean-alluredir --junitxml $(JUNIT)
 
 unit: setup
 	$(PY) -m pytest tests/unit

@@ -60,7 +60,8 @@ class FeatureModule(pytest.Module):
 
 
 # The wait step's grammar: its condition is looked up before the scenario runs.
-WITHIN = parse.compile("within {seconds:g} seconds {condition}")
+WITHIN_STEP = "within {seconds:g} seconds {condition}"
+WITHIN = parse.compile(WITHIN_STEP)
 
 
 class StepRefused(Exception):

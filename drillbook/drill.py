@@ -106,7 +106,6 @@ class Drill:
     aborted: str | None = None
     frozen_at: float | None = None
     step: StepRef | None = None
-    steps_done: int = 0
     # The commands the environment ran since a moment (epoch seconds), for the evidence.
     commands: Callable[[float], list[Any]] | None = None
     _facts: dict[tuple[type, str], Any] = field(default_factory=dict)

@@ -16,6 +16,8 @@ import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
+from drillbook.checks.result import NOT_MEASURED, figure_text
+
 ROOT = Path(__file__).resolve().parent.parent
 RUN_INDEX = "last-run.jsonl"
 
@@ -147,13 +149,24 @@ def summary_lines(reports: Path) -> list[str]:
 
 
 def summary_line(entry: dict) -> str:
-    """The drill's id, verdict and name, then each figure as its check worded it."""
-    shown = [f"{f['check']} {f['shown']}" for f in entry["figures"].values()]
+    """The drill's id, verdict and name, then each figure as its check worded it. An entry
+    written before figures named their check and their wording is keyed by the check's name
+    and holds the bare figure and unit."""
+    shown = [f"{f.get('check', name)} {figure_shown(f)}" for name, f in entry["figures"].items()]
     drill = Path(entry["script"].split(":")[0]).stem
     head = f"{entry['id']}  {entry['verdict'].upper():4}  {drill}: {entry['scenario']}"
     if entry.get("aborted"):
         head += f" ({entry['aborted']})"
     return "  ".join([head, *shown])
+
+
+def figure_shown(figure: dict) -> str:
+    """How the figure reads: its check's own wording, else the number with its unit."""
+    if figure.get("shown"):
+        return figure["shown"]
+    if figure.get("figure") is None:
+        return NOT_MEASURED
+    return figure_text(figure["figure"], figure.get("unit", ""))
 
 
 def main(argv: list[str] | None = None) -> int:

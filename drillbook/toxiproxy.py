@@ -143,6 +143,14 @@ class ToxiproxyClient:
         """Enable every proxy and remove every toxic."""
         self._request("POST", "/reset")
 
+    def reset_proxy(self, name: str) -> None:
+        """One proxy enabled and free of toxics; the other proxies keep their faults. The heal
+        every environment with Toxiproxy shares."""
+        # Toxics first: a proxy enabled while they remain would pass traffic through them.
+        for toxic in self.toxics(name):
+            self.remove_toxic(name, toxic.name)
+        self.update_proxy(name, enabled=True)
+
     def _request(self, method: str, path: str, json: Any = None) -> httpx.Response:
         url = self.base_url + path
         try:

@@ -37,8 +37,8 @@ Feature: May drill: Redis rebuild and quota compensation
     And the Redis primary is restarted
     And the quota compensation job runs
     And within 60 seconds the Redis hit rate is at least 80%
-    Then Redis came back empty
     And every user's quota matches their usage records in PostgreSQL
+    Then Redis came back empty
     And Redis accepted commands again within 10 minutes of the fault
     And the Redis hit rate was back to 80% within 60 minutes of the fault
     And the Redis signal "hit rate below 20% or node unreachable" was raised within 1 minute of the fault

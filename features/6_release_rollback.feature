@@ -20,6 +20,6 @@ Feature: June drill: a release with a contract break is rolled back
     When v2 is rolled out replica by replica
     And the contract corpus "contract-lookup-v1" fails
     And the release is rolled back to v1
-    Then the rollback took at most 5 minutes
     And the contract corpus "contract-lookup-v1" passes 100%
+    Then the rollback took at most 5 minutes
     And no request failed during the rolling steps

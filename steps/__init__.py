@@ -54,7 +54,7 @@ def rto_now(
     )
 
 
-@dataclass
+@dataclass(frozen=True)
 class DatabaseInUse:
     """The database instance the service and the drill's clients use; a switch moves it."""
 
@@ -62,7 +62,7 @@ class DatabaseInUse:
     name: str
 
 
-@dataclass
+@dataclass(frozen=True)
 class CacheInUse:
     """The Redis node the service and the drill's clients use; a switch moves it."""
 

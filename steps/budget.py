@@ -4,14 +4,15 @@
 The drill's spend is a fault of the drill (the first is T0), recorded through the service's
 admin endpoint and taken back when the drill ends. What the service answers at each level is
 a checkpoint: a step that checks the live service where it is written, so a feature checks
-the warning at 80% before spending on to 95% (as When) or at the end (as Then).
+the warning at 80% before spending on to 95%. A checkpoint makes a request of its own, so it
+is a Given or a When, never a Then: a Then must not change what the others observe.
 """
 
 from __future__ import annotations
 
 import math
 
-from pytest_bdd import given, parsers, then, when
+from pytest_bdd import given, parsers, when
 
 from drillbook.capabilities import Service
 from drillbook.checks.answers import header_is, refused_with
@@ -48,7 +49,6 @@ def budget_state(drill: Drill, service: Service, state: str) -> Poll:
 
 @given(parsers.parse('lookups carry the header "{header}: {value}"'))
 @when(parsers.parse('lookups carry the header "{header}: {value}"'))
-@then(parsers.parse('lookups carry the header "{header}: {value}"'))
 def lookups_carry(drill: Drill, service: Service, header: str, value: str) -> None:
     status, headers, _body = service.lookup(WORD, probe_user(drill))
     drill.evidence.attach_json("GET /lookup headers", {"status": status, "headers": headers})
@@ -57,7 +57,6 @@ def lookups_carry(drill: Drill, service: Service, header: str, value: str) -> No
 
 @given(parsers.parse('regenerating an example is refused with "{error}"'))
 @when(parsers.parse('regenerating an example is refused with "{error}"'))
-@then(parsers.parse('regenerating an example is refused with "{error}"'))
 def regenerate_refused(drill: Drill, service: Service, error: str) -> None:
     status, body = service.regenerate(WORD, probe_user(drill))
     drill.evidence.attach_json("POST /regenerate", {"status": status, **body})

@@ -11,11 +11,12 @@ observation, and records how long it took.
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
 
 import pytest
 from pytest_bdd import given, parsers, then, when
 
-from drillbook.bdd import acting
+from drillbook.bdd import WITHIN_STEP, acting
 from drillbook.capabilities import CAPABILITIES
 from drillbook.conditions import Poll, condition, resolve
 from drillbook.drill import Drill
@@ -24,12 +25,16 @@ from drillbook.waits import wait_until
 from steps import probe_process, rto_now
 
 
-@given(parsers.parse("within {seconds:g} seconds {condition}"))
-@when(parsers.parse("within {seconds:g} seconds {condition}"))
-@then(parsers.parse("within {seconds:g} seconds {condition}"))  # only to refuse it by name
+@given(parsers.parse(WITHIN_STEP))
+@when(parsers.parse(WITHIN_STEP))
+@then(parsers.parse(WITHIN_STEP))  # only to refuse it by name
 @acting
 def within(
-    request: pytest.FixtureRequest, drill: Drill, progress, seconds: float, condition: str
+    request: pytest.FixtureRequest,
+    drill: Drill,
+    progress: Callable[[str], None],
+    seconds: float,
+    condition: str,
 ) -> None:
     func, kwargs = resolve(condition)
     for name in inspect.signature(func).parameters:

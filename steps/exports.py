@@ -7,20 +7,26 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
+from functools import partial
 from typing import ClassVar
 
 from pytest_bdd import given, parsers, then, when
 
 from drillbook.capabilities import ExportQueue, ObjectStorage, Service
-from drillbook.capabilities.exports import WORKER
-from drillbook.checks import CheckResult
+from drillbook.capabilities.exports import REPLAY, WORKER
 from drillbook.checks.crr import replicated
 from drillbook.checks.duration import to_seconds
-from drillbook.checks.exports import acknowledged, artifacts_match, exactly_once, replay_completed
+from drillbook.checks.exports import (
+    ExportRecord,
+    acknowledged,
+    artifacts_match,
+    exactly_once,
+    replay_completed,
+)
 from drillbook.checks.latency import answered_within
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill, MissingStep
-from drillbook.objects import split_location
+from drillbook.objects import ObjectState, split_location
 from drillbook.workload import HttpProbe
 from steps import probe_process
 from steps.traffic import user_id
@@ -31,7 +37,6 @@ REQUEST_TIMEOUT_S = 10.0
 # How long the kill waits for the worker to be inside a task.
 KILL_WINDOW_S = 10.0
 USERS = 10
-REPLAY = "replay exports"
 
 
 @dataclass(frozen=True)
@@ -126,8 +131,14 @@ def exports_done(drill: Drill, exports: ExportQueue) -> Poll:
 def objects_replicated(
     drill: Drill, storage: ObjectStorage, location: str, source: str, target: str
 ) -> Poll:
+    """`location` is a bucket, or a bucket and a key prefix ("glancy-exports/exports/")."""
+    bucket, prefix = split_location(location)
+
     def poll() -> tuple[bool, str]:
-        result = replication_check(storage, location, source, target)
+        states = [
+            (region, storage.latest_objects(region, bucket, prefix)) for region in (source, target)
+        ]
+        result = replicated(location, *states)
         return result.passed, result.explanation
 
     return poll
@@ -140,7 +151,7 @@ def answered_in_time(drill: Drill, path: str, limit: float, unit: str) -> None:
 
 @then("every acknowledged export was completed exactly once")
 def completed_once(drill: Drill, exports: ExportQueue) -> None:
-    drill.verdict(exactly_once(drill.history, EXPORTS, exports.records()))
+    drill.verdict(exactly_once(drill.history, EXPORTS, export_records(drill, exports)))
 
 
 @then(parsers.parse("the replayed exports completed within {limit:g} {unit}"))
@@ -152,7 +163,7 @@ def replay_time(drill: Drill, exports: ExportQueue, limit: float, unit: str) -> 
         raise MissingStep(
             'no replay: add "When failed exports are replayed from the queue snapshot"'
         )
-    records = exports.records()
+    records = export_records(drill, exports)
     replayed = list(drill.recall(Replayed).tasks)
     if drill.knows(KilledTask) and (killed := records.get(drill.recall(KilledTask).task)):
         t0 = drill.require_t0()
@@ -176,22 +187,35 @@ def replay_time(drill: Drill, exports: ExportQueue, limit: float, unit: str) -> 
 def replicated_with_same_content(
     drill: Drill, storage: ObjectStorage, location: str, source: str, target: str
 ) -> None:
-    drill.verdict(replication_check(storage, location, source, target))
+    bucket, prefix = split_location(location)
+    states = [
+        (region, latest_objects(drill, storage, region, bucket, prefix))
+        for region in (source, target)
+    ]
+    drill.verdict(replicated(location, *states))
 
 
 @then(parsers.parse("every export artifact in {region} has the content hash its task recorded"))
 def artifacts_in_region(drill: Drill, exports: ExportQueue, region: str) -> None:
-    records = exports.records()
-    stored = exports.artifacts(region)
+    records = export_records(drill, exports)
+    stored = drill.observed(f"export artifacts in {region}", partial(exports.artifacts, region))
     drill.verdict(artifacts_match(drill.history, EXPORTS, records, region, stored))
 
 
-def replication_check(
-    storage: ObjectStorage, location: str, source: str, target: str
-) -> CheckResult:
-    """`location` is a bucket, or a bucket and a key prefix ("glancy-exports/exports/")."""
-    bucket, prefix = split_location(location)
-    states = [
-        (region, storage.latest_objects(region, bucket, prefix)) for region in (source, target)
-    ]
-    return replicated(location, *states)
+# What the Then steps read of the live environment, read once: the worker may complete a task
+# and a replica may copy an object after the freeze, and every Then must see the same.
+
+
+def export_records(drill: Drill, exports: ExportQueue) -> dict[str, ExportRecord]:
+    return drill.observed("export records", exports.records)
+
+
+def latest_objects(
+    drill: Drill, storage: ObjectStorage, region: str, bucket: str, prefix: str
+) -> dict[str, ObjectState]:
+    """`bucket` and `prefix` as split_location gives them from a location ("glancy-exports"
+    or "glancy-exports/exports/")."""
+    return drill.observed(
+        f"s3 {region}: latest objects of {bucket}/{prefix}",
+        partial(storage.latest_objects, region, bucket, prefix),
+    )

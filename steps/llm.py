@@ -1,21 +1,26 @@
 """The LLM dependency (Doubao) and the adapter's circuit breaker and degradation.
 
-The fault window is read from the history: from T0 (the first fault on the `llm` link) to the
-restore that ended it. The breaker's transitions are the service's own record, read from the
-live service when observed.
+The fault window is the `llm` link's own, read from the history: from the first fault on that
+link to the restore that ended it, whatever other fault the scenario injects. The breaker's
+transitions are the service's own record, read once from the live service by the first Then
+that needs them.
 """
 
 from __future__ import annotations
 
 from pytest_bdd import parsers, then
 
-from drillbook.capabilities import Service
+from drillbook.capabilities import Network, Service
 from drillbook.checks import degraded_answers, duration_check
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill, MissingStep
 from drillbook.workload import Op
 
 LOOKUPS = "probe:/lookup"
+# The network link to the LLM provider.
+LLM = "llm"
+FAULT_STEP = 'When "llm" answers N ms late'
+RESTORE_STEP = 'When the network to "llm" is restored'
 
 
 def full_answer(op: Op) -> bool:
@@ -52,29 +57,28 @@ def full_answers(drill: Drill) -> Poll:
 
 
 @then("every lookup during the fault was answered with the degraded payload")
-def all_degraded(drill: Drill) -> None:
-    start, end = drill.fault_window()
+def all_degraded(drill: Drill, network: Network) -> None:
+    start, end = drill.fault_window(network.target(LLM))
     drill.verdict(degraded_answers(drill.history, LOOKUPS, start, end))
 
 
 @then(parsers.parse("the LLM circuit breaker opened within {limit:g} {unit} of the fault"))
-def breaker_opened(drill: Drill, service: Service, limit: float, unit: str) -> None:
-    t0 = drill.require_t0()
-    breaker = service.llm_breaker()
+def breaker_opened(
+    drill: Drill, service: Service, network: Network, limit: float, unit: str
+) -> None:
+    faulted = drill.t0_of(network.target(LLM))
+    if faulted is None:
+        raise MissingStep(f"no fault on the {LLM} link: add one ({FAULT_STEP!r}) before this step")
+    breaker = drill.observed("the LLM circuit breaker", service.llm_breaker)
     drill.evidence.attach_json("GET /admin/llm", breaker)
-    opened = [t["at"] for t in breaker["transitions"] if t["to"] == "open" and t["at"] >= t0]
-    took = min(opened) - t0 if opened else None
+    opened = [t["at"] for t in breaker["transitions"] if t["to"] == "open" and t["at"] >= faulted]
+    took = min(opened) - faulted if opened else None
     drill.verdict(duration_check("breaker opened", took, limit, unit))
 
 
 @then(parsers.parse("full answers returned within {limit:g} {unit} of the restore"))
-def full_answers_back(drill: Drill, limit: float, unit: str) -> None:
-    restored = drill.restored_at()
-    if restored is None:
-        raise MissingStep(
-            "the fault was never restored: add 'When the network to \"llm\" is restored' "
-            "before this step"
-        )
+def full_answers_back(drill: Drill, network: Network, limit: float, unit: str) -> None:
+    restored = drill.require_restored(network.target(LLM), RESTORE_STEP)
     lookups = drill.history.ops(process=LOOKUPS)
     full = [op.start for op in lookups if op.start >= restored and full_answer(op)]
     took = min(full) - restored if full else None

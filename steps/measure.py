@@ -12,9 +12,16 @@ from typing import ClassVar
 from pytest_bdd import given, parsers, then, when
 
 from drillbook.capabilities import Database
-from drillbook.checks import lost_writes, p95_at_most, p95_vs_baseline, rpo, rpo_lag, sla
+from drillbook.checks import (
+    lost_writes,
+    outage_seen,
+    p95_at_most,
+    p95_vs_baseline,
+    rpo,
+    rpo_lag,
+    sla,
+)
 from drillbook.checks.duration import to_seconds
-from drillbook.checks.rto import outage_seen
 from drillbook.drill import Drill, MissingStep
 from drillbook.profile import Profile
 from drillbook.workload import surviving_ids
@@ -93,7 +100,9 @@ def p95_against_baseline(drill: Drill, path: str, pct: float) -> None:
 @then(parsers.parse('the P95 of "{path}" during the drill is at most {limit:g} {unit}'))
 def p95_during_drill(drill: Drill, path: str, limit: float, unit: str) -> None:
     drill.verdict(
-        p95_at_most(drill.history, probe_process(path), to_seconds(limit, unit), start=drill.t0)
+        p95_at_most(
+            drill.history, probe_process(path), to_seconds(limit, unit), start=drill.require_t0()
+        )
     )
 
 

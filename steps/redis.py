@@ -254,8 +254,11 @@ def signal_after_fault(drill: Drill, pct: float, limit: float, unit: str) -> Non
     drill.verdict(signal_raised(drill.history, drill.require_t0(), end, within_s, below_pct=pct))
 
 
-@then("every user's quota matches their usage records in PostgreSQL")
+@given("every user's quota matches their usage records in PostgreSQL")
+@when("every user's quota matches their usage records in PostgreSQL")
 def quota_matches(drill: Drill, service: Service) -> None:
+    """A checkpoint: each user's check makes one more lookup, so it is a Given or a When,
+    never a Then."""
     users = drill.recall(QuotaUsers).users
     samples = [quota_sample(service, user) for user in users]
     drill.verdict(quota_consistency(samples))

@@ -23,8 +23,8 @@ from drillbook.checks.crr import (
 )
 from drillbook.checks.duration import to_seconds
 from drillbook.conditions import Poll, condition
-from drillbook.drill import Drill
-from drillbook.objects import split_location
+from drillbook.drill import Drill, MissingStep
+from drillbook.objects import Current, split_location
 from drillbook.workload.canary import CrrCanary
 from steps.network import inject
 
@@ -40,11 +40,14 @@ class Artifact:
     version_id: str | None
 
 
+DELETE_STEP = 'When the artifact "{key}" is deleted by mistake'
+
+
 @dataclass(frozen=True)
 class ArtifactDeleted:
     """The mistaken delete of an artifact: the target its fault is journaled under."""
 
-    PROVIDED_BY: ClassVar[str] = 'When the artifact "{key}" is deleted by mistake'
+    PROVIDED_BY: ClassVar[str] = DELETE_STEP
     target: str
 
 
@@ -211,7 +214,8 @@ def artifact_back(drill: Drill, storage: ObjectStorage, key: str, region: str) -
 def artifact_intact(drill: Drill, storage: ObjectStorage, key: str, regions: str) -> None:
     artifact = drill.recall(Artifact, key)
     found = {
-        region: storage.current(region, artifact.bucket, key) for region in regions.split(" and ")
+        region: current(drill, storage, region, artifact.bucket, key)
+        for region in regions.split(" and ")
     }
     drill.verdict(artifact_check(key, artifact.version_id, artifact.sha256, found))
 
@@ -220,16 +224,18 @@ def artifact_intact(drill: Drill, storage: ObjectStorage, key: str, regions: str
 def artifact_recovered_within(
     drill: Drill, storage: ObjectStorage, key: str, limit: float, unit: str
 ) -> None:
-    """From the mistaken delete (T0) to the artifact back in every region a wait saw it
-    back in since."""
-    t0 = drill.require_t0()
+    """From the mistaken delete (its own fault in the history, whatever other fault came
+    first) to the artifact back in every region a wait saw it back in since."""
+    deleted_at = drill.t0_of(drill.recall(ArtifactDeleted, key).target)
+    if deleted_at is None:
+        raise MissingStep(f"artifact {key} was never deleted: add {DELETE_STEP.format(key=key)!r}")
     back = [
         drill.recall(ArtifactBack, f"{key} in {region}").at
         for region in storage.regions
         if drill.knows(ArtifactBack, f"{key} in {region}")
     ]
-    back = [at for at in back if at >= t0]
-    took = max(back) - t0 if back else None
+    back = [at for at in back if at >= deleted_at]
+    took = max(back) - deleted_at if back else None
     drill.verdict(duration_check(f"artifact {key} recovery", took, limit, unit))
 
 
@@ -240,5 +246,23 @@ def same_versions(
     """Every version and delete marker, not only the latest: versioning is what makes a
     deleted artifact recoverable, so the DR region must hold the history too."""
     bucket, prefix = split_location(location)
-    states = [(region, storage.all_versions(region, bucket, prefix)) for region in (source, target)]
+    states = [
+        (
+            region,
+            drill.observed(
+                f"s3 {region}: every version of {bucket}/{prefix}",
+                partial(storage.all_versions, region, bucket, prefix),
+            ),
+        )
+        for region in (source, target)
+    ]
     drill.verdict(versions_match(location, *states))
+
+
+def current(drill: Drill, storage: ObjectStorage, region: str, bucket: str, key: str) -> Current:
+    """The key's current version in the region as the Then steps read it: once, so that a
+    replica copying it after the freeze cannot change what another Then sees."""
+    return drill.observed(
+        f"s3 {region}: current version of {bucket}/{key}",
+        partial(storage.current, region, bucket, key),
+    )

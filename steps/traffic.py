@@ -11,6 +11,7 @@ from drillbook.drill import Drill
 from drillbook.profile import Profile
 from drillbook.workload import HttpProbe, LagSampler, RedisProbe, SqlProbe, Writer, answer_flags
 from steps import (
+    CacheInUse,
     DatabaseInUse,
     cache_in_use,
     client_timeout,
@@ -50,8 +51,9 @@ def in_use_dsn(drill: Drill, database: Database) -> str:
 
 @given(parsers.parse("a writer commits numbered rows every {interval:d} ms"))
 def writer_commits(drill: Drill, database: Database, dr_profile: Profile, interval: int) -> None:
-    database.instance(database_in_use(drill, database.primary_zone)).query("TRUNCATE drill_writes")
-    writer = Writer(  # numbers its rows from 1, hence the empty table
+    # The writer numbers its rows from 1, hence the empty table.
+    database.instance(database_in_use(drill, database.primary_zone)).reset_writes()
+    writer = Writer(
         drill.history,
         lambda: in_use_dsn(drill, database),
         interval_s=interval / 1000,
@@ -75,9 +77,12 @@ def sql_probe(drill: Drill, database: Database, dr_profile: Profile, interval: i
 
 @given(parsers.parse("a Redis probe pings the cache every {interval:d} ms"))
 def redis_probe(drill: Drill, cache: Cache, dr_profile: Profile, interval: int) -> None:
+    """PINGs the node the service uses, following it when a step points the service at
+    another one."""
+    cache_in_use(drill)
     probe = RedisProbe(
         drill.history,
-        lambda: cache.url(cache_in_use(drill)),
+        lambda: cache.url(drill.recall(CacheInUse).node),
         "cache",
         interval_s=interval / 1000,
         timeout_s=client_timeout(dr_profile),

@@ -10,13 +10,8 @@ from drillbook.capabilities.operation import Operation
 
 
 class Cache(Protocol):
-    @property
-    def nodes(self) -> list[str]:
-        """ "primary" and "replica"."""
-        ...
-
     def url(self, node: str) -> str:
-        """The node's URL through the network path clients use."""
+        """The node's URL ("primary" or "replica") through the network path clients use."""
         ...
 
     def client(self, node: str) -> redis.Redis: ...

@@ -19,15 +19,21 @@ class DatabaseInstance(Protocol):
         ...
 
     def query(self, statement: str, params: tuple | list | None = None) -> list[tuple]:
-        """One statement in the service's database, autocommit, with timeouts."""
+        """One statement in the service's database as its administrator, autocommit, bounded
+        by a connect timeout and a statement timeout."""
+        ...
+
+    def lookups(self) -> list[tuple]:
+        """Every row of the service's `lookups` table, by id: (id, user, word, looked up at)."""
+        ...
+
+    def reset_writes(self) -> None:
+        """The drill writer's table emptied, so that a new writer numbers its rows from 1."""
         ...
 
 
 class Database(Protocol):
     """PostgreSQL as plan section 3.1 runs it: a primary, a streaming standby, WAL archive."""
-
-    @property
-    def zones(self) -> list[str]: ...
 
     @property
     def primary_zone(self) -> str:
@@ -58,6 +64,11 @@ class Database(Protocol):
     def restore_to(self, target: datetime, name: str) -> Operation[DatabaseInstance]:
         """Base backup plus archived WAL restored to `target` into a new instance `name`;
         reverted by removing that instance."""
+        ...
+
+    def lookups_committed_by(self, target: datetime) -> list[tuple]:
+        """The rows of `lookups` on the primary zone's node committed at or before `target`
+        (the database's commit timestamps), as `DatabaseInstance.lookups` gives them."""
         ...
 
     def clock(self) -> datetime:

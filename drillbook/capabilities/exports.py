@@ -10,6 +10,8 @@ from drillbook.objects import ObjectState
 
 # The target the worker's faults are journaled under: `drill.restore(WORKER)` ends them.
 WORKER = "export worker"
+# The kind of the replay's remediation: `drill.remediations(REPLAY)` finds it in the history.
+REPLAY = "replay exports"
 
 
 class ExportQueue(Protocol):
@@ -25,7 +27,7 @@ class ExportQueue(Protocol):
 
     def replay(self) -> Operation[dict[str, Any]]:
         """POST /admin/exports/replay: re-enqueue what failed or was interrupted; its result
-        lists the re-enqueued task ids under "replayed"."""
+        lists the re-enqueued task ids under "replayed". Its kind is REPLAY."""
         ...
 
     def artifacts(self, region: str) -> dict[str, ObjectState]:

@@ -8,11 +8,6 @@ from drillbook.capabilities.operation import Operation
 
 
 class Network(Protocol):
-    @property
-    def links(self) -> list[str]:
-        """The links faults can be injected on ("pg-az-a", "redis", "s3-crr", ...)."""
-        ...
-
     def cut(self, link: str) -> Operation[None]:
         """Connections refused and open ones dropped."""
         ...

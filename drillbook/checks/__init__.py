@@ -8,7 +8,7 @@ from drillbook.checks.quota import QuotaSample, quota_consistency
 from drillbook.checks.restart import accepting_again, came_back_empty
 from drillbook.checks.result import CheckResult, not_measured
 from drillbook.checks.rpo import lost_writes, rpo, rpo_lag
-from drillbook.checks.rto import rto
+from drillbook.checks.rto import outage_seen, rto
 from drillbook.checks.sla import error_rate, sla
 
 __all__ = [
@@ -23,6 +23,7 @@ __all__ = [
     "hit_rate_recovery",
     "hit_rates",
     "lost_writes",
+    "outage_seen",
     "p95_at_most",
     "p95_vs_baseline",
     "percentiles",

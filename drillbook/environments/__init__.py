@@ -24,6 +24,12 @@ class Environment(Protocol):
 
     kind: ClassVar[str]
     provides: ClassVar[frozenset[str]]
+    # What the fault journal calls it while the harness holds it (started, not yet stopped).
+    held_as: ClassVar[str]
+
+    def __init__(
+        self, profile: Profile, run_dir: Path, progress: Callable[[str], None]
+    ) -> None: ...
 
     def start(self) -> None: ...
 
@@ -35,10 +41,10 @@ class Environment(Protocol):
         """The commands the environment ran since `since` (epoch seconds), for the evidence."""
         ...
 
-    def endpoints(self) -> dict[str, str]: ...
-
-
-EnvironmentFactory = Callable[[Profile, Path, Callable[[str], None]], Environment]
+    def recover_op(self) -> dict[str, Any] | None:
+        """How a later run stops what this one started, if it is killed (an op of
+        drillbook.faults.recover); None when nothing of it outlives the harness."""
+        ...
 
 
 def environment_class(profile: Profile) -> type[Environment]:

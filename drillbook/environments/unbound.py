@@ -13,6 +13,7 @@ from drillbook.profile import Profile
 
 class UnboundEnvironment:
     kind: ClassVar[str] = "live"
+    held_as: ClassVar[str] = "live environment"
     provides: ClassVar[frozenset[str]] = frozenset()
 
     def __init__(self, profile: Profile, run_dir: Path, progress: Callable[[str], None]) -> None:
@@ -30,5 +31,5 @@ class UnboundEnvironment:
     def commands_since(self, since: float) -> list[Any]:
         return []
 
-    def endpoints(self) -> dict[str, str]:
-        return {}
+    def recover_op(self) -> dict[str, Any] | None:
+        return None

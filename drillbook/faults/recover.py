@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
-from drillbook.faults.heal import reset_proxy
 from drillbook.faults.journal import (
     CLOSES,
     append_line,
@@ -72,7 +71,7 @@ def toxiproxy_reset(params: dict[str, Any]) -> str:
     """{"url": Toxiproxy API, "proxy": name}: the proxy enabled and free of toxics."""
     client = ToxiproxyClient(params["url"])
     try:
-        reset_proxy(client, params["proxy"])
+        client.reset_proxy(params["proxy"])
     finally:
         client.close()
     return f"proxy {params['proxy']} at {params['url']} enabled, toxics removed"

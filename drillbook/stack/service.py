@@ -6,8 +6,7 @@ import json
 import sys
 from pathlib import Path
 
-import httpx
-
+from drillbook.glancy import GlancyClient
 from drillbook.stack.process import LocalProcess, ManagedProcess
 from drillbook.stack.router import Router
 
@@ -121,19 +120,8 @@ class ReferenceService(LocalProcess):
     def _call(
         self, method: str, path: str, body: dict | None = None, timeout_s: float = HTTP_TIMEOUT_S
     ) -> dict:
-        url = self.url + path
-        try:
-            response = httpx.request(method, url, json=body, timeout=timeout_s)
-        except httpx.TransportError as exc:
-            raise RuntimeError(
-                f"reference service {method} {url} failed: {type(exc).__name__}: {exc}"
-            ) from exc
-        if response.status_code >= 300:
-            raise RuntimeError(
-                f"reference service {method} {url} answered {response.status_code}: "
-                f"{response.text[:500]}"
-            )
-        return response.json()
+        """An admin call to this replica that must succeed (raises ServiceCallError)."""
+        return GlancyClient(self.url, timeout_s).call(method, path, body)
 
 
 class ServiceReplicas:

@@ -36,6 +36,8 @@ class CrrCanary(PacedWorker):
     arrived: 0 means replication kept up within one interval), `arrived` (keys seen in the DR
     region this tick) and `written` (the key written this tick, None if the write failed). A
     sample whose lookup or write failed is "fail" with the error, keeping what was measured.
+    `timeout_s` is the connect and read timeout the clients were built with (2 s for the S3
+    clients of drillbook's stores), which bounds how long a stop waits for a tick in flight.
     """
 
     def __init__(
@@ -46,8 +48,10 @@ class CrrCanary(PacedWorker):
         bucket: str,
         interval_s: float = 1.0,
         run: str = "",
+        timeout_s: float = 2.0,
     ) -> None:
-        super().__init__(f"crr:{bucket}", interval_s)
+        # a lookup in the DR region that waits, then the write: each a connect and an answer
+        super().__init__(f"crr:{bucket}", interval_s, tick_timeout_s=4 * timeout_s)
         self.history = history
         self.bucket = bucket
         self.prefix = f"{CANARY_PREFIX}{run or int(time.time())}/"

@@ -70,12 +70,14 @@ class LagSampler(PacedWorker):
         timeout_s: float = 1.0,
         name: str = "az-b",
     ) -> None:
-        super().__init__(f"lag:{name}", interval_s)
-        self.history = history
-        self.standby_name = name
         app = f"drillbook-lag-{name}"
         self._standby = PgClient(standby_dsn, timeout_s, app)
         self._primary = None if primary_dsn is None else PgClient(primary_dsn, timeout_s, app)
+        clients = [self._standby] if self._primary is None else [self._primary, self._standby]
+        longest = sum(client.longest_s for client in clients)  # one statement each, in turn
+        super().__init__(f"lag:{name}", interval_s, tick_timeout_s=longest)
+        self.history = history
+        self.standby_name = name
 
     def _tick(self) -> None:
         started, ended, (outcome, value, error) = timed(self._sample)

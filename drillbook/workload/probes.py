@@ -12,7 +12,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from drillbook.pgconnect import connect
+from drillbook.pgconnect import connect, longest_statement_s
 from drillbook.workload.history import History, Op, short_error
 from drillbook.workload.paced import PacedWorker
 from drillbook.workload.writer import _Deadline
@@ -61,7 +61,8 @@ class HttpProbe(PacedWorker):
         method: str = "GET",
         body: Callable[[], object] | None = None,
     ) -> None:
-        super().__init__(f"probe:{path}", interval_s)
+        # httpx bounds the connect and the answer each by timeout_s
+        super().__init__(f"probe:{path}", interval_s, tick_timeout_s=2 * timeout_s)
         self.history = history
         self.path = path
         self.params = params if callable(params) else dict(params or {})
@@ -113,6 +114,11 @@ class PgClient:
         self.application_name = application_name
         self._conn: psycopg.Connection | None = None
 
+    @property
+    def longest_s(self) -> float:
+        """The longest one `run()` can wait: a connect, then the statement's deadline."""
+        return longest_statement_s(self.timeout_s)
+
     def run(
         self, statement: str, params: Sequence[Any] | None = None
     ) -> tuple[str, list[tuple], str | None]:
@@ -157,10 +163,10 @@ class SqlProbe(PacedWorker):
         timeout_s: float = 1.0,
         query: str = "SELECT 1",
     ) -> None:
-        super().__init__(f"sql:{name}", interval_s)
+        self._pg = PgClient(dsn, timeout_s, f"drillbook-probe-{name}")
+        super().__init__(f"sql:{name}", interval_s, tick_timeout_s=self._pg.longest_s)
         self.history = history
         self.query = query
-        self._pg = PgClient(dsn, timeout_s, f"drillbook-probe-{name}")
 
     def _tick(self) -> None:
         started, ended, (outcome, _, error) = timed(lambda: self._pg.run(self.query))
@@ -189,6 +195,11 @@ class RedisClientOf:
         self.timeout_s = timeout_s
         self._url: str | None = None
         self._client: redis.Redis | None = None
+
+    @property
+    def longest_s(self) -> float:
+        """The longest one command can wait: a connect, then the answer."""
+        return 2 * self.timeout_s
 
     def get(self) -> redis.Redis:
         url = self.url()
@@ -229,9 +240,9 @@ class RedisProbe(PacedWorker):
         interval_s: float = 0.1,
         timeout_s: float = 0.5,
     ) -> None:
-        super().__init__(f"redis:{name}", interval_s)
-        self.history = history
         self._clients = RedisClientOf(url, timeout_s)
+        super().__init__(f"redis:{name}", interval_s, tick_timeout_s=self._clients.longest_s)
+        self.history = history
 
     def _tick(self) -> None:
         started, ended, (outcome, error) = timed(self._ping)

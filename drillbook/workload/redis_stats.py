@@ -41,10 +41,11 @@ class RedisStatsSampler(PacedWorker):
         interval_s: float = 0.2,
         timeout_s: float = 1.0,
     ) -> None:
-        super().__init__(f"redis-stats:{name}", interval_s)
+        self._client = RedisClientOf(url, timeout_s)
+        # the INFO's bound; cache_stats() is the caller's, bounded by its own timeout
+        super().__init__(f"redis-stats:{name}", interval_s, tick_timeout_s=self._client.longest_s)
         self.history = history
         self.cache_stats = cache_stats
-        self._client = RedisClientOf(url, timeout_s)
 
     def _tick(self) -> None:
         started, ended, (outcome, value, error) = timed(self._sample)

@@ -28,11 +28,11 @@ class RedisWriter(PacedWorker):
         timeout_s: float = 1.0,
         ttl_s: int = 3600,
     ) -> None:
-        super().__init__("redis:writer", interval_s)
+        self._client = RedisClientOf(url, timeout_s)
+        super().__init__("redis:writer", interval_s, tick_timeout_s=self._client.longest_s)
         self.history = history
         self.prefix = f"drillbook:writes:{secrets.token_hex(4)}"
         self.ttl_s = ttl_s
-        self._client = RedisClientOf(url, timeout_s)
         self._ids = itertools.count(1)
 
     def _tick(self) -> None:

@@ -41,7 +41,9 @@ class Workload:
             worker.start()
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stops every client, even when one of them fails to stop; then reports the failures."""
+        """Stops every client, even when one of them fails to stop; then reports the failures.
+        Each is waited for at least `timeout`, and longer while its operation in flight is
+        within its client's timeouts (PacedWorker.stop)."""
         self._started = False
         problems = []
         for worker in self._workers:

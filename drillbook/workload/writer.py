@@ -12,7 +12,7 @@ from collections.abc import Callable
 import psycopg
 from psycopg import sql
 
-from drillbook.pgconnect import connect
+from drillbook.pgconnect import connect, longest_statement_s
 from drillbook.workload.history import History, Op, short_error
 from drillbook.workload.paced import PacedWorker
 
@@ -33,7 +33,8 @@ class Writer(PacedWorker):
         timeout_s: float = 1.0,
         table: str = "drill_writes",
     ) -> None:
-        super().__init__("writer", interval_s)
+        # a connect, then the transaction's deadline
+        super().__init__("writer", interval_s, tick_timeout_s=longest_statement_s(timeout_s))
         self.history = history
         self.dsn = dsn
         self.timeout_s = timeout_s

@@ -15,7 +15,7 @@ from drillbook.profile import load_profile
 from drillbook.waits import WaitTimeout
 from drillbook.workload import History, Op
 from steps import DatabaseInUse, conditions, database, llm, measure
-from tests.drills import make_drill, restore_at
+from tests.drills import fault_at, make_drill, restore_at
 
 ROOT = Path(__file__).resolve().parents[2]
 PROFILE = load_profile(ROOT / "environments" / "local.yaml")
@@ -111,6 +111,11 @@ def test_p95_limit_step_fails(tmp_path):
         measure.p95_during_drill(drill, "/history", 2.5, "seconds")
 
 
+def test_p95_limit_step_needs_a_fault(tmp_path):
+    with pytest.raises(MissingStep, match="there is no T0"):
+        measure.p95_during_drill(make_drill(probes(0), tmp_path), "/history", 2.5, "seconds")
+
+
 def test_rpo_step_fails_when_a_write_before_t0_is_lost(tmp_path):
     drill, database = written({30}, tmp_path)
     with pytest.raises(CheckFailed, match=r"RPO check fail.*threshold 1 s"):
@@ -143,8 +148,10 @@ class FakeInstance:
 
     def __init__(self, rows):
         self.rows = rows
+        self.reads = 0
 
-    def query(self, statement, params=None):
+    def lookups(self):
+        self.reads += 1
         return self.rows
 
 
@@ -167,12 +174,23 @@ def test_restored_table_step_fails_on_one_different_row(tmp_path):
     database.restored_equals_target(restored(expected, expected, tmp_path))
 
 
+def test_restored_rows_are_read_once_for_every_then(tmp_path):
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [(1, "u-0001", "lucid", at)]
+    drill = restored(rows, rows, tmp_path)
+    database.restored_equals_target(drill)
+    database.restored_equals_target(drill)
+    assert drill.recall(database.Restored).instance.reads == 1
+
+
 def test_history_steps_fail_when_deleted_rows_come_back(tmp_path):
     answers = {"u-0007": [{"id": 7}], "u-0001": [{"id": 1}]}
     service = SimpleNamespace(history=lambda user: answers.get(user, []))
-    with pytest.raises(CheckFailed, match=r"1 of 1 users' history differs.*u-0007: expected"):
-        database.history_empty(drill_with(History(), tmp_path), service, "u-0007")
     at = datetime(2026, 1, 1, tzinfo=UTC)
+    had_rows = database.RestoreTarget(at, [(7, "u-0007", "w", at), (8, "u-0008", "w", at)])
+    with pytest.raises(CheckFailed, match=r"1 of 1 users' history differs.*u-0007: expected"):
+        database.history_empty(drill_with(History(), tmp_path, had_rows), service, "u-0007")
+    database.history_empty(drill_with(History(), tmp_path, had_rows), service, "u-0008")
     drill = drill_with(
         History(),
         tmp_path,
@@ -181,6 +199,34 @@ def test_history_steps_fail_when_deleted_rows_come_back(tmp_path):
     )
     with pytest.raises(CheckFailed, match=r"u-0001: expected ids \[1, 2\], got \[1\]"):
         database.others_unchanged(drill, service)
+
+
+def test_history_empty_is_not_measured_when_the_user_had_nothing_at_the_target(tmp_path):
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    target = database.RestoreTarget(at, [(1, "u-0001", "w", at)])
+    asked = []
+    service = SimpleNamespace(history=lambda user: asked.append(user) or [])
+    drill = drill_with(History(), tmp_path, target)
+    with pytest.raises(CheckFailed, match=r"history of user u-0007 check not measured"):
+        database.history_empty(drill, service, "u-0007")
+    result = drill.results[-1]
+    assert result.verdict == "not measured" and not result.passed and result.figure is None
+    assert "u-0007 had no lookup at the target time" in result.explanation
+    assert asked == []
+
+
+def test_history_is_read_once_for_every_then(tmp_path):
+    at = datetime(2026, 1, 1, tzinfo=UTC)
+    target = database.RestoreTarget(at, [(1, "u-0001", "w", at), (7, "u-0007", "w", at)])
+    asked = []
+    answers = {"u-0001": [{"id": 1}]}
+    service = SimpleNamespace(history=lambda user: asked.append(user) or answers.get(user, []))
+    drill = drill_with(History(), tmp_path, target, database.DeletedUsers(("u-0007",)))
+    database.history_empty(drill, service, "u-0007")
+    database.others_unchanged(drill, service)
+    answers["u-0001"] = []  # the live service changes after the first reading
+    database.others_unchanged(drill, service)
+    assert sorted(asked) == ["u-0001", "u-0007"]
 
 
 def test_within_fails_at_the_deadline_with_the_last_observation(tmp_path):
@@ -212,6 +258,20 @@ def test_endpoint_condition_waits_for_that_endpoint_alone(tmp_path):
     assert drill.recovered_at == pytest.approx(T0 + 2, abs=0.11)
 
 
+# The network as the LLM steps see it: the link's faults are journaled under its target.
+NETWORK = SimpleNamespace(target=lambda link: f"proxy {link}")
+LLM_LINK = "proxy llm"
+
+
+def llm_drill(history: History, tmp_path: Path, *, other_fault_s: float | None = None):
+    """A drill whose `llm` link was faulted at T0; with `other_fault_s`, another target was
+    faulted that long before, so the scenario's T0 is not the link's."""
+    if other_fault_s is not None:
+        fault_at(history, T0 - other_fault_s, target="postgres az-a")
+    fault_at(history, T0, target=LLM_LINK)
+    return make_drill(history, tmp_path)
+
+
 def lookup_history(*flags: bool | None) -> History:
     """Lookups every 0.1 s from T0; None is a failed request, else the degraded flag."""
     history = History()
@@ -225,10 +285,19 @@ def lookup_history(*flags: bool | None) -> History:
 
 def test_degraded_payload_step_fails_on_a_full_answer_during_the_fault(tmp_path):
     history = lookup_history(True, True, False, True)
-    restore_at(history, T0 + 1)
-    drill = drill_with(history, tmp_path)
+    restore_at(history, T0 + 1, target=LLM_LINK)
+    drill = llm_drill(history, tmp_path)
     with pytest.raises(CheckFailed, match=r"degraded answers check fail.*3 of 4"):
-        llm.all_degraded(drill)
+        llm.all_degraded(drill, NETWORK)
+
+
+def test_degraded_payload_window_is_the_llm_links_own(tmp_path):
+    """A full answer before the link's fault, while another fault was on, is not in it."""
+    history = lookup_history(True, True, True)
+    history.record(Op("probe:/lookup", "GET /lookup", T0 - 5, T0 - 4.99, "ok", {"degraded": False}))
+    restore_at(history, T0 + 1, target=LLM_LINK)
+    restore_at(history, T0 + 9, target="postgres az-a")  # a later restore of another target
+    llm.all_degraded(llm_drill(history, tmp_path, other_fault_s=10), NETWORK)
 
 
 def test_no_failed_request_step_fails(tmp_path):
@@ -250,19 +319,48 @@ class BreakerService:
 def test_breaker_step_fails_when_it_opened_late_or_never(tmp_path):
     late = BreakerService([{"from": "closed", "to": "open", "at": T0 + 12, "reason": "x"}])
     with pytest.raises(CheckFailed, match=r"breaker opened check fail.*threshold 10 s"):
-        llm.breaker_opened(drill_with(History(), tmp_path), late, 10, "seconds")
-    never = drill_with(History(), tmp_path)
+        llm.breaker_opened(llm_drill(History(), tmp_path), late, NETWORK, 10, "seconds")
+    never = llm_drill(History(), tmp_path)
     with pytest.raises(CheckFailed, match=r"breaker opened: never completed.*measured never"):
-        llm.breaker_opened(never, BreakerService([]), 10, "seconds")
+        llm.breaker_opened(never, BreakerService([]), NETWORK, 10, "seconds")
     result = never.results[-1]
     assert result.verdict == "fail" and not result.passed and result.shown == "never completed"
     early = BreakerService([{"from": "closed", "to": "open", "at": T0 + 2, "reason": "x"}])
-    llm.breaker_opened(drill_with(History(), tmp_path), early, 10, "seconds")
+    llm.breaker_opened(llm_drill(History(), tmp_path), early, NETWORK, 10, "seconds")
+    # timed from the llm link's fault, not from an earlier fault on something else
+    after_other = llm_drill(History(), tmp_path, other_fault_s=60)
+    llm.breaker_opened(after_other, early, NETWORK, 10, "seconds")
+
+
+def test_breaker_step_without_a_fault_on_the_llm_link_says_what_is_missing(tmp_path):
+    drill = drill_with(History(), tmp_path)  # a fault, but on another target
+    with pytest.raises(MissingStep, match=r"no fault on the llm link"):
+        llm.breaker_opened(drill, BreakerService([]), NETWORK, 10, "seconds")
+
+
+def test_breaker_is_read_once_for_every_then(tmp_path):
+    service = BreakerService([{"from": "closed", "to": "open", "at": T0 + 2, "reason": "x"}])
+    drill = llm_drill(History(), tmp_path)
+    llm.breaker_opened(drill, service, NETWORK, 10, "seconds")
+    service.transitions = []  # the live breaker's record changes after the first reading
+    llm.breaker_opened(drill, service, NETWORK, 10, "seconds")
 
 
 def test_full_answers_step_fails_when_they_do_not_come_back(tmp_path):
     history = lookup_history(True, True, True, True)
-    restore_at(history, T0 + 0.1)
-    drill = drill_with(history, tmp_path)
+    restore_at(history, T0 + 0.1, target=LLM_LINK)
+    drill = llm_drill(history, tmp_path)
     with pytest.raises(CheckFailed, match=r"full answers back: never completed"):
-        llm.full_answers_back(drill, 30, "seconds")
+        llm.full_answers_back(drill, NETWORK, 30, "seconds")
+
+
+def test_full_answers_are_timed_from_the_llm_links_restore(tmp_path):
+    history = lookup_history(True, True, False, False)
+    restore_at(history, T0 + 0.15, target=LLM_LINK)
+    restore_at(history, T0 + 0.35, target="postgres az-a")  # a later restore of another target
+    drill = llm_drill(history, tmp_path, other_fault_s=10)
+    llm.full_answers_back(drill, NETWORK, 30, "seconds")
+    result = drill.results[-1]
+    assert result.figure == pytest.approx(0.05)  # from T0 + 0.15 to the answer at T0 + 0.2
+    with pytest.raises(MissingStep, match=r"never restored"):
+        llm.full_answers_back(llm_drill(History(), tmp_path), NETWORK, 30, "seconds")

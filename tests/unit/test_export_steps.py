@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from drillbook.capabilities.exports import REPLAY
 from drillbook.capabilities.operation import fault, remediation
 from drillbook.checks.exports import ExportRecord
 from drillbook.drill import CheckFailed, Drill, MissingStep
@@ -68,7 +69,7 @@ def replayed_drill(tmp_path: Path, replayed: tuple[str, ...] = ("t0", "t1")) -> 
     """A drill whose replay (a remediation of its history) re-enqueued `replayed`."""
     drill = drill_with(tmp_path, 0.01)
     drill.history.record(
-        Op("nemesis", "remediation", T0, T0 + 0.1, "ok", {"kind": exports.REPLAY, "target": "q"})
+        Op("nemesis", "remediation", T0, T0 + 0.1, "ok", {"kind": REPLAY, "target": "q"})
     )
     drill.remember(exports.Replayed(replayed))
     return drill
@@ -106,7 +107,7 @@ def test_the_worker_kill_and_restart_are_the_fault_and_its_end(tmp_path):
             lambda: {"pid": 7, "task": "t3", "stream_entry": "1-0", "attempt_started_at": T0},
             lambda: restarted.append(True),
         ),
-        replay=lambda: remediation("replay exports", "export queue", lambda: {"replayed": ["t3"]}),
+        replay=lambda: remediation(REPLAY, "export queue", lambda: {"replayed": ["t3"]}),
     )
     with pytest.raises(MissingStep, match="no fault on export worker"):
         exports.worker_restarted(drill)
@@ -162,3 +163,35 @@ def test_artifact_step_fails_when_the_dr_copy_differs_from_the_recorded_hash(tmp
     exports.artifacts_in_region(
         drill_with(tmp_path, 0.01, 0.01), queue(records, {"dr": stored}), "dr"
     )
+
+
+def test_the_then_steps_read_the_live_queue_and_buckets_once(tmp_path):
+    """The worker completes a task and a replica copies an object after the freeze: every Then
+    sees the first reading, whatever their order."""
+    reads = []
+    records = {"t0": record("t0"), "t1": record("t1", completed_at=None)}
+    stored = {r.object_key: ObjectState("v1", r.sha256, "REPLICA") for r in records.values()}
+    queue_ = SimpleNamespace(
+        records=lambda: reads.append("records") or dict(records),
+        artifacts=lambda region: reads.append(f"artifacts {region}") or dict(stored),
+    )
+    source = {"a": ObjectState("v1", "h1", "COMPLETED")}
+    dst: dict[str, ObjectState] = {}
+    storage = SimpleNamespace(
+        latest_objects=lambda region, bucket, prefix: (
+            reads.append(region) or dict(source if region == "src" else dst)
+        )
+    )
+    drill = drill_with(tmp_path, 0.01, 0.01)
+    with pytest.raises(CheckFailed, match="1 lost"):
+        exports.completed_once(drill, queue_)
+    records["t1"] = record("t1")  # completed after the first reading
+    with pytest.raises(CheckFailed, match="1 lost"):
+        exports.completed_once(drill, queue_)
+    exports.artifacts_in_region(drill, queue_, "dr")
+    with pytest.raises(CheckFailed, match="replicated to dst check fail"):
+        exports.replicated_with_same_content(drill, storage, "bucket", "src", "dst")
+    dst["a"] = ObjectState("v1", "h1", "REPLICA")  # replicated after the first reading
+    with pytest.raises(CheckFailed, match="replicated to dst check fail"):
+        exports.replicated_with_same_content(drill, storage, "bucket", "src", "dst")
+    assert reads == ["records", "artifacts dr", "src", "dst"]

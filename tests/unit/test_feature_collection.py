@@ -101,9 +101,10 @@ def test_destructive_scenario_is_refused_on_a_non_destructive_profile(tmp_path):
     variables = ("SERVICE_URL", "PG_PRIMARY_DSN", "PG_STANDBY_DSN", "REDIS_URL", "TOXIPROXY_URL")
     env = os.environ | {f"DRILLBOOK_STAGING_{name}": "unused" for name in variables}
     result = run_pytest(path, "--dr-env", "staging", "-q", "-rs", env=env)
-    assert result.returncode == 0, result.stdout
     assert "1 skipped" in result.stdout
     assert "staging.yaml says destructive: false" in result.stdout
+    # and a run that drilled nothing fails (tested on its own below)
+    assert result.returncode == 1, result.stdout
 
 
 LIVE_PROFILE = """name: bare-staging
@@ -165,3 +166,24 @@ def test_a_wait_written_as_then_is_refused(tmp_path):
     result = run_pytest(path)
     assert result.returncode != 0
     assert "waits on the drill, but the first Then freezes the workload" in result.stdout
+
+
+def test_a_run_that_drilled_nothing_fails_saying_why(tmp_path):
+    path = feature(
+        tmp_path,
+        """Feature: nothing to drill
+  @destructive
+  Scenario: breaks things
+    Given the workload has run for 0 seconds
+""",
+    )
+    profile = tmp_path / "gentle.yaml"
+    local = (ROOT / "environments" / "local.yaml").read_text(encoding="utf-8")
+    profile.write_text(local.replace("destructive: true", "destructive: false"), encoding="utf-8")
+    skipped = run_pytest(path, "--dr-env", str(profile))
+    assert skipped.returncode == 1, skipped.stdout[-2000:]
+    assert "no drill ran: 1 collected, 0 deselected, 1 skipped" in skipped.stdout
+    assert "destructive: false" in skipped.stdout
+    deselected = run_pytest(path, "-m", "not destructive")
+    assert deselected.returncode != 0
+    assert "no drill ran: 1 collected, 1 deselected, 0 skipped" in deselected.stdout

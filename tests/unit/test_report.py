@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from drillbook.report import ROOT, main, strip_remote
+from drillbook.report import ROOT, main, strip_remote, summary_line
 
 # What would make a browser fetch from another host: a src/href to http(s):// or //host.
 REMOTE_REFERENCE = re.compile(r"""(src|href)=["']?(https?:)?//""", re.IGNORECASE)
@@ -74,6 +74,40 @@ def test_strip_remote_keeps_data_uris_local_paths_and_the_page_own_code():
 def test_strip_remote_leaves_a_page_without_remote_references_unchanged():
     once = strip_remote(SAMPLE)
     assert strip_remote(once) == once
+
+
+def test_summary_line_prints_each_figure_as_its_check_worded_it():
+    entry = {
+        "id": "2026-01-001",
+        "verdict": "fail",
+        "script": "features/2_pitr.feature:12",
+        "scenario": "PITR",
+        "figures": {
+            "RTO (line 20)": {"check": "RTO", "shown": "no outage observed", "figure": None},
+            "RPO (line 21)": {"check": "RPO", "shown": "0.42 s", "figure": 0.42, "unit": "s"},
+        },
+    }
+    assert summary_line(entry) == (
+        "2026-01-001  FAIL  2_pitr: PITR  RTO no outage observed  RPO 0.42 s"
+    )
+
+
+def test_summary_line_prints_an_entry_written_before_figures_were_worded():
+    """Keyed by the check's name, with the bare figure and unit: it still prints."""
+    entry = {
+        "id": "2025-12-001",
+        "verdict": "pass",
+        "script": "features/2_pitr.feature:12",
+        "scenario": "PITR",
+        "figures": {
+            "RTO": {"figure": 12.3456, "unit": "s", "threshold": 1800.0, "passed": True},
+            "lost writes": {"figure": 0, "unit": "writes", "threshold": 0, "passed": True},
+            "RPO": {"figure": None, "unit": "s", "threshold": 1.0, "passed": False},
+        },
+    }
+    assert summary_line(entry) == (
+        "2025-12-001  PASS  2_pitr: PITR  RTO 12.35 s  lost writes 0 writes  RPO not measured"
+    )
 
 
 ALLURE = ROOT / "node_modules" / ".bin" / "allure"

@@ -137,15 +137,29 @@ def with_artifact(drill: Drill) -> Drill:
     return drill
 
 
+def artifact_drill(tmp_path: Path) -> Drill:
+    return with_artifact(make_drill(History(), tmp_path, t0=T0))
+
+
 def test_artifact_step_fails_when_a_region_has_other_content(tmp_path):
-    drill = with_artifact(make_drill(History(), tmp_path, t0=T0))
     both = f"{PRIMARY} and {DR}"
     with pytest.raises(CheckFailed, match=r"artifact exports/a.json check fail") as err:
-        storage.artifact_intact(drill, regions(b"v1", b"v0"), KEY, both)
+        storage.artifact_intact(artifact_drill(tmp_path), regions(b"v1", b"v0"), KEY, both)
     assert "in 1 of 2 regions" in str(err.value)
-    with pytest.raises(CheckFailed, match="in 1 of 2 regions"):  # same bytes, older version
-        storage.artifact_intact(drill, regions(b"v1", b"v1", dr_version="v0"), KEY, both)
-    storage.artifact_intact(drill, regions(b"v1", b"v1"), KEY, both)
+    older = regions(b"v1", b"v1", dr_version="v0")  # same bytes, older version
+    with pytest.raises(CheckFailed, match="in 1 of 2 regions"):
+        storage.artifact_intact(artifact_drill(tmp_path), older, KEY, both)
+    storage.artifact_intact(artifact_drill(tmp_path), regions(b"v1", b"v1"), KEY, both)
+
+
+def test_artifact_step_reads_each_region_once_for_every_then(tmp_path):
+    """A replica that copies the object after the first reading changes no later Then."""
+    drill = artifact_drill(tmp_path)
+    both = f"{PRIMARY} and {DR}"
+    with pytest.raises(CheckFailed, match="in 1 of 2 regions"):
+        storage.artifact_intact(drill, regions(b"v1", b"v0"), KEY, both)
+    with pytest.raises(CheckFailed, match="in 1 of 2 regions"):
+        storage.artifact_intact(drill, regions(b"v1", b"v1"), KEY, both)
 
 
 def test_artifact_step_needs_the_artifact(tmp_path):
@@ -165,8 +179,19 @@ def test_the_back_wait_remembers_when_the_region_serves_the_artifact(tmp_path):
     assert drill.recovered_at == back
 
 
+DELETED = f"object {BUCKET}/{KEY}"
+
+
+def deleted_at(history: History, tmp_path: Path, at: float) -> Drill:
+    """A drill whose artifact was deleted by mistake at `at`."""
+    fault_at(history, at, target=DELETED, kind="deleted by mistake")
+    drill = make_drill(history, tmp_path)
+    drill.remember(storage.ArtifactDeleted(DELETED), KEY)
+    return drill
+
+
 def test_recovery_step_fails_past_the_limit_and_when_never_back(tmp_path):
-    drill = make_drill(History(), tmp_path, t0=T0)
+    drill = deleted_at(History(), tmp_path, T0)
     with pytest.raises(CheckFailed, match=r"recovery check fail.*never completed"):
         storage.artifact_recovered_within(drill, STORAGE, KEY, 15, "minutes")
     drill.remember(storage.ArtifactBack(T0 - 1), f"{KEY} in {DR}")  # before the delete
@@ -179,6 +204,23 @@ def test_recovery_step_fails_past_the_limit_and_when_never_back(tmp_path):
     drill.remember(storage.ArtifactBack(T0 + 1), f"{KEY} in {PRIMARY}")
     storage.artifact_recovered_within(drill, STORAGE, KEY, 15, "minutes")
     assert drill.results[-1].figure == pytest.approx(2)
+
+
+def test_recovery_is_timed_from_the_delete_not_from_an_earlier_fault(tmp_path):
+    history = History()
+    fault_at(history, T0 - 600, target=REPLICATION, kind="cut")  # the scenario's T0
+    drill = deleted_at(history, tmp_path, T0)
+    drill.remember(storage.ArtifactBack(T0 - 1), f"{KEY} in {PRIMARY}")  # back before the delete
+    drill.remember(storage.ArtifactBack(T0 + 3), f"{KEY} in {DR}")
+    storage.artifact_recovered_within(drill, STORAGE, KEY, 15, "minutes")
+    assert drill.t0 == T0 - 600 and drill.results[-1].figure == pytest.approx(3)
+
+
+def test_recovery_step_needs_the_delete(tmp_path):
+    with pytest.raises(MissingStep, match="is deleted by mistake"):
+        storage.artifact_recovered_within(
+            make_drill(History(), tmp_path, t0=T0), STORAGE, KEY, 15, "minutes"
+        )
 
 
 def test_the_delete_and_the_restore_are_the_fault_and_its_end(tmp_path):
@@ -229,17 +271,26 @@ HISTORY_OF_A = [("a", "v1", '"e1"'), ("a", "v2", None), ("a", "v3", '"e1"')]
 
 
 def test_versions_step_fails_when_a_version_or_marker_is_missing_or_differs(tmp_path):
-    drill = make_drill(History(), tmp_path, t0=T0)
+    def drill() -> Drill:
+        return make_drill(History(), tmp_path, t0=T0)
+
     same = listing_regions(HISTORY_OF_A, HISTORY_OF_A)
-    storage.same_versions(drill, same, BUCKET, PRIMARY, DR)
+    storage.same_versions(drill(), same, BUCKET, PRIMARY, DR)
     no_marker = listing_regions(HISTORY_OF_A, [HISTORY_OF_A[0], HISTORY_OF_A[2]])
     with pytest.raises(
         CheckFailed, match=r"versions differing in ap-northeast-1 check fail"
     ) as err:
-        storage.same_versions(drill, no_marker, BUCKET, PRIMARY, DR)
+        storage.same_versions(drill(), no_marker, BUCKET, PRIMARY, DR)
     assert "1 of 3 versions" in str(err.value) and "a v2: delete marker" in str(err.value)
     other = listing_regions(HISTORY_OF_A, [*HISTORY_OF_A[:2], ("a", "v3", '"e2"')])
     with pytest.raises(CheckFailed, match=r'a v3: "e1" at the source, "e2" at the target'):
-        storage.same_versions(drill, other, BUCKET, PRIMARY, DR)
+        storage.same_versions(drill(), other, BUCKET, PRIMARY, DR)
     with pytest.raises(CheckFailed, match="not measured"):
-        storage.same_versions(drill, listing_regions([], []), BUCKET, PRIMARY, DR)
+        storage.same_versions(drill(), listing_regions([], []), BUCKET, PRIMARY, DR)
+
+
+def test_versions_are_read_once_for_every_then(tmp_path):
+    drill = make_drill(History(), tmp_path, t0=T0)
+    storage.same_versions(drill, listing_regions(HISTORY_OF_A, HISTORY_OF_A), BUCKET, PRIMARY, DR)
+    later = listing_regions(HISTORY_OF_A, HISTORY_OF_A[:1])  # the live buckets change after
+    storage.same_versions(drill, later, BUCKET, PRIMARY, DR)

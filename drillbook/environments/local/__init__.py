@@ -13,6 +13,8 @@ from drillbook.environments.local.exports import LocalExportQueue
 from drillbook.environments.local.network import LocalNetwork
 from drillbook.environments.local.service import LocalService
 from drillbook.environments.local.storage import LocalStorage
+from drillbook.faults.recover import local_stack_recover
+from drillbook.glancy import GlancyClient
 from drillbook.profile import Profile
 from drillbook.stack import LocalSettings, LocalStack
 
@@ -21,6 +23,7 @@ class LocalEnvironment:
     """Every capability, each backed by processes the harness starts in `run_dir`."""
 
     kind: ClassVar[str] = "local"
+    held_as: ClassVar[str] = "local stack"
     provides: ClassVar[frozenset[str]] = frozenset(
         {"service", "database", "cache", "storage", "network", "exports"}
     )
@@ -28,15 +31,17 @@ class LocalEnvironment:
     def __init__(self, profile: Profile, run_dir: Path, progress: Callable[[str], None]) -> None:
         self.stack = LocalStack(local_settings(profile), run_dir, progress)
         stack = self.stack
-        network = LocalNetwork(stack.toxiproxy)
-        service = LocalService(stack)
+        # One of each, shared by the capabilities that use them.
+        api = GlancyClient(stack.service.url)
+        database = LocalDatabase(stack)
+        storage = LocalStorage(stack.storage)
         self._capabilities: dict[str, Any] = {
-            "service": service,
-            "database": LocalDatabase(stack),
+            "service": LocalService(stack, database, api),
+            "database": database,
             "cache": LocalCache(stack),
-            "storage": LocalStorage(stack.storage),
-            "network": network,
-            "exports": LocalExportQueue(stack),
+            "storage": storage,
+            "network": LocalNetwork(stack.toxiproxy),
+            "exports": LocalExportQueue(stack, api, storage),
         }
 
     def start(self) -> None:
@@ -53,8 +58,9 @@ class LocalEnvironment:
     def commands_since(self, since: float) -> list[Any]:
         return self.stack.commands.since(since)
 
-    def endpoints(self) -> dict[str, str]:
-        return self.stack.endpoints()
+    def recover_op(self) -> dict[str, Any] | None:
+        """The stack's processes stopped and its run folder removed."""
+        return local_stack_recover(self.stack.run_dir)
 
 
 def local_settings(profile: Profile) -> LocalSettings:

@@ -24,10 +24,6 @@ class LocalCache:
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
 
-    @property
-    def nodes(self) -> list[str]:
-        return list(NODES)
-
     def url(self, node: str) -> str:
         return redis_node(self.stack, node).url
 

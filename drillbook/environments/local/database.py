@@ -22,22 +22,22 @@ class LocalInstance:
     def app_dsn(self) -> str:
         return self.node.app_dsn
 
-    @property
-    def direct_app_dsn(self) -> str:
-        return self.node.direct_app_dsn
-
     def query(self, statement: str, params: tuple | list | None = None) -> list[tuple]:
+        """As superuser, straight to the node: the admin DSN's connect_timeout and the
+        statement_timeout PgNode.query sets bound it."""
         return self.node.query(statement, params, dbname=APP_DB)
+
+    def lookups(self) -> list[tuple]:
+        return self.query(ALL_LOOKUPS)
+
+    def reset_writes(self) -> None:
+        self.query(f"TRUNCATE {WRITES}")
 
 
 class LocalDatabase:
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
         self.pg = stack.pg
-
-    @property
-    def zones(self) -> list[str]:
-        return sorted(self.pg.nodes)
 
     @property
     def primary_zone(self) -> str:
@@ -61,6 +61,11 @@ class LocalDatabase:
 
     def kill_primary(self, zone: str) -> Operation[int]:
         node = self.pg.node(zone)
+        if node is not self.pg.primary:
+            raise RuntimeError(
+                f"postgres {zone} is not the primary ({self.pg.primary.name} is): killing it "
+                "would not be a failure of the primary"
+            )
         pid = node.pid()
         if pid is None:
             raise RuntimeError(f"postgres {zone} is not running, so it cannot be killed")
@@ -114,6 +119,9 @@ class LocalDatabase:
             "PITR", f"restored copy {name} at {target.isoformat()}", restore, destroy
         )
 
+    def lookups_committed_by(self, target: datetime) -> list[tuple]:
+        return self.instance(self.primary_zone).query(LOOKUPS_COMMITTED_BY, (target,))
+
     def clock(self) -> datetime:
         [(now,)] = self.pg.primary.query("SELECT clock_timestamp()", dbname=APP_DB)
         return now
@@ -128,6 +136,14 @@ class LocalDatabase:
         heal_database(self.stack)
 
 
+# The writer's table (drillbook.workload.Writer).
+WRITES = "drill_writes"
+ALL_LOOKUPS = "SELECT id, user_id, word, looked_up_at FROM lookups ORDER BY id"
+# Needs track_commit_timestamp, which the stack's PostgreSQL runs with.
+LOOKUPS_COMMITTED_BY = (
+    "SELECT id, user_id, word, looked_up_at FROM lookups"
+    " WHERE pg_xact_commit_timestamp(xmin) <= %s ORDER BY id"
+)
 COLUMNS = (
     "SELECT column_name FROM information_schema.columns"
     " WHERE table_name = %s ORDER BY ordinal_position"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from drillbook.capabilities.exports import WORKER
+from drillbook.capabilities.exports import REPLAY, WORKER
 from drillbook.capabilities.operation import Operation, fault, remediation
 from drillbook.checks.exports import ExportRecord
 from drillbook.environments.local.heal import heal_export_worker
@@ -30,9 +30,10 @@ FROM exports.tasks t LEFT JOIN exports.completions c ON c.task_id = t.id
 
 
 class LocalExportQueue:
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: LocalStack, api: GlancyClient, storage: LocalStorage) -> None:
         self.stack = stack
-        self.api = GlancyClient(stack.service.url)
+        self.api = api
+        self.storage = storage
 
     def kill_worker_mid_task(self, timeout_s: float) -> Operation[dict[str, Any]]:
         worker = self.stack.export_worker
@@ -51,7 +52,7 @@ class LocalExportQueue:
         hold it: its completion, the deliveries that reached completion, the writes of its
         artifact."""
         rows = self.stack.pg.primary.query(RECORDS, dbname=APP_DB)
-        client = self.stack.storage.primary.client()
+        client = self.storage.client(self.storage.primary_region)
         versions = version_counts(client, EXPORTS_BUCKET, ARTIFACTS)
         return {
             task: ExportRecord(
@@ -61,11 +62,10 @@ class LocalExportQueue:
         }
 
     def replay(self) -> Operation[dict[str, Any]]:
-        return remediation("replay exports", "export queue", self.api.replay_exports)
+        return remediation(REPLAY, "export queue", self.api.replay_exports)
 
     def artifacts(self, region: str) -> dict[str, ObjectState]:
-        client = LocalStorage(self.stack.storage).client(region)
-        return latest_objects(client, EXPORTS_BUCKET, ARTIFACTS)
+        return latest_objects(self.storage.client(region), EXPORTS_BUCKET, ARTIFACTS)
 
 
 def task_in_hand(stack: LocalStack, consumer: str) -> tuple | None:

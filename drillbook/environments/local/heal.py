@@ -6,7 +6,6 @@ share a heal (kill, promote and switch of one failover) are undone by its first 
 
 from __future__ import annotations
 
-from drillbook.faults.heal import reset_proxy
 from drillbook.stack import LocalStack
 
 
@@ -20,7 +19,7 @@ def heal_redis(stack: LocalStack) -> None:
     """Redis primary up and followed by its replica, their proxies clean, the service on the
     primary; what a promoted replica took before the heal is kept (see restore_topology)."""
     for node in stack.redis.nodes:
-        reset_proxy(stack.toxiproxy, node.name)
+        stack.toxiproxy.reset_proxy(node.name)
     stack.redis.restore_topology()
     stack.service.switch_redis(stack.redis.primary.url)
 

@@ -7,17 +7,12 @@ from functools import partial
 from typing import Any
 
 from drillbook.capabilities.operation import Operation, fault
-from drillbook.faults.heal import reset_proxy
 from drillbook.toxiproxy import ToxiproxyClient
 
 
 class LocalNetwork:
     def __init__(self, toxiproxy: ToxiproxyClient) -> None:
         self.toxiproxy = toxiproxy
-
-    @property
-    def links(self) -> list[str]:
-        return sorted(self.toxiproxy.proxies())
 
     def target(self, link: str) -> str:
         return f"proxy {link}"
@@ -44,7 +39,7 @@ class LocalNetwork:
             kind,
             self.target(link),
             run,
-            partial(reset_proxy, self.toxiproxy, link),
+            partial(self.toxiproxy.reset_proxy, link),
             recover={"op": "toxiproxy-reset", "url": self.toxiproxy.base_url, "proxy": link},
         )
 

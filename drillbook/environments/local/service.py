@@ -16,10 +16,11 @@ from drillbook.stack import LocalStack
 
 
 class LocalService:
-    def __init__(self, stack: LocalStack) -> None:
+    def __init__(self, stack: LocalStack, database: LocalDatabase, api: GlancyClient) -> None:
         self.stack = stack
         self.replicas = stack.service
-        self.api = GlancyClient(stack.service.url)
+        self.database = database
+        self.api = api
 
     @property
     def url(self) -> str:
@@ -29,7 +30,7 @@ class LocalService:
         return self.api.health()
 
     def point_database(self, name: str) -> Operation[dict]:
-        dsn = LocalDatabase(self.stack).instance(name).app_dsn
+        dsn = self.database.instance(name).app_dsn
         return remediation(
             "switch endpoint",
             f"service database -> {name}",
@@ -115,12 +116,12 @@ class LocalService:
         return self.replicas.cache_stats()
 
     def add_users(self, users: list[str], daily_limit: int) -> None:
-        primary = LocalDatabase(self.stack).primary()
+        primary = self.database.primary()
         for user in users:
             primary.query(ADD_USER, (user, daily_limit))
 
     def lookups_today(self, user: str, day: str) -> int:
-        [(count,)] = LocalDatabase(self.stack).primary().query(USAGE_OF_DAY, (user, day))
+        [(count,)] = self.database.primary().query(USAGE_OF_DAY, (user, day))
         return count
 
 

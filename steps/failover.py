@@ -1,5 +1,6 @@
-"""Faults and remediations of the database: each is an operation of the drill's history,
-journaled with its revert before it runs; the first fault is T0."""
+"""PostgreSQL failover (runbook 5.1): the primary killed, the outage detected, the standby
+promoted and the service pointed at it. Each fault and remediation is an operation of the
+drill's history, journaled with its revert before it runs; the first fault is T0."""
 
 from __future__ import annotations
 

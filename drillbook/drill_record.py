@@ -1,5 +1,6 @@
-"""The evidence of one drill run: Allure labels before it, and after it the history, the
-timeline chart, the figures, the ledger entry and their hashes."""
+"""The record of one drill run: Allure labels before it, and after it the history, the timeline
+chart, the figures, the ledger entry and their hashes. It joins the drill and the evidence
+library, so it sits above both: neither imports the other's side of it."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from drillbook.profile import Profile
 from drillbook.stack.commands import render as render_commands
 
 SEED_TAG = re.compile(r"^seed_(\d+)(?:_(\d+))?$")
-PLAN = Path(__file__).resolve().parents[2] / "docs" / "dr-plan.zh.md"
+PLAN = Path(__file__).resolve().parents[1] / "docs" / "dr-plan.zh.md"
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ def finish_drill(drill: Drill, profile: Profile, reports: Path, commands: list) 
         scenario=drill.scenario,
         script=f"{relative(drill.feature)}:{drill.line}",
         t0=t0,
-        t1=time.time(),
+        t1=None if drill.aborted else time.time(),  # an aborted drill is not closed
         verdicts=drill.verdicts,
         evidence=drill.evidence.items,
         owners=[f"{role}: {who}" for role, who in profile.owners.items()],
