@@ -123,6 +123,29 @@ def test_rto_below_the_outage_fails_with_the_measured_value(tmp_path):
     assert [e for e, _ in journal_events(reports)].count("revert") == 3
 
 
+def test_a_drill_gives_the_same_verdicts_under_python_dash_o(tmp_path):
+    """`python -O` strips assert statements: no verdict of a drill may depend on one."""
+    feature = tmp_path / "optimized.feature"
+    feature.write_text(
+        CROSS_AZ.format(
+            tail="    And within 30 seconds the probes succeed again\n"
+            "    Then the probes saw the outage\n"
+            "    And the RTO is at most 0.001 seconds\n"
+            "    And the RPO is at most 5 minutes"
+        )
+    )
+    reports = tmp_path / "reports"
+    argv = pytest_argv(feature, reports)
+    done = subprocess.run(
+        [argv[0], "-O", *argv[1:]], cwd=ROOT, capture_output=True, text=True, timeout=200
+    )
+    assert done.returncode == 1, done.stdout[-3000:]
+    [entry] = ledger_entries(reports)
+    verdicts = [(f["check"], f["verdict"]) for f in entry["figures"].values()]
+    assert verdicts == [("outage seen by the probes", "pass"), ("RTO", "fail")], verdicts
+    assert entry["verdict"] == "fail"
+
+
 def interruptible() -> None:
     """Ctrl-C reaches a program in the foreground; one started from a background job (as CI
     runs us) inherits SIGINT ignored, so the drill under test gets the default back."""
