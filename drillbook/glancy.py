@@ -1,7 +1,8 @@
 """The service's HTTP API as clients and operators call it, with a timeout on every call.
 
 Every environment reaches Glancy the same way, so this client is shared: a call that does not
-answer 2xx raises, naming the method, the URL and what came back.
+answer 2xx raises, naming the method, the URL and what came back. So are the rules that make one
+answer of several replicas' (each has its own breaker, cache counters and configuration).
 """
 
 from __future__ import annotations
@@ -86,3 +87,47 @@ class GlancyClient:
 
     def replay_exports(self) -> dict:
         return self.call("POST", "/admin/exports/replay")
+
+    def version(self) -> str:
+        """The version this replica runs, as it reports it."""
+        return self.health()["version"]
+
+    def llm_breaker(self) -> dict:
+        """The LLM adapter's circuit breaker: state and recent transitions."""
+        return self.call("GET", "/admin/llm")
+
+    def cache_stats(self) -> dict:
+        """Its result-cache reads since it started: `hits`, `misses`, `unavailable`, `since`
+        (epoch seconds) and `redis` (the node, whether it is used now)."""
+        return self.call("GET", "/admin/cache/stats")
+
+
+def same_answer(answers: list[dict]) -> dict:
+    """The answer every replica gave; replicas that disagree are an error."""
+    if any(answer != answers[0] for answer in answers):
+        raise RuntimeError(f"the service replicas disagree: {answers}")
+    return answers[0]
+
+
+def replicas_breaker(snapshots: list[dict]) -> dict:
+    """Every replica's breaker (in replica order): the state they share ("mixed" while they
+    differ) and all transitions, oldest first, each naming its replica (numbered from 1)."""
+    states = {snapshot["state"] for snapshot in snapshots}
+    transitions = [
+        {**transition, "replica": n}
+        for n, snapshot in enumerate(snapshots, 1)
+        for transition in snapshot["transitions"]
+    ]
+    return {
+        "state": states.pop() if len(states) == 1 else "mixed",
+        "transitions": sorted(transitions, key=lambda t: t["at"]),
+        "replicas": snapshots,
+    }
+
+
+def replicas_cache_stats(answers: list[dict]) -> dict:
+    """The service's result-cache reads from every replica's own answer: `hits`, `misses` and
+    `unavailable` summed. `since` is the latest replica's start, so it changes whenever a
+    replica restarts and its counts start again from 0; `replicas` holds each answer."""
+    summed = {key: sum(a[key] for a in answers) for key in ("hits", "misses", "unavailable")}
+    return {**summed, "since": max(a["since"] for a in answers), "replicas": answers}

@@ -1,17 +1,19 @@
 """Environments: what a profile's `kind` selects, and the capabilities each provides.
 
 An environment is started once per test session and hands out capabilities by name
-(drillbook.capabilities). Which capabilities it provides is known from the class alone, before
-anything starts, so a scenario whose steps need one it lacks is refused before it injects
-anything.
+(drillbook.capabilities). Which capabilities it provides, and which operations it can carry out,
+are known from its class and profile alone, before anything starts, so a scenario whose steps
+need one it lacks, or one the profile does not allow, is refused before it injects anything.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
+from drillbook.environments.live.operations import fault_names
 from drillbook.profile import Profile
 
 
@@ -19,17 +21,50 @@ class MissingCapability(LookupError):
     """The selected environment does not provide a capability a step needs."""
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One line of a preflight: what was checked, whether it is ready, and what was seen."""
+
+    what: str
+    ok: bool
+    detail: str
+
+
 class Environment(Protocol):
     """A running environment of some kind."""
 
     kind: ClassVar[str]
-    provides: ClassVar[frozenset[str]]
     # What the fault journal calls it while the harness holds it (started, not yet stopped).
     held_as: ClassVar[str]
 
     def __init__(
         self, profile: Profile, run_dir: Path, progress: Callable[[str], None]
     ) -> None: ...
+
+    @classmethod
+    def provides_for(cls, profile: Profile) -> frozenset[str]:
+        """The capabilities an environment of this class provides under `profile`."""
+        ...
+
+    @classmethod
+    def operation_refusal(cls, profile: Profile, operation: str) -> str | None:
+        """Why `operation` (e.g. "database.kill_primary") cannot be carried out, or None."""
+        ...
+
+    @classmethod
+    def preflight(cls, profile: Profile, capabilities: list[str]) -> list[Finding]:
+        """Whether each capability is ready to use (reachable, authenticated); injects nothing."""
+        ...
+
+    @classmethod
+    def preflight_operation(cls, profile: Profile, operation: str) -> list[Finding]:
+        """Whether the operation can be carried out and reverted; injects nothing."""
+        ...
+
+    @classmethod
+    def describe_operation(cls, profile: Profile, operation: str, params: dict[str, str]) -> str:
+        """One line saying how the operation would be carried out (for a dry run)."""
+        ...
 
     def start(self) -> None: ...
 
@@ -54,18 +89,30 @@ def environment_class(profile: Profile) -> type[Environment]:
         from drillbook.environments.local import LocalEnvironment
 
         return LocalEnvironment
-    from drillbook.environments.unbound import UnboundEnvironment
+    from drillbook.environments.live.environment import LiveEnvironment
 
-    return UnboundEnvironment
+    return LiveEnvironment
 
 
 def capability_refusal(profile: Profile, name: str) -> str | None:
     """Why the profile's environment cannot give capability `name`, or None if it can."""
-    cls = environment_class(profile)
-    if name in cls.provides:
+    provided = environment_class(profile).provides_for(profile)
+    if name in provided:
         return None
-    offered = ", ".join(sorted(cls.provides)) or "none"
+    offered = ", ".join(sorted(provided)) or "none"
     return (
         f"the environment {profile.name!r} ({profile.kind}, {profile.path}) does not provide "
         f"the capability {name!r} (it provides: {offered})"
     )
+
+
+def operation_refusal(profile: Profile, operation: str) -> str | None:
+    """Why `operation` cannot run under the profile: a fault its `allow_faults` leaves out, or
+    one its environment cannot carry out (a live profile that does not bind it); else None."""
+    allowed = profile.allow_faults
+    if allowed is not None and operation in fault_names() and operation not in allowed:
+        return (
+            f"{profile.path} allows only the faults {', '.join(allowed) or '(none)'} "
+            f"(allow_faults), not {operation!r}"
+        )
+    return environment_class(profile).operation_refusal(profile, operation)

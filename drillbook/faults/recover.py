@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import importlib
 import os
 import shutil
 import signal
@@ -32,6 +33,9 @@ from drillbook.toxiproxy import ToxiproxyClient
 
 RecoverOp = Callable[[dict[str, Any]], str]
 OPS: dict[str, RecoverOp] = {}
+# Modules that register recover ops of their own and import this one, so it cannot import them
+# when it loads: imported before an op runs, so a run finds every op a killed run journaled.
+OP_MODULES = ("drillbook.environments.live.bindings",)
 
 # The environment fixture names its run folders so; nothing else is ever stopped or removed.
 RUN_DIR_PREFIX = "drillbook-run-"
@@ -59,6 +63,8 @@ def recover_op(name: str) -> Callable[[RecoverOp], RecoverOp]:
 
 def run_recover(recover: dict[str, Any]) -> str:
     """Carry out one recover op; return what it did."""
+    for module in OP_MODULES:
+        importlib.import_module(module)
     params = dict(recover)
     name = params.pop("op", None)
     if name not in OPS:

@@ -6,7 +6,12 @@ import json
 import sys
 from pathlib import Path
 
-from drillbook.glancy import GlancyClient
+from drillbook.glancy import (
+    GlancyClient,
+    replicas_breaker,
+    replicas_cache_stats,
+    same_answer,
+)
 from drillbook.stack.process import LocalProcess, ManagedProcess
 from drillbook.stack.router import Router
 
@@ -81,7 +86,7 @@ class ReferenceService(LocalProcess):
     @property
     def version(self) -> str:
         """The version it runs, as it reports it (GET /healthz)."""
-        return self._call("GET", "/healthz")["version"]
+        return self._client().version()
 
     def restart_as(self, version: str) -> None:
         """Stop, then start again running `version`, and wait until it answers."""
@@ -110,18 +115,19 @@ class ReferenceService(LocalProcess):
 
     def llm_breaker(self) -> dict:
         """The LLM adapter's circuit breaker: state and recent transitions (GET /admin/llm)."""
-        return self._call("GET", "/admin/llm")
+        return self._client().llm_breaker()
 
     def cache_stats(self, timeout_s: float = HTTP_TIMEOUT_S) -> dict:
         """Its result-cache reads since it started (GET /admin/cache/stats): `hits`, `misses`,
         `unavailable`, `since` (epoch seconds) and `redis` (the node, whether it is used now)."""
-        return self._call("GET", "/admin/cache/stats", timeout_s=timeout_s)
+        return self._client(timeout_s).cache_stats()
 
-    def _call(
-        self, method: str, path: str, body: dict | None = None, timeout_s: float = HTTP_TIMEOUT_S
-    ) -> dict:
+    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         """An admin call to this replica that must succeed (raises ServiceCallError)."""
-        return GlancyClient(self.url, timeout_s).call(method, path, body)
+        return self._client().call(method, path, body)
+
+    def _client(self, timeout_s: float = HTTP_TIMEOUT_S) -> GlancyClient:
+        return GlancyClient(self.url, timeout_s)
 
 
 class ServiceReplicas:
@@ -192,33 +198,11 @@ class ServiceReplicas:
         return same_answer([replica.redis() for replica in self.replicas])
 
     def llm_breaker(self) -> dict:
-        """Every replica's breaker: the state they share ("mixed" while they differ) and all
-        transitions, oldest first, each naming its replica."""
-        snapshots = [replica.llm_breaker() for replica in self.replicas]
-        states = {snapshot["state"] for snapshot in snapshots}
-        transitions = [
-            {**transition, "replica": n}
-            for n, snapshot in enumerate(snapshots, 1)
-            for transition in snapshot["transitions"]
-        ]
-        return {
-            "state": states.pop() if len(states) == 1 else "mixed",
-            "transitions": sorted(transitions, key=lambda t: t["at"]),
-            "replicas": snapshots,
-        }
+        """Every replica's breaker: the state they share and all transitions
+        (drillbook.glancy.replicas_breaker)."""
+        return replicas_breaker([replica.llm_breaker() for replica in self.replicas])
 
     def cache_stats(self, timeout_s: float = HTTP_TIMEOUT_S) -> dict:
         """The service's result-cache reads: every replica asked directly (the router would
-        answer for one of them), their `hits`, `misses` and `unavailable` summed. `since` is
-        the latest replica's start, so it changes whenever a replica restarts and its counts
-        start again from 0; `replicas` holds each replica's answer."""
-        answers = [replica.cache_stats(timeout_s) for replica in self.replicas]
-        summed = {key: sum(a[key] for a in answers) for key in ("hits", "misses", "unavailable")}
-        return {**summed, "since": max(a["since"] for a in answers), "replicas": answers}
-
-
-def same_answer(answers: list[dict]) -> dict:
-    """The answer every replica gave; replicas that disagree are an error."""
-    if any(answer != answers[0] for answer in answers):
-        raise RuntimeError(f"the service replicas disagree: {answers}")
-    return answers[0]
+        answer for one of them), summed (drillbook.glancy.replicas_cache_stats)."""
+        return replicas_cache_stats([replica.cache_stats(timeout_s) for replica in self.replicas])

@@ -1,8 +1,10 @@
 import os
+import re
 from pathlib import Path
 
 import pytest
 
+from drillbook.environments.live.operations import OPERATIONS
 from drillbook.profile import ProfileError, load_profile, profile_path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,19 +47,51 @@ def test_local_profile_loads():
     assert profile.local["pg_bin_dir"].endswith("/bin")
 
 
-def test_staging_profile_resolves_secrets_from_the_environment():
-    env = {
-        f"DRILLBOOK_STAGING_{k}": f"value-{k}"
-        for k in ("SERVICE_URL", "PG_PRIMARY_DSN", "PG_STANDBY_DSN", "REDIS_URL", "TOXIPROXY_URL")
-    }
-    profile = load_profile(ROOT / "environments" / "staging.yaml", env)
-    assert profile.live["postgres_primary_dsn"] == "value-PG_PRIMARY_DSN"
+STAGING = ROOT / "environments" / "staging.yaml"
+
+
+def fake_staging_environ() -> dict[str, str]:
+    """A value of the right shape for every variable staging.yaml names."""
+    names = re.findall(r"\$\{(\w+)\}", STAGING.read_text(encoding="utf-8"))
+    return {name: fake_value(name) for name in names}
+
+
+def fake_value(name: str) -> str:
+    if name.endswith("DSN"):
+        return f"postgresql://drill@{name.lower()}.invalid/glancy"
+    if name.endswith(("URL", "ENDPOINT")):
+        return f"https://{name.lower().replace('_', '-')}.invalid"
+    return f"value-{name}"
+
+
+def test_staging_profile_resolves_its_endpoints_from_the_environment():
+    env = fake_staging_environ()
+    profile = load_profile(STAGING, env)
+    endpoints = profile.live["endpoints"]
+    assert endpoints["postgres"]["az-a"] == env["DRILLBOOK_STAGING_PG_AZ_A_DSN"]
+    assert endpoints["primary_zone"] == "az-a"
+    assert endpoints["s3"]["ap-northeast-1"]["secret_access_key"] == (
+        "value-DRILLBOOK_STAGING_S3_TYO_SECRET_ACCESS_KEY"
+    )
     assert profile.destructive is False
+    assert sorted(profile.live["bindings"]) == sorted(OPERATIONS)
+    assert profile.allow_faults == (
+        "database.kill_primary",
+        "cache.kill_primary",
+        "network.cut",
+        "network.latency",
+    )
+    assert profile.stop_conditions["sla_floor"] == {"success_rate": 0.95, "for_s": 10.0}
+    assert profile.stop_conditions["alarm"]["url"] == env["DRILLBOOK_STAGING_ALARM_URL"]
 
 
-def test_missing_environment_variable_is_named(tmp_path):
-    with pytest.raises(ProfileError, match=r"live.service_url.*DRILLBOOK_STAGING_SERVICE_URL"):
-        load_profile(ROOT / "environments" / "staging.yaml", {})
+def test_staging_without_its_variables_names_the_first_one_missing():
+    with pytest.raises(ProfileError) as err:
+        load_profile(STAGING, {})
+    assert str(err.value) == (
+        f"{STAGING}: key 'live.endpoints.service': environment variable "
+        "DRILLBOOK_STAGING_SERVICE_URL is not set"
+    )
 
 
 def test_unknown_key_names_file_and_key(tmp_path):
@@ -81,21 +115,197 @@ def test_wrong_type_is_named(tmp_path):
         load_profile(path)
 
 
+LIVE = """name: live
+kind: live
+destructive: false
+runbook_url: https://wiki.example.com/dr
+workload: {probe_timeout_ms: 1000, window_s: 1.0, window_requests: 20}
+timeouts: {ready_s: 5}
+live:
+  endpoints:
+    service: https://glancy.example.com
+    postgres:
+      az-a: ${PG_A}
+      az-b: ${PG_B}
+    primary_zone: az-a
+    s3:
+      ap-southeast-1:
+        endpoint: https://s3.example.com
+        access_key_id: ${S3_KEY}
+        secret_access_key: ${S3_SECRET}
+"""
+LIVE_ENV = {"PG_A": "postgresql://a", "PG_B": "host=b", "S3_KEY": "k", "S3_SECRET": "s"}
+
+
+def live_profile(tmp_path: Path, old: str = "", new: str = "", extra: str = "") -> Path:
+    assert old in LIVE
+    return write(tmp_path, LIVE.replace(old, new) + extra)
+
+
+def test_a_live_profile_gets_its_endpoints_defaults(tmp_path):
+    profile = load_profile(live_profile(tmp_path), LIVE_ENV)
+    endpoints = profile.live["endpoints"]
+    assert endpoints["service_admin"] == ["https://glancy.example.com"]
+    assert endpoints["postgres_app"] == {"az-a": "postgresql://a", "az-b": "host=b"}
+    assert profile.live["bindings"] == {}
+    assert profile.stop_conditions == {} and profile.allow_faults is None
+
+
 @pytest.mark.parametrize(
-    "line",
+    ("old", "new", "key"),
     [
-        "  postgres_primary_dsn: postgresql://glancy@db/glancy",
-        "  service_url: https://ops:hunter2@glancy.example.com",
+        ("az-a: ${PG_A}", "az-a: postgresql://glancy@db/glancy", "live.endpoints.postgres.az-a"),
+        (
+            "service: https://glancy.example.com",
+            "service: https://ops:hunter2@glancy.example.com",
+            "live.endpoints.service",
+        ),
+        (
+            "access_key_id: ${S3_KEY}",
+            "access_key_id: AKIA123",
+            "live.endpoints.s3.ap-southeast-1.access_key_id",
+        ),
+        (
+            "secret_access_key: ${S3_SECRET}",
+            "secret_access_key: abc",
+            "live.endpoints.s3.ap-southeast-1.secret_access_key",
+        ),
+        (
+            "endpoint: https://s3.example.com",
+            "endpoint: 'https://s3.example.com/?x=1 password=pw'",
+            "live.endpoints.s3.ap-southeast-1.endpoint",
+        ),
     ],
 )
-def test_secret_written_in_the_file_is_refused(tmp_path, line):
-    live = "live:\n  service_url: https://glancy.example.com\n  postgres_primary_dsn: ${PG_DSN}\n"
-    key = line.split(":")[0].strip()
-    text = GOOD.replace("kind: local", "kind: live").split("local:\n")[0] + live
-    text = "\n".join(line if ln.strip().startswith(key + ":") else ln for ln in text.splitlines())
-    path = write(tmp_path, text)
-    with pytest.raises(ProfileError, match=rf"'live.{key}': holds a secret written in the file"):
-        load_profile(path, {"PG_DSN": "postgresql://x"})
+def test_secret_written_in_the_file_is_refused(tmp_path, old, new, key):
+    with pytest.raises(ProfileError, match=rf"'{key}': holds a secret written in the file"):
+        load_profile(live_profile(tmp_path, old, new), LIVE_ENV)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "problem"),
+    [
+        (
+            "    service: https://glancy.example.com\n",
+            "    service: https://glancy.example.com\n    service_admin: [https://r1, r2]\n",
+            "live.endpoints.service_admin[1]",
+            "must be an absolute URL (scheme://host...)",
+        ),
+        (
+            "    service: https://glancy.example.com\n",
+            "    service: https://glancy.example.com\n    service_admin: https://r1\n",
+            "live.endpoints.service_admin",
+            "must be a list, not 'https://r1'",
+        ),
+        (
+            "primary_zone: az-a",
+            "primary_zone: az-c",
+            "live.endpoints.primary_zone",
+            "'az-c' is not one of live.endpoints.postgres (az-a, az-b)",
+        ),
+        (
+            "    primary_zone: az-a\n",
+            "",
+            "live.endpoints.primary_zone",
+            "missing: the zone written to when nothing is broken",
+        ),
+        (
+            "    primary_zone: az-a\n",
+            "    primary_zone: az-a\n    postgres_app: {az-c: '${PG_A}'}\n",
+            "live.endpoints.postgres_app.az-c",
+            "'az-c' is not one of live.endpoints.postgres (az-a, az-b)",
+        ),
+        (
+            "    primary_zone: az-a\n",
+            "    primary_zone: az-a\n    redis: {master: 'redis://r:6379'}\n",
+            "live.endpoints.redis.master",
+            "'master' is not one of the nodes (primary, replica)",
+        ),
+        (
+            "    primary_zone: az-a\n",
+            "    primary_zone: az-a\n    storage: {primary_region: ap-southeast-1, "
+            "dr_region: eu-west-1, exports_bucket: b}\n",
+            "live.endpoints.storage.dr_region",
+            "'eu-west-1' is not one of live.endpoints.s3 (ap-southeast-1)",
+        ),
+        (
+            "    postgres:\n      az-a: ${PG_A}\n      az-b: ${PG_B}\n",
+            "    postgres: [az-a]\n",
+            "live.endpoints.postgres",
+            "must be a mapping",
+        ),
+        (
+            "  endpoints:\n",
+            "  service_url: https://glancy.example.com\n  endpoints:\n",
+            "live.service_url",
+            "unknown key (allowed here: bindings, endpoints)",
+        ),
+    ],
+)
+def test_wrong_endpoints_are_refused_naming_the_key(tmp_path, old, new, key, problem):
+    path = live_profile(tmp_path, old, new)
+    with pytest.raises(ProfileError) as err:
+        load_profile(path, LIVE_ENV)
+    assert str(err.value) == f"{path}: key '{key}': {problem}"
+
+
+def test_bindings_are_parsed_with_the_profile(tmp_path):
+    bindings = (
+        "  bindings:\n"
+        "    database.promote:\n"
+        '      run: {kind: sql, dsn: "{zone}", statement: "SELECT pg_promote(true, 60)"}\n'
+    )
+    profile = load_profile(live_profile(tmp_path, extra=bindings), LIVE_ENV)
+    assert profile.live["bindings"]["database.promote"].run.dsn == "{zone}"
+
+
+def test_stop_conditions_and_allowed_faults_are_read(tmp_path):
+    extra = (
+        "stop_conditions:\n"
+        "  stop_file: /var/run/drillbook.stop\n"
+        "  alarm: {url: https://alarms.example.com/glancy, field: state, firing: ALARM}\n"
+        "allow_faults: [database.kill_primary, network.cut]\n"
+    )
+    profile = load_profile(live_profile(tmp_path, extra=extra), LIVE_ENV)
+    assert profile.stop_conditions == {
+        "stop_file": "/var/run/drillbook.stop",
+        "alarm": {
+            "url": "https://alarms.example.com/glancy",
+            "field": "state",
+            "firing": "ALARM",
+            "every_s": 2.0,
+            "timeout_s": 2.0,
+        },
+    }
+    assert profile.allow_faults == ("database.kill_primary", "network.cut")
+
+
+@pytest.mark.parametrize(
+    ("extra", "key", "problem"),
+    [
+        (
+            "allow_faults: [network.cut, database.promote]\n",
+            "allow_faults[1]",
+            "'database.promote' is no fault (faults: database.kill_primary,",
+        ),
+        (
+            "stop_conditions: {sla_floor: {success_rate: 95, for_s: 10}}\n",
+            "stop_conditions.sla_floor.success_rate",
+            "must be in (0, 1]",
+        ),
+        (
+            "stop_conditions: {alarm: {url: https://a, field: s, firing: F, every_s: 0}}\n",
+            "stop_conditions.alarm.every_s",
+            "must be positive, not 0.0",
+        ),
+        ("stop_conditions: {stop_fiel: /x}\n", "stop_conditions.stop_fiel", "unknown key"),
+    ],
+)
+def test_wrong_stop_conditions_and_allowed_faults_are_refused(tmp_path, extra, key, problem):
+    path = live_profile(tmp_path, extra=extra)
+    with pytest.raises(ProfileError) as err:
+        load_profile(path, LIVE_ENV)
+    assert str(err.value).startswith(f"{path}: key '{key}': {problem}")
 
 
 def test_malformed_yaml_gives_the_line(tmp_path):

@@ -6,13 +6,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
-from drillbook.environments import MissingCapability
+from drillbook.capabilities import CAPABILITIES
+from drillbook.environments import Finding, MissingCapability
 from drillbook.environments.local.cache import LocalCache
 from drillbook.environments.local.database import LocalDatabase
 from drillbook.environments.local.exports import LocalExportQueue
-from drillbook.environments.local.network import LocalNetwork
 from drillbook.environments.local.service import LocalService
 from drillbook.environments.local.storage import LocalStorage
+from drillbook.environments.proxied_network import ProxiedNetwork
 from drillbook.faults.recover import local_stack_recover
 from drillbook.glancy import GlancyClient
 from drillbook.profile import Profile
@@ -24,9 +25,30 @@ class LocalEnvironment:
 
     kind: ClassVar[str] = "local"
     held_as: ClassVar[str] = "local stack"
-    provides: ClassVar[frozenset[str]] = frozenset(
-        {"service", "database", "cache", "storage", "network", "exports"}
-    )
+
+    @classmethod
+    def provides_for(cls, profile: Profile) -> frozenset[str]:
+        return frozenset(CAPABILITIES)
+
+    @classmethod
+    def operation_refusal(cls, profile: Profile, operation: str) -> str | None:
+        """The embedded stack carries out every operation itself."""
+        return None
+
+    @classmethod
+    def preflight(cls, profile: Profile, capabilities: list[str]) -> list[Finding]:
+        """Its programs were found when the profile loaded; the rest starts with the run."""
+        where = f"the embedded stack, started by the harness from {profile.path}"
+        return [Finding(f"capability {name}", True, where) for name in capabilities]
+
+    @classmethod
+    def preflight_operation(cls, profile: Profile, operation: str) -> list[Finding]:
+        return [Finding(f"operation {operation}", True, "carried out by the embedded stack")]
+
+    @classmethod
+    def describe_operation(cls, profile: Profile, operation: str, params: dict[str, str]) -> str:
+        shown = ", ".join(f"{key}={value}" for key, value in params.items())
+        return f"{operation}({shown}) by the embedded stack"
 
     def __init__(self, profile: Profile, run_dir: Path, progress: Callable[[str], None]) -> None:
         self.stack = LocalStack(local_settings(profile), run_dir, progress)
@@ -40,7 +62,7 @@ class LocalEnvironment:
             "database": database,
             "cache": LocalCache(stack),
             "storage": storage,
-            "network": LocalNetwork(stack.toxiproxy),
+            "network": ProxiedNetwork(stack.toxiproxy),
             "exports": LocalExportQueue(stack, api, storage),
         }
 

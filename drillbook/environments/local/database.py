@@ -6,7 +6,9 @@ from datetime import datetime
 from typing import Any
 
 from drillbook.capabilities.operation import Operation, fault, remediation
+from drillbook.environments.common import delete_rows
 from drillbook.environments.local.heal import heal_database
+from drillbook.glancy_sql import ALL_LOOKUPS, LOOKUPS_COMMITTED_BY, WRITES
 from drillbook.stack import LocalStack
 from drillbook.stack.postgres import APP_DB, PgNode
 
@@ -86,23 +88,7 @@ class LocalDatabase:
         return remediation("promote", f"postgres {zone}", promote, self._heal)
 
     def delete_rows(self, table: str) -> Operation[int]:
-        primary = self.pg.primary
-        rows = primary.query(f"SELECT * FROM {table}", dbname=APP_DB)  # noqa: S608 - a known table
-        columns = [c for (c,) in primary.query(COLUMNS, (table,), dbname=APP_DB)]
-
-        def delete() -> int:
-            primary.query(f"DELETE FROM {table}", dbname=APP_DB)  # noqa: S608
-            return len(rows)
-
-        def put_back() -> None:
-            insert = (
-                f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
-                f"({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING"
-            )
-            for row in rows:
-                self.pg.primary.query(insert, row, dbname=APP_DB)
-
-        return fault("bad DELETE", f"table {table} on {primary.name}", delete, put_back)
+        return delete_rows(table, self.primary)
 
     def restore_to(self, target: datetime, name: str) -> Operation[LocalInstance]:
         made: list[PgNode] = []
@@ -134,17 +120,3 @@ class LocalDatabase:
 
     def _heal(self) -> None:
         heal_database(self.stack)
-
-
-# The writer's table (drillbook.workload.Writer).
-WRITES = "drill_writes"
-ALL_LOOKUPS = "SELECT id, user_id, word, looked_up_at FROM lookups ORDER BY id"
-# Needs track_commit_timestamp, which the stack's PostgreSQL runs with.
-LOOKUPS_COMMITTED_BY = (
-    "SELECT id, user_id, word, looked_up_at FROM lookups"
-    " WHERE pg_xact_commit_timestamp(xmin) <= %s ORDER BY id"
-)
-COLUMNS = (
-    "SELECT column_name FROM information_schema.columns"
-    " WHERE table_name = %s ORDER BY ordinal_position"
-)

@@ -5,28 +5,19 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from drillbook.capabilities.exports import REPLAY, WORKER
-from drillbook.capabilities.operation import Operation, fault, remediation
+from drillbook.capabilities.exports import WORKER
+from drillbook.capabilities.operation import Operation, fault
 from drillbook.checks.exports import ExportRecord
+from drillbook.environments.common import ARTIFACTS, export_records, replay_exports
+from drillbook.environments.local.database import LocalInstance
 from drillbook.environments.local.heal import heal_export_worker
 from drillbook.environments.local.storage import LocalStorage
 from drillbook.glancy import GlancyClient
-from drillbook.objects import ObjectState, latest_objects, version_counts
+from drillbook.glancy_sql import TASK_IN_HAND
+from drillbook.objects import ObjectState, latest_objects
 from drillbook.stack import LocalStack
 from drillbook.stack.objectstore import EXPORTS_BUCKET
 from drillbook.stack.postgres import APP_DB
-
-ARTIFACTS = "exports/"
-TASK_IN_HAND = """
-SELECT task_id, entry_id, extract(epoch FROM started_at)::float8 FROM exports.attempts
-WHERE worker = %s AND outcome = 'running' ORDER BY id DESC LIMIT 1
-"""
-RECORDS = """
-SELECT t.id, extract(epoch FROM c.completed_at)::float8, c.object_key, c.sha256,
-       (SELECT count(*) FROM exports.attempts a
-        WHERE a.task_id = t.id AND a.outcome IN ('done', 'reused', 'duplicate'))
-FROM exports.tasks t LEFT JOIN exports.completions c ON c.task_id = t.id
-"""
 
 
 class LocalExportQueue:
@@ -48,21 +39,12 @@ class LocalExportQueue:
         return fault("kill -9", WORKER, kill, partial(heal_export_worker, self.stack), pid=pid)
 
     def records(self) -> dict[str, ExportRecord]:
-        """Every task as the service's database and the primary region's versioned bucket
-        hold it: its completion, the deliveries that reached completion, the writes of its
-        artifact."""
-        rows = self.stack.pg.primary.query(RECORDS, dbname=APP_DB)
+        primary = LocalInstance(self.stack.pg.primary)
         client = self.storage.client(self.storage.primary_region)
-        versions = version_counts(client, EXPORTS_BUCKET, ARTIFACTS)
-        return {
-            task: ExportRecord(
-                task, completed_at, completing, versions[key] if key else 0, key, sha
-            )
-            for task, completed_at, key, sha, completing in rows
-        }
+        return export_records(primary, client, EXPORTS_BUCKET)
 
     def replay(self) -> Operation[dict[str, Any]]:
-        return remediation(REPLAY, "export queue", self.api.replay_exports)
+        return replay_exports(self.api)
 
     def artifacts(self, region: str) -> dict[str, ObjectState]:
         return latest_objects(self.storage.client(region), EXPORTS_BUCKET, ARTIFACTS)

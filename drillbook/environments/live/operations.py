@@ -1,0 +1,102 @@
+"""The operations a live profile binds: the contract between the live capabilities and the
+profile's `live.bindings`.
+
+A live capability cannot kill a primary or promote a standby by itself: the team's own runbook
+does it, and the profile binds each operation below to an action (drillbook.environments.live.
+bindings). The names and their params are fixed here, so a profile is checked against them when
+it loads: an unknown name, a placeholder that is no param, or a fault without a revert is
+refused before any drill starts.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from drillbook.capabilities.operation import FAULT, REMEDIATION
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    """What an operation is (`role`), the params its actions are templated with, whether the
+    profile must say how it is reverted, and what its run returns."""
+
+    role: str
+    params: tuple[str, ...]
+    revert_required: bool
+    doc: str
+
+
+def _fault(params: tuple[str, ...], doc: str) -> OperationSpec:
+    # A fault is always reverted (drillbook.capabilities.operation): its binding must say how.
+    return OperationSpec(FAULT, params, True, doc)
+
+
+def _remediation(params: tuple[str, ...], doc: str) -> OperationSpec:
+    return OperationSpec(REMEDIATION, params, False, doc)
+
+
+OPERATIONS: dict[str, OperationSpec] = {
+    "database.kill_primary": _fault(
+        ("zone",), 'the zone\'s PostgreSQL primary killed; output json: {"pid": int}, optional'
+    ),
+    "database.promote": _remediation(
+        ("zone",), "the zone's standby promoted; its output is ignored (read back by SQL)"
+    ),
+    "database.restore_to": _remediation(
+        ("target", "name"),
+        "a new instance restored to `target` (ISO 8601 with offset), called `name`; output json: "
+        '{"host": str, "port": int}, credentials those of the primary zone\'s DSN',
+    ),
+    "service.point_database": _remediation(
+        ("name",), "the service pointed at a zone or a restored instance; output json: dict"
+    ),
+    "service.point_cache": _remediation(
+        ("node",), "the service pointed at the Redis node primary or replica; output json: dict"
+    ),
+    "service.roll_out": _fault(
+        ("version", "previous"),
+        "`version` rolled out over `previous`; output json: [{replica, version, took_s}]",
+    ),
+    "cache.kill_primary": _fault(
+        (), 'the Redis primary killed; output json: {"pid": int}, optional'
+    ),
+    "cache.wipe_primary": _fault((), "the Redis primary's keys wiped; its output is ignored"),
+    "cache.restart_primary": _remediation(
+        (), 'the Redis primary restarted from its AOF; output json: {"loaded_s": float}'
+    ),
+    "cache.promote_replica": _remediation((), "the Redis replica promoted; its output is ignored"),
+    "exports.kill_worker_mid_task": _fault(
+        ("timeout_s",),
+        "an export worker killed while it holds a task (waiting at most timeout_s for one); "
+        'output json: {"pid", "task", "stream_entry", "attempt_started_at"}',
+    ),
+}
+
+# Operations a live environment carries out through its endpoints, with no binding: name -> how.
+BUILT_IN: dict[str, str] = {
+    "network.cut": "the link's Toxiproxy proxy disabled; reverted by resetting the proxy",
+    "network.latency": "a latency toxic on the link's Toxiproxy proxy; reverted by a reset",
+    "network.silence": "a timeout toxic on the link's Toxiproxy proxy; reverted by a reset",
+    "network.restore": "the link's Toxiproxy proxy reset (enabled, toxics removed)",
+    "database.delete_rows": "SQL DELETE on the current primary; reverted by putting the rows back",
+    "storage.delete_by_mistake": "an object deleted through the S3 API of its region",
+    "service.spend_tokens": "tokens spent through the service's admin API, then refunded",
+    "service.replay_deletions": "the service's admin API replays the deletion queue",
+    "service.recompute_quota": "the service's admin API recomputes the quota counters",
+    "exports.replay": "the service's admin API replays the failed export tasks",
+}
+# Those of them that break something: what `allow_faults` may name besides the bound faults.
+BUILT_IN_FAULTS: tuple[str, ...] = (
+    "network.cut",
+    "network.latency",
+    "network.silence",
+    "database.delete_rows",
+    "storage.delete_by_mistake",
+    "service.spend_tokens",
+)
+
+
+def fault_names() -> tuple[str, ...]:
+    """Every fault a profile's `allow_faults` may name: the bindable ones, then the built-in."""
+    bindable = tuple(name for name, spec in OPERATIONS.items() if spec.role == FAULT)
+    return bindable + BUILT_IN_FAULTS
