@@ -105,7 +105,16 @@ class PgNode(LocalProcess):
     @property
     def admin_dsn(self) -> str:
         """Superuser, over TCP, straight to the instance."""
-        return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/postgres?connect_timeout=2"
+        return self._admin_dsn("postgres")
+
+    @property
+    def admin_app_dsn(self) -> str:
+        """Superuser, straight to the instance, in the service's database (what a team's
+        DBA account reaches: the live profile's `postgres` DSNs)."""
+        return self._admin_dsn(APP_DB)
+
+    def _admin_dsn(self, dbname: str) -> str:
+        return f"postgresql://{PG_USER}@127.0.0.1:{self.port}/{dbname}?connect_timeout=2"
 
     @property
     def direct_app_dsn(self) -> str:
