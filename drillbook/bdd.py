@@ -12,6 +12,8 @@ from __future__ import annotations
 import difflib
 import types
 from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
 
 import parse
 import pytest
@@ -80,32 +82,102 @@ def acting(func: Callable[..., object]) -> Callable[..., object]:
     return func
 
 
-def check_scenario(
-    request: pytest.FixtureRequest,
-    scenario: Scenario,
-    needs: Callable[[Step, Callable[..., object]], list[str]],
-    refusal: Callable[[str], str | None],
-) -> None:
-    """Fail before the first step runs if any step of the scenario has no definition, needs a
-    capability the environment lacks (`needs` lists a step's capabilities, `refusal` says why
-    one is missing), or changes the drill after its observation began."""
-    observing: Step | None = None
+F = TypeVar("F", bound=Callable[..., object])
+
+
+@dataclass(frozen=True)
+class Performs:
+    """An operation a step carries out (e.g. "database.kill_primary") or reverts, with its
+    parameters as templates over the step's arguments ("{az}")."""
+
+    operation: str
+    params: dict[str, str] = field(default_factory=dict)
+    revert: bool = False
+
+    def arguments(self, step_args: dict[str, object]) -> dict[str, str]:
+        return {param: template.format(**step_args) for param, template in self.params.items()}
+
+
+# Step functions and the operations they carry out, in order: what a profile must bind or
+# allow for the step to run, and what a dry run lists instead of running the step.
+PERFORMS: dict[Callable[..., object], tuple[Performs, ...]] = {}
+
+
+def performs(operation: str, **params: str) -> Callable[[F], F]:
+    """Declare that a step function carries out `operation` (write it below the @when)."""
+    return _declare(Performs(operation, params))
+
+
+def reverts(operation: str, **params: str) -> Callable[[F], F]:
+    """Declare that a step function ends the faults of `operation` (their reverts run)."""
+    return _declare(Performs(operation, params, revert=True))
+
+
+def _declare(performed: Performs) -> Callable[[F], F]:
+    def mark(func: F) -> F:
+        PERFORMS[func] = (*PERFORMS.get(func, ()), performed)
+        return func
+
+    return mark
+
+
+@dataclass(frozen=True)
+class ResolvedStep:
+    """A step of a scenario with its definition, its arguments and its operations."""
+
+    step: Step
+    where: str
+    func: Callable[..., object]
+    args: dict[str, object]
+
+    @property
+    def text(self) -> str:
+        return f"{self.step.keyword.strip()} {self.step.name}"
+
+    @property
+    def performs(self) -> tuple[Performs, ...]:
+        return PERFORMS.get(self.func, ())
+
+
+def resolve_steps(request: pytest.FixtureRequest, scenario: Scenario) -> list[ResolvedStep]:
+    """Every step of the scenario with its definition; an unknown step fails, naming it and
+    the closest known steps."""
+    resolved = []
     for step in scenario.steps:
         context = get_step_function(request=request, step=step)
         if context is None:
             raise UnknownStepError(unknown_step_message(scenario, step))
         where = f"{scenario.feature.filename}:{step.line_number}"
-        text = f"{step.keyword.strip()} {step.name}"
+        args = context.parser.parse_arguments(step.name) or {}
+        resolved.append(ResolvedStep(step, where, context.step_func, args))
+    return resolved
+
+
+def check_scenario(
+    request: pytest.FixtureRequest,
+    scenario: Scenario,
+    needs: Callable[[Step, Callable[..., object]], list[str]],
+    refusal: Callable[[str], str | None],
+    operation_refusal: Callable[[str], str | None],
+) -> None:
+    """Fail before the first step runs if any step of the scenario has no definition, needs a
+    capability the environment lacks (`needs` lists a step's capabilities, `refusal` says why
+    one is missing), carries out an operation the profile does not bind or allow, or changes
+    the drill after its observation began."""
+    observing: Step | None = None
+    for resolved in resolve_steps(request, scenario):
+        step, where, text = resolved.step, resolved.where, resolved.text
         try:
-            capabilities = needs(step, context.step_func)
+            capabilities = needs(step, resolved.func)
         except LookupError as exc:  # an unknown condition of a `within` step
             raise StepRefused(f"step at {where} {text!r}: {exc}") from None
-        for capability in capabilities:
-            why = refusal(capability)
+        whys = [refusal(capability) for capability in capabilities]
+        whys += [operation_refusal(p.operation) for p in resolved.performs if not p.revert]
+        for why in whys:
             if why is not None:
                 raise StepRefused(f"step at {where} {text!r} cannot run: {why}")
         if step.type == "then":
-            if context.step_func in ACTING:
+            if resolved.func in ACTING:
                 raise StepRefused(
                     f"step at {where} {text!r} waits on the drill, but the first Then freezes "
                     "the workload to observe it: write the wait before the Then steps (as "

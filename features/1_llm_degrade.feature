@@ -1,4 +1,4 @@
-@month_1 @destructive @seed_4_1 @seed_2
+@month_1 @seed_4_1 @seed_2
 Feature: January drill: Doubao circuit-break and degradation
   The plan's January drill (seed 4.1): when Doubao fails, the LLM adapter's circuit breaker
   opens and /lookup answers every request with the degraded payload, "basic definition +

@@ -1,4 +1,4 @@
-@month_7 @destructive @seed_4_1
+@month_7 @seed_4_1
 Feature: July drill: cost guardrails at 80% and 95% of the LLM budget
   The plan's July drill (seed 4.1): LLM spend is driven to 80%, then 95% of the monthly
   budget. At 80% the service warns; at 95% regenerating an example is disabled with a

@@ -14,6 +14,7 @@ import math
 
 from pytest_bdd import given, parsers, when
 
+from drillbook.bdd import performs
 from drillbook.capabilities import Service
 from drillbook.checks.answers import header_is, refused_with
 from drillbook.conditions import Poll, condition
@@ -24,6 +25,7 @@ WORD = "drill"
 
 
 @when(parsers.parse("LLM spend reaches {pct:d}% of the monthly budget"))
+@performs("service.spend_tokens")
 def spend_reaches(drill: Drill, service: Service, pct: int) -> None:
     before = service.budget()
     tokens = math.ceil(before["monthly_tokens"] * pct / 100) - before["used_tokens"]

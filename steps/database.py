@@ -9,6 +9,7 @@ from typing import ClassVar
 
 from pytest_bdd import given, parsers, then, when
 
+from drillbook.bdd import performs
 from drillbook.capabilities import Database, DatabaseInstance, Service
 from drillbook.checks.duration import duration_check
 from drillbook.checks.result import not_measured
@@ -55,12 +56,14 @@ def mark_target(drill: Drill, database: Database) -> None:
 
 
 @when("a bad DELETE removes every lookup")
+@performs("database.delete_rows", table="lookups")
 def bad_delete(drill: Drill, database: Database) -> None:
     deleted = drill.apply(database.delete_rows("lookups"))
     drill.evidence.attach_text("psql: DELETE FROM lookups", f"{deleted} rows deleted")
 
 
 @when("the base backup and archived WAL are restored to the target time into a new instance")
+@performs("database.restore_to", name=RESTORED)
 def restore_pitr(drill: Drill, database: Database) -> None:
     target = drill.recall(RestoreTarget)
     started = time.monotonic()
@@ -75,6 +78,7 @@ def restore_pitr(drill: Drill, database: Database) -> None:
 
 
 @when("the service is pointed at the restored instance")
+@performs("service.point_database", name=RESTORED)
 def point_at_restored(drill: Drill, service: Service) -> None:
     restored = drill.recall(Restored).instance
     answer = drill.apply(service.point_database(restored.name))
@@ -84,6 +88,7 @@ def point_at_restored(drill: Drill, service: Service) -> None:
 
 
 @when("the deletion queue is replayed from the target time")
+@performs("service.replay_deletions")
 def replay_deletions(drill: Drill, service: Service) -> None:
     since = drill.recall(RestoreTarget).at.timestamp()
     drill.evidence.attach_json(

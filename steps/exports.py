@@ -12,6 +12,7 @@ from typing import ClassVar
 
 from pytest_bdd import given, parsers, then, when
 
+from drillbook.bdd import performs, reverts
 from drillbook.capabilities import ExportQueue, ObjectStorage, Service
 from drillbook.capabilities.exports import REPLAY, WORKER
 from drillbook.checks.crr import replicated
@@ -88,6 +89,7 @@ def exports_stop(drill: Drill) -> None:
 
 
 @when("the export worker is killed mid-task")
+@performs("exports.kill_worker_mid_task", timeout_s=f"{KILL_WINDOW_S:g}")
 def kill_worker(drill: Drill, exports: ExportQueue) -> None:
     killed = drill.apply(exports.kill_worker_mid_task(KILL_WINDOW_S))
     drill.remember(KilledTask(killed["task"]))
@@ -95,11 +97,13 @@ def kill_worker(drill: Drill, exports: ExportQueue) -> None:
 
 
 @when("the export worker is restarted")
+@reverts("exports.kill_worker_mid_task")
 def worker_restarted(drill: Drill) -> None:
     drill.restore(WORKER)
 
 
 @when("failed exports are replayed from the queue snapshot")
+@performs("exports.replay")
 def replay(drill: Drill, exports: ExportQueue) -> None:
     """The operator's replay (POST /admin/exports/replay); its start is the replay time's."""
     answer = drill.apply(exports.replay())

@@ -8,12 +8,14 @@ import time
 
 from pytest_bdd import parsers, when
 
+from drillbook.bdd import performs
 from drillbook.capabilities import Database, Service
 from drillbook.drill import Drill
 from steps import DatabaseInUse
 
 
 @when(parsers.parse("the PostgreSQL primary in {az} is killed with SIGKILL"))
+@performs("database.kill_primary", zone="{az}")
 def kill_primary(drill: Drill, database: Database, az: str) -> None:
     pid = drill.apply(database.kill_primary(az))
     drill.evidence.attach_text(f"kill -9 {pid} (postgres {az} postmaster)", f"killed pid {pid}")
@@ -27,12 +29,14 @@ def outage_detected(drill: Drill, seconds: float) -> None:
 
 
 @when(parsers.parse("the standby in {az} is promoted"))
+@performs("database.promote", zone="{az}")
 def promote_standby(drill: Drill, database: Database, az: str) -> None:
     state = drill.apply(database.promote(az))
     drill.evidence.attach_json(f"psql {az}: pg_is_in_recovery(), timeline", state)
 
 
 @when(parsers.parse("the service is pointed at the database in {az}"))
+@performs("service.point_database", name="{az}")
 def point_service(drill: Drill, service: Service, database: Database, az: str) -> None:
     answer = drill.apply(service.point_database(az))
     drill.remember(DatabaseInUse(az))

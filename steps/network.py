@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pytest_bdd import parsers, when
 
+from drillbook.bdd import performs, reverts
 from drillbook.capabilities import Network, Operation
 from drillbook.drill import Drill
 
@@ -15,22 +16,26 @@ def inject(drill: Drill, network: Network, link: str, operation: Operation[None]
 
 
 @when(parsers.parse('the network to "{proxy}" is cut'))
+@performs("network.cut", link="{proxy}")
 def cut(drill: Drill, network: Network, proxy: str) -> None:
     """The link refuses connections and drops the open ones."""
     inject(drill, network, proxy, network.cut(proxy))
 
 
 @when(parsers.parse('"{proxy}" answers {latency:d} ms late'))
+@performs("network.latency", link="{proxy}", ms="{latency}")
 def latency(drill: Drill, network: Network, proxy: str, latency: int) -> None:
     inject(drill, network, proxy, network.latency(proxy, latency))
 
 
 @when(parsers.parse('"{proxy}" stops answering'))
+@performs("network.silence", link="{proxy}")
 def silent(drill: Drill, network: Network, proxy: str) -> None:
     """Connections stay open but nothing comes back."""
     inject(drill, network, proxy, network.silence(proxy))
 
 
 @when(parsers.parse('the network to "{proxy}" is restored'))
+@reverts("network.restore", link="{proxy}")
 def restored(drill: Drill, network: Network, proxy: str) -> None:
     drill.restore(network.target(proxy))

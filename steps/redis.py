@@ -15,6 +15,7 @@ from typing import ClassVar
 
 from pytest_bdd import given, parsers, then, when
 
+from drillbook.bdd import performs
 from drillbook.capabilities import Cache, Service
 from drillbook.checks import (
     QuotaSample,
@@ -145,12 +146,14 @@ def quota_users(drill: Drill, service: Service, users: int, limit: int) -> None:
 
 
 @when("the Redis primary is killed with SIGKILL")
+@performs("cache.kill_primary")
 def kill_primary(drill: Drill, cache: Cache) -> None:
     pid = drill.apply(cache.kill_primary())
     drill.evidence.attach_text(f"kill -9 {pid} (redis primary)", f"killed pid {pid}")
 
 
 @when("the AOF and RDB files of the Redis primary are deleted")
+@performs("cache.wipe_primary")
 def delete_persistence(drill: Drill, cache: Cache) -> None:
     """What a lost disk does: the restarted primary starts empty, and its replica resyncs
     from it, so both lose everything."""
@@ -158,6 +161,7 @@ def delete_persistence(drill: Drill, cache: Cache) -> None:
 
 
 @when("the Redis primary is restarted")
+@performs("cache.restart_primary")
 def restart_primary(drill: Drill, cache: Cache) -> None:
     """From whatever its data directory holds: the AOF, or nothing. Waits (to the node's
     deadline) until it has loaded it."""
@@ -168,6 +172,7 @@ def restart_primary(drill: Drill, cache: Cache) -> None:
 
 
 @when("the Redis replica is promoted")
+@performs("cache.promote_replica")
 def promote_replica(drill: Drill, cache: Cache) -> None:
     drill.apply(cache.promote_replica())
     drill.evidence.attach_json(
@@ -176,6 +181,7 @@ def promote_replica(drill: Drill, cache: Cache) -> None:
 
 
 @when("the service is pointed at the Redis replica")
+@performs("service.point_cache", node="replica")
 def point_at_replica(drill: Drill, service: Service) -> None:
     answer = drill.apply(service.point_cache("replica"))
     drill.remember(CacheInUse("replica"))
@@ -183,6 +189,7 @@ def point_at_replica(drill: Drill, service: Service) -> None:
 
 
 @when("the quota compensation job runs")
+@performs("service.recompute_quota")
 def compensation_job(drill: Drill, service: Service) -> None:
     drill.evidence.attach_json(
         "POST /admin/quota/recompute", drill.apply(service.recompute_quota())

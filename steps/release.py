@@ -16,6 +16,7 @@ import dataclasses
 
 from pytest_bdd import given, parsers, then, when
 
+from drillbook.bdd import performs, reverts
 from drillbook.capabilities import FAULT, Service
 from drillbook.capabilities.service import RELEASE
 from drillbook.checks import CheckResult, duration_check, sla
@@ -35,6 +36,7 @@ def replicas_of(service: Service, n: int, version: str) -> None:
 
 
 @when(parsers.parse("{version} is rolled out replica by replica"))
+@performs("service.roll_out", version="{version}")
 def roll_out(drill: Drill, service: Service, version: str) -> None:
     steps = drill.apply(service.roll_out(version))
     drill.evidence.attach_json(f"roll steps: {version}", steps)
@@ -45,6 +47,7 @@ def releases(drill: Drill) -> list[Op]:
 
 
 @when(parsers.parse("the release is rolled back to {version}"))
+@reverts("service.roll_out", version="{version}")
 def roll_back(drill: Drill, service: Service, version: str) -> None:
     rolled = releases(drill)
     if not rolled:

@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from pytest_bdd import given, parsers, then, when
 
+from drillbook.bdd import performs, reverts
 from drillbook.capabilities import Network, ObjectStorage
 from drillbook.checks import duration_check
 from drillbook.checks.artifacts import artifact_intact as artifact_check
@@ -84,6 +85,7 @@ def canaries(drill: Drill, storage: ObjectStorage, bucket: str, interval: int) -
 
 
 @when(parsers.parse("replication to {region} is blocked"))
+@performs("network.cut", link="replication to {region}")
 def replication_blocked(
     drill: Drill, storage: ObjectStorage, network: Network, region: str
 ) -> None:
@@ -92,6 +94,7 @@ def replication_blocked(
 
 
 @when(parsers.parse("replication to {region} is restored"))
+@reverts("network.restore", link="replication to {region}")
 def replication_restored(
     drill: Drill, storage: ObjectStorage, network: Network, region: str
 ) -> None:
@@ -166,6 +169,7 @@ def artifact_stored(drill: Drill, storage: ObjectStorage, key: str, bucket: str)
 
 
 @when(parsers.parse('the artifact "{key}" is deleted by mistake'))
+@performs("storage.delete_by_mistake", key="{key}")
 def artifact_deleted(drill: Drill, storage: ObjectStorage, key: str) -> None:
     artifact = drill.recall(Artifact, key)
     operation = storage.delete_by_mistake(artifact.bucket, key)
@@ -178,6 +182,7 @@ def artifact_deleted(drill: Drill, storage: ObjectStorage, key: str) -> None:
 
 
 @when(parsers.parse('the artifact "{key}" is restored from its previous version'))
+@reverts("storage.delete_by_mistake", key="{key}")
 def artifact_restored(drill: Drill, storage: ObjectStorage, key: str) -> None:
     """The delete's revert, run now: the newest real version copied back over the marker."""
     artifact = drill.recall(Artifact, key)

@@ -1,6 +1,7 @@
 """Feature files run directly; a malformed one or an unknown step fails with file and line."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -98,8 +99,9 @@ def test_bad_environment_profile_is_a_usage_error(tmp_path):
 def test_destructive_scenario_is_refused_on_a_non_destructive_profile(tmp_path):
     text = "@destructive\nFeature: t\n  Scenario: s\n    Given the workload has run for 1 seconds\n"
     path = feature(tmp_path, text)
-    variables = ("SERVICE_URL", "PG_PRIMARY_DSN", "PG_STANDBY_DSN", "REDIS_URL", "TOXIPROXY_URL")
-    env = os.environ | {f"DRILLBOOK_STAGING_{name}": "unused" for name in variables}
+    staging = (ROOT / "environments" / "staging.yaml").read_text(encoding="utf-8")
+    variables = re.findall(r"\$\{(\w+)\}", staging)
+    env = os.environ | {name: "http://127.0.0.1:9/unused" for name in variables}
     result = run_pytest(path, "--dr-env", "staging", "-q", "-rs", env=env)
     assert "1 skipped" in result.stdout
     assert "staging.yaml says destructive: false" in result.stdout
@@ -113,7 +115,7 @@ destructive: false
 runbook_url: https://wiki.example.com/dr
 workload: {probe_timeout_ms: 1000, window_s: 1.0, window_requests: 20}
 timeouts: {ready_s: 5}
-live: {service_url: "http://127.0.0.1:9", postgres_primary_dsn: "${PG}"}
+live: {endpoints: {service: "http://127.0.0.1:9"}}
 """
 
 
