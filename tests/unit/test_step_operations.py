@@ -69,3 +69,13 @@ def test_a_declaration_fills_its_params_from_the_step_arguments():
 
     [performed] = PERFORMS[kill_primary]
     assert performed.arguments({"az": "az-a"}) == {"zone": "az-a"}
+
+
+def test_a_step_asks_for_the_capability_of_each_operation_it_declares():
+    """The preflight checks an operation under its capability (the name's first part); a
+    revert is checked with the fault it ends."""
+    for func, declared in PERFORMS.items():
+        params = set(inspect.signature(func).parameters)
+        for performed in (p for p in declared if not p.revert):
+            capability = performed.operation.split(".")[0]
+            assert capability in params, f"{func.__name__} declares {performed.operation}"
