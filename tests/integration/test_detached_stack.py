@@ -22,11 +22,11 @@ import pytest
 import redis
 import yaml
 
+from drillbook.detached.runbook import RUN_FOLDER
 from drillbook.environments.live.operations import OPERATIONS
 from drillbook.faults.recover import processes_of
 from drillbook.profile import load_profile
 from drillbook.stack.process import pid_alive
-from drillbook.stack.runbook import RUN_FOLDER
 
 pytestmark = pytest.mark.integration
 

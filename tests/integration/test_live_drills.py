@@ -28,7 +28,8 @@ UP_TIMEOUT_S = 240
 RUN_TIMEOUT_S = 900
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(UP_TIMEOUT_S + RUN_TIMEOUT_S + 120)]
 # Runs argv[2:] as its child with PR_SET_CHILD_SUBREAPER set, so orphans of that run are
-# re-parented to it (a SIGTERM it passes on); then writes the exit status and whatever it adopted to argv[1].
+# re-parented to it (a SIGTERM it passes on); then writes the exit status and whatever it
+# adopted to argv[1].
 REAPER = r"""
 import ctypes, json, os, signal, subprocess, sys, time
 ctypes.CDLL(None).prctl(36, 1, 0, 0, 0)

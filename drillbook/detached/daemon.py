@@ -23,12 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from drillbook.capabilities.operation import Operation
-from drillbook.environments.local import LocalEnvironment
-from drillbook.environments.local.heal import heal_database, heal_export_worker, heal_redis
-from drillbook.evidence.redact import redact_obj
-from drillbook.profile import Profile, load_profile, profile_path
-from drillbook.stack.objectstore import EXPORTS_BUCKET
-from drillbook.stack.runbook import (
+from drillbook.detached.runbook import (
     ACTIONS,
     BUSY_WAIT_S,
     MAX_SOCKET_PATH,
@@ -39,6 +34,11 @@ from drillbook.stack.runbook import (
     send,
     write_private,
 )
+from drillbook.environments.local import LocalEnvironment
+from drillbook.environments.local.heal import heal_database, heal_export_worker, heal_redis
+from drillbook.evidence.redact import redact_obj
+from drillbook.profile import Profile, load_profile, profile_path
+from drillbook.stack.objectstore import EXPORTS_BUCKET
 from drillbook.stack.service import REPO_ROOT
 
 ENVIRONMENTS = REPO_ROOT / "environments"
@@ -49,7 +49,7 @@ STOP_WAIT_S = 60.0
 
 
 class Runbook:
-    """Each action of drillbook.stack.runbook.ACTIONS as the method of its name (dashes as
+    """Each action of drillbook.detached.runbook.ACTIONS as the method of its name (dashes as
     underscores), on the environment's capabilities and heals. Restored instances are kept by
     name, so drop-restored can remove what pitr made."""
 

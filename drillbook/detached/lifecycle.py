@@ -1,4 +1,4 @@
-"""Up, status and down of a detached stack: its daemon (drillbook.stack.daemon) started in the
+"""Up, status and down of a detached stack: its daemon (drillbook.detached.daemon) started in the
 background, waited for, asked, and stopped.
 
 The daemon runs in a session of its own, so it outlives the shell that ran `up`. Every wait is
@@ -19,10 +19,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from drillbook.detached.live_profile import env_file_of, write_profile
+from drillbook.detached.runbook import DOWN_TIMEOUT_S, ControlError, StackDir, request
 from drillbook.faults.recover import stop_local_stack
-from drillbook.stack.live_profile import env_file_of, write_profile
 from drillbook.stack.process import log_tail, pid_alive
-from drillbook.stack.runbook import DOWN_TIMEOUT_S, ControlError, StackDir, request
 
 KILL_WAIT_S = 5.0
 PROGRESS_EVERY_S = 5.0

@@ -3,7 +3,7 @@
 `up` writes it from the daemon's DIR/state.json. Its endpoints are ${DRILLBOOK_STACK_...}
 references whose values (credentials included) go to an env file beside it, mode 0600, so the
 profile itself holds no secret; every operation of the live bindings' table is bound to a
-runbook command of drillbook.stack.runbook, with the revert that undoes it.
+runbook command of drillbook.detached.runbook, with the revert that undoes it.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from drillbook.stack.runbook import ACTIONS, CLIENT_MARGIN_S, DIR_VARIABLE, write_private
+from drillbook.detached.runbook import ACTIONS, CLIENT_MARGIN_S, DIR_VARIABLE, write_private
 
 VARIABLE_PREFIX = "DRILLBOOK_STACK_"
 # Endpoints written as variable references; the others (primary_zone, storage) are settings.
