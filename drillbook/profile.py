@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 
 import yaml
 
+from drillbook.capabilities.cache import NODES
+
 ENV_REF = re.compile(r"^\$\{([A-Z_][A-Z0-9_]*)\}$")
 SECRET_KEY = re.compile(r"password|secret|token|dsn|api_key|access_key", re.IGNORECASE)
 URL_WITH_PASSWORD = re.compile(r"://[^/@:\s]*:[^/@\s]+@")
@@ -119,7 +121,6 @@ _ENDPOINTS = {
 }
 # Bindings are checked by drillbook.environments.live.bindings once the endpoints are known.
 _LIVE = {"endpoints": (_ENDPOINTS, True), "bindings": (dict, False)}
-REDIS_NODES = ("primary", "replica")
 _STOP_CONDITIONS = {
     "sla_floor": ({"success_rate": (float, True), "for_s": (float, True)}, False),
     "stop_file": (str, False),
@@ -351,7 +352,7 @@ def _endpoints(path: Path, endpoints: dict[str, Any]) -> dict[str, Any]:
         zone = endpoints["primary_zone"]
         _one_of(path, where + "primary_zone", zone, zones, "live.endpoints.postgres")
     for node in endpoints.get("redis", {}):
-        _one_of(path, f"{where}redis.{node}", node, REDIS_NODES, "the nodes")
+        _one_of(path, f"{where}redis.{node}", node, NODES, "the nodes")
     if "storage" in endpoints:
         for key in ("primary_region", "dr_region"):
             region = endpoints["storage"][key]

@@ -33,8 +33,11 @@ DEFAULT_EVERY_S = 0.5
 ALARM_TIMEOUT_S = 2.0
 
 
-class DrillStopped(Exception):
-    """A stop condition held: the drill is abandoned and its faults are reverted."""
+class DrillStopped(BaseException):
+    """A stop condition held: the drill is abandoned and its faults are reverted.
+
+    Raised asynchronously, wherever the scenario's thread is: like KeyboardInterrupt it is no
+    Exception, so no `except Exception` of a wait, a probe or a revert can swallow it."""
 
 
 @dataclass(frozen=True)
@@ -143,44 +146,57 @@ class StopWatch:
         self.say = say
         self.clock = clock
         self.reason: str | None = None
+        self._raised = False
         self._done = threading.Event()
+        # Held while deciding to signal and signalling: once stop() holds it, no signal comes.
+        self._signalling = threading.Lock()
         self._thread = threading.Thread(target=self._watch, name="stop-conditions", daemon=True)
         self._target = threading.main_thread().ident
-        self._previous: Any = None
 
     def start(self) -> None:
         """From the thread that runs the scenario (the main thread: signals go only there)."""
         if not self.conditions.any:
             return
-        self._previous = signal.signal(signal.SIGUSR1, self._interrupt)
+        signal.signal(signal.SIGUSR1, self._interrupt)
         self._thread.start()
 
     def stop(self) -> None:
-        """No stop after this: the drill is being observed, or it is over."""
-        self._done.set()
-        if self._thread.is_alive():  # at most one alarm read away
-            self._thread.join(timeout=ALARM_TIMEOUT_S + self.conditions.every_s)
-        if self._previous is not None:
-            signal.signal(signal.SIGUSR1, self._previous)
-            self._previous = None
+        """No new stop after this: the drill is being observed, or it is over. The handler
+        stays: a signal already on its way finds the stop raised (or pending, see
+        `unraised`) and does nothing, where the default action would end the process."""
+        with self._signalling:
+            self._done.set()
+
+    def raise_if_stopped(self) -> None:
+        """In the scenario's thread, between steps and from the signal handler."""
+        if self.reason is not None and not self._raised:
+            self._raised = True
+            self.say(f"stop condition: {self.reason}; stopping the drill and reverting its faults")
+            raise DrillStopped(self.reason)
+
+    @property
+    def unraised(self) -> str | None:
+        """A stop decided whose signal has not reached the scenario yet (it ended first)."""
+        return self.reason if not self._raised else None
 
     def _watch(self) -> None:
         while not self._done.wait(self.conditions.every_s):
             now = self.clock()
             reason = self.conditions.reason(self.history, now)
-            if reason is None or self._done.is_set():
+            if reason is None:
                 continue
-            self.reason = reason
-            try:
-                self.history.record(
-                    Op(STOP, "abort", now, self.clock(), "info", {"reason": reason})
-                )
-            except HistoryFrozen:  # the observation began meanwhile: too late to stop
-                return
-            self.say(f"stop condition: {reason}; stopping the drill and reverting its faults")
-            signal.pthread_kill(self._target, signal.SIGUSR1)
+            with self._signalling:
+                if self._done.is_set():
+                    return
+                try:
+                    value = {"reason": reason}
+                    self.history.record(Op(STOP, "abort", now, self.clock(), "info", value))
+                except HistoryFrozen:  # the observation began meanwhile: too late to stop
+                    return
+                self.reason = reason
+                signal.pthread_kill(self._target, signal.SIGUSR1)
             return
 
     def _interrupt(self, signum: int, frame: object) -> None:
-        if self.reason is not None and not self._done.is_set():
-            raise DrillStopped(self.reason)
+        """Runs in the scenario's thread (Python runs signal handlers there)."""
+        self.raise_if_stopped()

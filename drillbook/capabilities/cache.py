@@ -8,6 +8,9 @@ import redis
 
 from drillbook.capabilities.operation import Operation
 
+# The cache's nodes, as steps and profiles name them.
+NODES = ("primary", "replica")
+
 
 class Cache(Protocol):
     def url(self, node: str) -> str:

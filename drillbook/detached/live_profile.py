@@ -39,7 +39,6 @@ class Bound(NamedTuple):
 
 HEAL_DATABASE = Call("heal-database", {})
 HEAL_REDIS = Call("heal-redis", {})
-ROLL_BACK = Call("roll-out", {"version": "{previous}"})
 # Operation name (drillbook/environments/live/operations.py) -> the runbook commands bound to it.
 BINDINGS: dict[str, Bound] = {
     "database.kill_primary": Bound(Call("kill-postgres", {"zone": "{zone}"}), HEAL_DATABASE, True),

@@ -35,7 +35,10 @@ RecoverOp = Callable[[dict[str, Any]], str]
 OPS: dict[str, RecoverOp] = {}
 # Modules that register recover ops of their own and import this one, so it cannot import them
 # when it loads: imported before an op runs, so a run finds every op a killed run journaled.
-OP_MODULES = ("drillbook.environments.live.bindings",)
+OP_MODULES = (
+    "drillbook.environments.live.bindings",
+    "drillbook.environments.live.recovery",
+)
 
 # The environment fixture names its run folders so; nothing else is ever stopped or removed.
 RUN_DIR_PREFIX = "drillbook-run-"

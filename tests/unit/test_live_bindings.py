@@ -35,6 +35,7 @@ from drillbook.environments.live.operations import (
     OPERATIONS,
     fault_names,
 )
+from drillbook.environments.live.service import LiveService
 from drillbook.faults.recover import recover_journal, run_recover
 from drillbook.profile import Profile, ProfileError, load_profile
 
@@ -102,7 +103,7 @@ def test_the_table_has_the_eleven_operations_and_faults_need_a_revert():
 
 
 def test_templating_keeps_a_lone_placeholder_s_type_and_unknown_ones_as_written():
-    assert placeholders("--zone={zone} {{literal}}") == ["zone"]
+    assert placeholders("--zone={zone} ${VAR} {not a param}") == ["zone"]
     params = {"zone": "az-b", "timeout_s": 30.0}
     assert render({"a": ["{zone}", "x-{zone}"], "t": "{timeout_s}"}, params) == {
         "a": ["az-b", "x-az-b"],
@@ -285,6 +286,33 @@ def test_a_failing_command_names_the_binding_and_shows_the_end_of_its_stderr(tmp
     assert not record.ok and "NOAUTH" in record.output and "starting" in record.output
 
 
+def test_a_secret_passed_to_a_command_is_masked_in_its_error_log_and_description(
+    tmp_path, monkeypatch
+):
+    secret = "pa{ss}w}rd-42"  # braces too: a secret is never read as a placeholder
+    monkeypatch.setenv("RUNBOOK_TOKEN", secret)
+    script(tmp_path, "wipe.sh", 'echo "token $1 refused" >&2\nexit 3\n')
+    path = write_profile(
+        tmp_path,
+        """
+        cache.wipe_primary:
+          run: {kind: command, argv: [./wipe.sh, "${RUNBOOK_TOKEN}"]}
+          revert: {kind: command, argv: [./wipe.sh, "${RUNBOOK_TOKEN}"]}
+        """,
+    )
+    bindings = Bindings.of(load_profile(path, ENVIRON | {"RUNBOOK_TOKEN": secret}))
+    with pytest.raises(BindingError) as err:
+        bindings.operation("cache.wipe_primary", "wipe", "redis primary", {}).run()
+    [record] = bindings.context.commands.since(0)
+    shown = [
+        str(err.value),
+        record.command,
+        record.output,
+        bindings.describe("cache.wipe_primary", {}),
+    ]
+    assert all("${RUNBOOK_TOKEN}" in text and secret not in text for text in shown), shown
+
+
 def test_a_command_that_prints_no_json_is_an_error(tmp_path):
     script(tmp_path, "restart.sh", "echo ready\n")
     profile = load(
@@ -294,6 +322,24 @@ def test_a_command_that_prints_no_json_is_an_error(tmp_path):
     op = Bindings.of(profile).operation("cache.restart_primary", "restart", "redis primary", {})
     with pytest.raises(BindingError, match=r"restart_primary.run .*output is not JSON"):
         op.run()
+
+
+def test_an_interrupted_command_is_killed_before_its_revert_can_run(tmp_path):
+    """A Ctrl-C (or a stop condition) during a fault's command: the command must not finish
+    the fault after the revert that follows has run."""
+    script(tmp_path, "kill.sh", "sleep 2\ntouch finished\n")
+    profile = load(
+        tmp_path,
+        "cache.kill_primary:\n  run: {kind: command, argv: [./kill.sh]}\n"
+        "  revert: {kind: command, argv: [./kill.sh]}\n",
+    )
+    op = Bindings.of(profile).operation("cache.kill_primary", "kill", "redis primary", {})
+    main = threading.main_thread().ident
+    threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT)).start()
+    with pytest.raises(KeyboardInterrupt):
+        op.run()
+    time.sleep(2.5)
+    assert not (tmp_path / "finished").exists()
 
 
 def test_a_command_past_its_timeout_is_killed_with_what_it_started(tmp_path):
@@ -366,6 +412,15 @@ class Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # a client timed out
             self.wfile.write(answer)
+
+    def do_DELETE(self) -> None:  # noqa: N802 (the http.server API)
+        Recorder.seen.append(("DELETE", self.path, {}))
+        answer = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -671,3 +726,21 @@ def test_the_recover_op_refuses_a_binding_the_profile_no_longer_has(tmp_path, mo
     recover = {"op": RECOVER_OP, "profile": str(profile), "binding": "cache.kill_primary"}
     with pytest.raises(MissingBinding, match=r"no binding for the operation cache.kill_primary"):
         run_recover({**recover, "params": {}})
+
+
+def test_a_killed_run_s_llm_spend_on_staging_is_taken_back_by_the_next(tmp_path, service):
+    """The July drill's spend is a built-in fault: its recover op names the profile, and a
+    later run refunds it through the service's admin API."""
+    profile = load(tmp_path, "{}", service=service)
+    spend = LiveService(service, [service], None, Bindings.of(profile)).spend_tokens(1000)
+    assert spend.recover == {
+        "op": "live-built-in",
+        "profile": str((tmp_path / "live.yaml").resolve()),
+        "operation": "service.spend_tokens",
+    }
+    with pytest.MonkeyPatch.context() as env:
+        for name, value in ENVIRON.items():
+            env.setenv(name, value)
+        done = run_recover(spend.recover)
+    assert done == "the drill's LLM spend taken back"
+    assert Recorder.seen == [("DELETE", "/admin/budget/spend", {})]

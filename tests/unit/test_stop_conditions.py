@@ -18,6 +18,7 @@ from drillbook.stop_conditions import (
     alarm_firing,
     sla_breach,
 )
+from drillbook.waits import wait_until
 from drillbook.workload.history import History, Op
 
 
@@ -126,8 +127,32 @@ def test_the_watcher_interrupts_the_drill_and_records_the_stop(tmp_path):
 
 def test_a_stopped_watcher_interrupts_nothing(tmp_path):
     stop = tmp_path / "stop"
-    watch = StopWatch(StopConditions(stop_file=stop, every_s=0.05), History(), print)
+    history = History()
+    watch = StopWatch(StopConditions(stop_file=stop, every_s=0.05), history, print)
     watch.start()
     watch.stop()
     stop.touch()
-    time.sleep(0.2)  # nothing raised
+    time.sleep(0.3)  # nothing raised meanwhile
+    assert history.ops(process="stop condition") == []
+    assert watch.unraised is None
+    watch.raise_if_stopped()  # nothing pending either
+
+
+def test_no_wait_swallows_a_stop(tmp_path):
+    """A stop is no Exception: a wait that retries on any error still ends at once."""
+    stop = tmp_path / "stop"
+    watch = StopWatch(StopConditions(stop_file=stop, every_s=0.05), History(), print)
+    watch.start()
+
+    def probe() -> tuple[bool, str]:
+        stop.touch()
+        time.sleep(0.5)
+        return False, "not yet"
+
+    started = time.monotonic()
+    try:
+        with pytest.raises(DrillStopped):
+            wait_until("a condition that never holds", probe, timeout_s=10, interval_s=0.05)
+    finally:
+        watch.stop()
+    assert time.monotonic() - started < 5

@@ -16,10 +16,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import shlex
 import shutil
 import signal
-import string
 import subprocess
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
@@ -49,7 +49,8 @@ OUTPUTS = ("text", "json")
 STDERR_TAIL_CHARS = 2000
 # How long a command killed at its timeout may take to release its output.
 KILL_WAIT_S = 5.0
-_FORMATTER = string.Formatter()
+# `{param}`, but not the `${VAR}` of an environment variable.
+PLACEHOLDER = re.compile(r"(?<!\$)\{([A-Za-z_][A-Za-z0-9_]*)\}")
 
 
 class BindingError(RuntimeError):
@@ -64,29 +65,25 @@ class MissingBinding(LookupError):
 
 
 def placeholders(text: str) -> list[str]:
-    """The names of the `{param}` placeholders in `text` (`{{` is a literal brace)."""
-    return [name for _, name, _, _ in _FORMATTER.parse(text) if name is not None]
+    """The names of the `{param}` placeholders in `text`."""
+    return PLACEHOLDER.findall(text)
 
 
 def render(value: Any, params: Mapping[str, Any]) -> Any:
     """`value` with its placeholders replaced by `params`, in every string it holds. A string
     that is one placeholder alone becomes the param itself (a number stays a number); one not
-    in `params` is kept as written, so a dry run can describe an action without every value."""
+    in `params` is kept as written, so a dry run can describe an action without every value.
+    Only placeholders are touched: a resolved secret's braces stay as they are."""
     if isinstance(value, str):
-        names = placeholders(value)
-        if names == [value[1:-1]] and value[1:-1] in params:
-            return params[value[1:-1]]
-        return value.format_map(_Keep(params))
+        alone = PLACEHOLDER.fullmatch(value)
+        if alone and alone[1] in params:
+            return params[alone[1]]
+        return PLACEHOLDER.sub(lambda m: str(params[m[1]]) if m[1] in params else m[0], value)
     if isinstance(value, list | tuple):
         return [render(v, params) for v in value]
     if isinstance(value, dict):
         return {k: render(v, params) for k, v in value.items()}
     return value
-
-
-class _Keep(dict):
-    def __missing__(self, key: str) -> str:
-        return "{" + key + "}"
 
 
 def _strings(value: Any, dotted: str) -> Iterator[tuple[str, str]]:
@@ -166,7 +163,7 @@ class Action(ABC):
 
     def _log(self, context: LiveContext, command: str, output: Any, ok: bool) -> None:
         text = output if isinstance(output, str) else json.dumps(output, default=str, indent=2)
-        context.commands.add(f"[{self.where}] {command}", text, ok)
+        context.commands.add(context.mask(f"[{self.where}] {command}"), context.mask(text), ok)
 
 
 def _choice(path: Path, dotted: str, value: Any, choices: tuple[str, ...]) -> None:
@@ -247,8 +244,11 @@ def _run_bounded(argv: list[str], cwd: Path, timeout_s: float) -> tuple[int | No
         out, err = proc.communicate(timeout=timeout_s)
         return proc.returncode, out, err
     except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
-            os.killpg(proc.pid, signal.SIGKILL)
+        _kill_session(proc)
+    except BaseException:  # interrupted (Ctrl-C, SIGTERM, a stop condition): its revert follows
+        _kill_session(proc)
+        proc.wait(timeout=KILL_WAIT_S)
+        raise
     try:
         out, err = proc.communicate(timeout=KILL_WAIT_S)
     except subprocess.TimeoutExpired:  # a descendant left the session and holds the pipes
@@ -258,6 +258,12 @@ def _run_bounded(argv: list[str], cwd: Path, timeout_s: float) -> tuple[int | No
         proc.wait(timeout=KILL_WAIT_S)
         out, err = "", "(output lost: a process it started outlived it)"
     return None, out, err
+
+
+def _kill_session(proc: subprocess.Popen) -> None:
+    """Everything the command started: it has a session of its own, which no Ctrl-C reaches."""
+    with contextlib.suppress(ProcessLookupError):  # it ended meanwhile
+        os.killpg(proc.pid, signal.SIGKILL)
 
 
 def _both(out: str, err: str) -> str:
@@ -702,9 +708,10 @@ def parse_action(
         problem = "missing" if kind is None else f"unknown kind {kind!r}"
         raise ProfileError(path, where + ".kind", f"{problem} (kinds: {', '.join(ACTION_KINDS)})")
     cls = ACTION_KINDS[kind]
+    # As written, before ${VAR}s are resolved: a secret is never read as a placeholder.
+    _check_placeholders(path, where, data, operation)
     values = validate(path, data, cls.SCHEMA, where + ".", dict(environ))
     values.pop("kind")
-    _check_placeholders(path, where, values, operation)
     if "argv" in values:
         values["argv"] = tuple(values["argv"])
     action = cls(where=where, **values)
@@ -752,11 +759,13 @@ class Bindings:
         context, revert = self.context, binding.revert
 
         def run() -> Any:
-            return binding.run.execute(params, context)
+            with self._masked():
+                return binding.run.execute(params, context)
 
         def undo() -> None:
             if revert is not None:
-                revert.execute(params, context)
+                with self._masked():
+                    revert.execute(params, context)
 
         recover = {
             "op": RECOVER_OP,
@@ -776,7 +785,15 @@ class Bindings:
 
     def describe(self, name: str, params: Mapping[str, Any]) -> str:
         """One line for the dry run: what the operation would run and how it is reverted."""
-        return self.binding(name).describe(params)
+        return self.context.mask(self.binding(name).describe(params))
+
+    @contextlib.contextmanager
+    def _masked(self) -> Iterator[None]:
+        """A binding's error names what it ran: with the profile's secrets masked."""
+        try:
+            yield
+        except BindingError as exc:
+            raise BindingError(self.context.mask(str(exc))) from None
 
     def preflight(self, names: Iterable[str] | None = None) -> list[Finding]:
         """The actions of the bindings of `names` (default: all bound) checked without acting;
@@ -788,7 +805,8 @@ class Bindings:
                 continue
             for action in self.bound[name].actions():
                 findings += action.preflight(self.context)
-        return findings
+        mask = self.context.mask
+        return [Finding(mask(f.what), f.ok, mask(f.detail)) for f in findings]
 
 
 @recover_op(RECOVER_OP)

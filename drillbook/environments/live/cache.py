@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import redis
 
+from drillbook.capabilities.cache import NODES
 from drillbook.capabilities.operation import Operation
 from drillbook.environments.common import converted
 from drillbook.environments.live.database import pid_of
@@ -16,7 +17,6 @@ from drillbook.waits import wait_until
 if TYPE_CHECKING:  # the capabilities only call what a Bindings offers
     from drillbook.environments.live.bindings import Bindings
 
-NODES = ("primary", "replica")
 # Every command of the harness to a node: connect and answer.
 SOCKET_TIMEOUT_S = 1.0
 

@@ -6,6 +6,8 @@ binding can wait on a live system for longer than the profile says.
 
 from __future__ import annotations
 
+import os
+import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -22,8 +24,23 @@ from drillbook.profile import Profile
 from drillbook.stack.commands import CommandLog
 from drillbook.toxiproxy import ToxiproxyClient
 
+VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")
 # How long a preflight check may wait on one endpoint.
 PREFLIGHT_TIMEOUT_S = 5.0
+
+
+# Shorter values (a zone, a port) would mask unrelated text and hide nothing worth hiding.
+SHORTEST_MASKED = 6
+
+
+def resolved_variables(path: Path) -> dict[str, str]:
+    """value -> "${VAR}" for each ${VAR} the profile file names that this process has."""
+    names = set(VARIABLE.findall(path.read_text(encoding="utf-8")))
+    return {
+        os.environ[name]: f"${{{name}}}"
+        for name in sorted(names)
+        if len(os.environ.get(name, "")) >= SHORTEST_MASKED
+    }
 
 
 class EndpointMissing(LookupError):
@@ -39,11 +56,25 @@ class LiveContext:
     endpoints: Mapping[str, Any]
     commands: CommandLog = field(default_factory=CommandLog)
     preflight_timeout_s: float = PREFLIGHT_TIMEOUT_S
+    # Each value a ${VAR} of the profile resolved to -> "${VAR}": masked wherever an action's
+    # command line, output or error is shown (evidence, errors, dry run, preflight).
+    secrets: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
     def of(cls, profile: Profile, commands: CommandLog | None = None) -> LiveContext:
         """The context of a loaded live profile."""
-        return cls(profile.path.resolve(), profile.live["endpoints"], commands or CommandLog())
+        return cls(
+            profile.path.resolve(),
+            profile.live["endpoints"],
+            commands or CommandLog(),
+            secrets=resolved_variables(profile.path),
+        )
+
+    def mask(self, text: str) -> str:
+        """`text` with every resolved ${VAR} value of the profile written as its ${VAR}."""
+        for value in sorted(self.secrets, key=len, reverse=True):
+            text = text.replace(value, self.secrets[value])
+        return text
 
     @property
     def folder(self) -> Path:

@@ -123,7 +123,7 @@ class LiveEnvironment:
         if "cache" in provided:
             built["cache"] = LiveCache(endpoints["redis"], self.bindings, ready_s)
         if "storage" in provided:
-            built["storage"] = LiveStorage(endpoints["s3"], endpoints["storage"])
+            built["storage"] = LiveStorage(endpoints["s3"], endpoints["storage"], self.profile.path)
         if "network" in provided:
             toxiproxy = ToxiproxyClient(endpoints["toxiproxy"])
             built["network"] = ProxiedNetwork(toxiproxy, endpoints.get("links"))

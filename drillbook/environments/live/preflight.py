@@ -108,12 +108,14 @@ def _bucket(client: Any, bucket: str) -> str:
 def network(context: LiveContext) -> Iterator[Finding]:
     links = context.endpoints.get("links") or {}
     url = context.endpoints["toxiproxy"]
+    client = context.toxiproxy(context.preflight_timeout_s)
     try:
-        client = context.toxiproxy(context.preflight_timeout_s)
         proxies = client.proxies()
     except Exception as exc:  # the API is down: each link would say the same
         yield Finding(f"toxiproxy {url}", False, f"{type(exc).__name__}: {exc}")
         return
+    finally:
+        client.close()
     yield Finding(f"toxiproxy {url}", True, f"proxies: {', '.join(sorted(proxies))}")
     for link, proxy in links.items():
         ok = proxy in proxies

@@ -14,6 +14,7 @@ from drillbook.capabilities.service import RELEASE
 from drillbook.environments.common import ServiceAPI, single_version
 from drillbook.environments.live.cache import check_node
 from drillbook.environments.live.database import LiveDatabase
+from drillbook.environments.live.recovery import recoverable
 from drillbook.glancy import GlancyClient, replicas_breaker, replicas_cache_stats
 
 if TYPE_CHECKING:  # the capabilities only call what a Bindings offers
@@ -35,6 +36,11 @@ class LiveService(ServiceAPI):
     @property
     def url(self) -> str:
         return self.api.url
+
+    def spend_tokens(self, tokens: int) -> Operation[dict]:
+        """Taken back by a later run if this one is killed: staging keeps its budget."""
+        spend = super().spend_tokens(tokens)
+        return recoverable(spend, self.bindings.profile_path, "service.spend_tokens")
 
     def point_database(self, name: str) -> Operation[dict]:
         self.database.instance(name)  # an unknown name lists the known ones

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from botocore.client import BaseClient
 
+from drillbook.capabilities.operation import Operation
 from drillbook.environments.common import RegionalStorage
+from drillbook.environments.live.recovery import recoverable
 from drillbook.stack.objectstore import REPLICATION_PROXY, s3_client
 
 # Each S3 call of the harness: one attempt, to connect and to read.
@@ -19,7 +22,13 @@ class LiveStorage(RegionalStorage):
     roles and the link replication goes through ({primary_region, dr_region,
     replication_link})."""
 
-    def __init__(self, s3: dict[str, dict[str, Any]], storage: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        s3: dict[str, dict[str, Any]],
+        storage: dict[str, Any],
+        profile_path: Path | None = None,
+    ) -> None:
+        self.profile_path = profile_path  # the profile a killed run's delete is undone from
         self.stores = s3
         self._primary_region = storage["primary_region"]
         self._dr_region = storage["dr_region"]
@@ -27,6 +36,13 @@ class LiveStorage(RegionalStorage):
         self.replicated_through = storage.get("replication_link", REPLICATION_PROXY)
         self._clients: dict[str, BaseClient] = {}
         self._lock = threading.Lock()
+
+    def delete_by_mistake(self, bucket: str, key: str) -> Operation[None]:
+        delete = super().delete_by_mistake(bucket, key)
+        if self.profile_path is None:
+            return delete
+        name = "storage.delete_by_mistake"
+        return recoverable(delete, self.profile_path, name, bucket=bucket, key=key)
 
     @property
     def regions(self) -> list[str]:

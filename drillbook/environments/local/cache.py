@@ -6,12 +6,11 @@ from typing import Any
 
 import redis
 
+from drillbook.capabilities.cache import NODES
 from drillbook.capabilities.operation import Operation, fault, remediation
 from drillbook.environments.local.heal import heal_redis
 from drillbook.stack import LocalStack
 from drillbook.stack.redis import RedisNode
-
-NODES = ("primary", "replica")
 
 
 def redis_node(stack: LocalStack, node: str) -> RedisNode:
