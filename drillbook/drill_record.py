@@ -12,12 +12,12 @@ from pathlib import Path
 import allure
 
 from drillbook.checks.sla import error_rate
+from drillbook.commands import render as render_commands
 from drillbook.drill import MONTHS, RESTORE, Drill
 from drillbook.evidence.chart import timeline_png
 from drillbook.evidence.crr_chart import crr_lag_png
 from drillbook.evidence.ledger import LedgerEntry, write_entry
 from drillbook.profile import Profile
-from drillbook.stack.commands import render as render_commands
 
 SEED_TAG = re.compile(r"^seed_(\d+)(?:_(\d+))?$")
 PLAN = Path(__file__).resolve().parents[1] / "docs" / "dr-plan.zh.md"

@@ -9,7 +9,9 @@ import hashlib
 from collections import Counter
 from dataclasses import dataclass
 
+import boto3
 from botocore.client import BaseClient
+from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 # How a version listing names a delete marker instead of an ETag.
@@ -131,3 +133,22 @@ def put(client: BaseClient, bucket: str, key: str, body: bytes) -> Current:
     """Write `body` as a new version of `key`: that version and the SHA-256 of the bytes."""
     answer = client.put_object(Bucket=bucket, Key=key, Body=body)
     return Current(answer.get("VersionId"), hashlib.sha256(body).hexdigest())
+
+
+def s3_client(
+    endpoint_url: str, region: str, access_key: str, secret_key: str, timeout_s: float = 2.0
+) -> BaseClient:
+    """A boto3 S3 client whose every call is bounded: one attempt, connect and read timeouts."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=access_key,
+        aws_secret_access_key=secret_key,
+        config=Config(
+            connect_timeout=timeout_s,
+            read_timeout=timeout_s,
+            retries={"max_attempts": 1, "mode": "standard"},
+            s3={"addressing_style": "path"},
+        ),
+    )

@@ -111,7 +111,7 @@ _ENDPOINTS = {
         {
             "primary_region": (str, True),
             "dr_region": (str, True),
-            "replication_link": (str, False),
+            "replication_link": (str, True),
             "exports_bucket": (str, True),
         },
         False,

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from drillbook.stack.commands import CommandLog
+from drillbook.commands import CommandLog
 from drillbook.stack.export_worker import ExportWorker
 from drillbook.stack.llm import LlmStandIn
 from drillbook.stack.objectstore import (

@@ -11,12 +11,11 @@ import os
 import secrets
 from pathlib import Path
 
-import boto3
 import httpx
 from botocore.client import BaseClient
-from botocore.config import Config
 
-from drillbook.stack.commands import CommandLog
+from drillbook.commands import CommandLog
+from drillbook.objects import s3_client
 from drillbook.stack.process import LocalProcess, ManagedProcess, run_command
 
 PRIMARY_REGION = "ap-southeast-1"
@@ -27,25 +26,6 @@ SERVICE_PROXY = "s3"
 REPLICATION_PROXY = "s3-crr"
 # what the plan's replication rule covers: deletions too, and objects written before it existed
 REPLICATE = "delete,delete-marker,existing-objects"
-
-
-def s3_client(
-    endpoint_url: str, region: str, access_key: str, secret_key: str, timeout_s: float = 2.0
-) -> BaseClient:
-    """A boto3 S3 client whose every call is bounded: one attempt, connect and read timeouts."""
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint_url,
-        region_name=region,
-        aws_access_key_id=access_key,
-        aws_secret_access_key=secret_key,
-        config=Config(
-            connect_timeout=timeout_s,
-            read_timeout=timeout_s,
-            retries={"max_attempts": 1, "mode": "standard"},
-            s3={"addressing_style": "path"},
-        ),
-    )
 
 
 class ObjectStore(LocalProcess):

@@ -19,7 +19,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from drillbook.stack.commands import CommandLog
+from drillbook.commands import CommandLog
 from drillbook.stack.ports import free_port
 from drillbook.stack.process import LocalProcess, ManagedProcess, pid_alive, run_command
 from drillbook.toxiproxy import ToxiproxyClient

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import httpx
 
+from drillbook.commands import CommandLog
 from drillbook.procstat import pid_fields, stat_fields
-from drillbook.stack.commands import CommandLog
 
 
 class ComponentNotReady(RuntimeError):

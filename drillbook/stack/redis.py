@@ -13,7 +13,7 @@ from pathlib import Path
 
 import redis
 
-from drillbook.stack.commands import CommandLog
+from drillbook.commands import CommandLog
 from drillbook.stack.process import LocalProcess, ManagedProcess
 
 # Plan section 3.1 snapshots every 6 h; locally every few seconds, when anything changed.

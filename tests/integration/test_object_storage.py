@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from drillbook.stack.commands import CommandLog
+from drillbook.commands import CommandLog
 from drillbook.stack.objectstore import REPLICATION_PROXY, ReplicatedStorage
 from drillbook.stack.ports import free_port
 from drillbook.stack.tools import find_tool

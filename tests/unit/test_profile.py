@@ -224,7 +224,7 @@ def test_secret_written_in_the_file_is_refused(tmp_path, old, new, key):
         (
             "    primary_zone: az-a\n",
             "    primary_zone: az-a\n    storage: {primary_region: ap-southeast-1, "
-            "dr_region: eu-west-1, exports_bucket: b}\n",
+            "dr_region: eu-west-1, exports_bucket: b, replication_link: crr}\n",
             "live.endpoints.storage.dr_region",
             "'eu-west-1' is not one of live.endpoints.s3 (ap-southeast-1)",
         ),

@@ -34,13 +34,13 @@ import httpx
 import psycopg
 
 from drillbook.capabilities.operation import Operation
+from drillbook.commands import CommandLog
 from drillbook.environments import Finding
 from drillbook.environments.live.context import EndpointMissing, LiveContext
 from drillbook.environments.live.operations import OPERATIONS, OperationSpec
 from drillbook.faults.recover import recover_op
 from drillbook.pgconnect import connect
 from drillbook.profile import Data, ListOf, Name, Profile, ProfileError, load_profile, validate
-from drillbook.stack.commands import CommandLog
 from drillbook.toxiproxy import ToxiproxyClient, ToxiproxyError
 
 RECOVER_OP = "live-binding"

@@ -20,8 +20,8 @@ import httpx
 from botocore.client import BaseClient
 from botocore.config import Config
 
+from drillbook.commands import CommandLog
 from drillbook.profile import Profile
-from drillbook.stack.commands import CommandLog
 from drillbook.toxiproxy import ToxiproxyClient
 
 VARIABLE = re.compile(r"\$\{([A-Z_][A-Z0-9_]*)\}")

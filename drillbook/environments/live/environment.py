@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from drillbook.commands import CommandLog
 from drillbook.environments import Finding, MissingCapability
 from drillbook.environments.live.bindings import Bindings
 from drillbook.environments.live.cache import LiveCache
@@ -24,7 +25,6 @@ from drillbook.environments.live.storage import LiveStorage
 from drillbook.environments.proxied_network import ProxiedNetwork
 from drillbook.glancy import GlancyClient
 from drillbook.profile import Profile
-from drillbook.stack.commands import CommandLog
 from drillbook.toxiproxy import ToxiproxyClient
 from drillbook.waits import wait_until
 

@@ -11,7 +11,7 @@ from botocore.client import BaseClient
 from drillbook.capabilities.operation import Operation
 from drillbook.environments.common import RegionalStorage
 from drillbook.environments.live.recovery import recoverable
-from drillbook.stack.objectstore import REPLICATION_PROXY, s3_client
+from drillbook.objects import s3_client
 
 # Each S3 call of the harness: one attempt, to connect and to read.
 S3_TIMEOUT_S = 5.0
@@ -33,7 +33,7 @@ class LiveStorage(RegionalStorage):
         self._primary_region = storage["primary_region"]
         self._dr_region = storage["dr_region"]
         # the link name the features use for replication, as the local stack names it
-        self.replicated_through = storage.get("replication_link", REPLICATION_PROXY)
+        self.replicated_through = storage["replication_link"]
         self._clients: dict[str, BaseClient] = {}
         self._lock = threading.Lock()
 
