@@ -38,8 +38,10 @@ def outcomes_around(
     with Workload(history) as workload:
         workload.add(probe)
         wait_for_outcome(history, probe.name, "ok", since=0)
-        injected_at = time.time()
         inject()
+        # From here on the fault is in place: a probe that started while it was being added
+        # may still have been answered.
+        injected_at = time.time()
         try:
             wait_for_outcome(history, probe.name, outcome, since=injected_at)
         finally:
