@@ -295,14 +295,17 @@ class Drill:
         return at
 
     def fault_window(self, target: str | None = None) -> tuple[float, float]:
-        """From the first fault (on `target`, or T0) to its last restore, or to the freeze if
-        it was not restored."""
-        start = self.t0_of(target)
-        if start is None:
+        """While the faults (on `target`, or on anything) were certainly in place: from the
+        end of the first fault's operation to the start of their last restore, or to the
+        freeze if none restored them. A request begun while a fault was being injected or
+        reverted may have met either state, so it belongs to no fault window."""
+        faults = self.operations(FAULT, target)
+        if not faults:
             on = f" on {target}" if target else ""
             raise MissingStep(f"no fault{on} was injected in this scenario: add a fault step")
-        end = self.restored_at(target) or self.frozen_at or time.time()
-        return start, end
+        restores = self.operations(RESTORE, target)
+        end = restores[-1].start if restores else (self.frozen_at or time.time())
+        return faults[0].end, end
 
     def remediations(self, kind: str | None = None) -> list[Op]:
         ops = self.operations(REMEDIATION)

@@ -183,7 +183,9 @@ def test_faults_and_remediations_are_operations_of_the_history(tmp_path):
     kinds = [(op.f, op.value["kind"]) for op in drill.operations()]
     assert kinds == [("fault", "cut"), ("remediation", "replay"), ("restore", "restore")]
     assert drill.t0 == drill.operations("fault")[0].start
-    assert drill.fault_window() == (drill.t0, drill.restored_at("proxy llm"))
+    # the fault certainly in place: from its injection's end to its restore's start
+    [injected], [restore] = drill.operations("fault"), drill.operations("restore")
+    assert drill.fault_window() == (injected.end, restore.start)
     assert reverted == ["llm"]
     lines = [json.loads(line) for line in (tmp_path / "journal.jsonl").read_text().splitlines()]
     assert [(line["event"], line["role"]) for line in lines] == [
