@@ -1,11 +1,35 @@
-"""Drills for unit tests: a Drill over a synthetic history, with its fault operations."""
+"""Drills for the tests: a Drill over a synthetic history, with its fault operations, and the
+command line that runs a feature as a user does."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 from drillbook.drill import NEMESIS, RESTORE, Drill
 from drillbook.workload import History, Op
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pytest_argv(feature: Path, reports: Path, *extra: str) -> list[str]:
+    """`pytest FEATURE` with the project's configuration and its own reports folder."""
+    # A feature outside the project needs the project's conftest loaded explicitly.
+    plugin = [] if feature.is_relative_to(ROOT) else ["-p", "conftest"]
+    return [
+        sys.executable,
+        "-m",
+        "pytest",
+        *plugin,
+        "--rootdir",
+        str(ROOT),
+        "-c",
+        str(ROOT / "pyproject.toml"),
+        "--dr-reports",
+        str(reports),
+        str(feature),
+        *extra,
+    ]
 
 
 def fault_at(history: History, t0: float, target: str = "target", kind: str = "fault") -> None:

@@ -6,13 +6,13 @@ import json
 import re
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.drills import ROOT, pytest_argv
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 CROSS_AZ = """@month_2 @destructive
@@ -28,25 +28,6 @@ Feature: cross-AZ switch under test
     And the service is pointed at the database in az-b
 {tail}
 """
-
-
-def pytest_argv(feature: Path, reports: Path, *extra: str) -> list[str]:
-    # A feature outside the project needs the project's conftest loaded explicitly.
-    plugin = [] if feature.is_relative_to(ROOT) else ["-p", "conftest"]
-    return [
-        sys.executable,
-        "-m",
-        "pytest",
-        *plugin,
-        "--rootdir",
-        str(ROOT),
-        "-c",
-        str(ROOT / "pyproject.toml"),
-        "--dr-reports",
-        str(reports),
-        str(feature),
-        *extra,
-    ]
 
 
 def run_drill(feature: Path, reports: Path, *extra: str) -> subprocess.CompletedProcess:

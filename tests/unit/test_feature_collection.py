@@ -3,28 +3,14 @@
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.drills import ROOT, pytest_argv
 
 
 def run_pytest(*args: str, env: dict | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "conftest",
-            "--rootdir",
-            str(ROOT),
-            "-c",
-            str(ROOT / "pyproject.toml"),
-            "--dr-reports",
-            args[0] + ".reports",
-            *args,
-        ],
+        pytest_argv(Path(args[0]), Path(args[0] + ".reports"), *args[1:]),
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -10,7 +10,6 @@ import os
 import re
 import socket
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -19,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.drills import ROOT, pytest_argv
+
 RUN_TIMEOUT_S = 120
 # A preflight waits at most 5 s on one endpoint (LiveContext.PREFLIGHT_TIMEOUT_S); here one
 # endpoint is silent and the others refuse at once, so the session ends well within this.
@@ -34,21 +34,7 @@ def run_pytest(
     feature_path: Path, reports: Path, *args: str, env: dict[str, str]
 ) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "-p",
-            "conftest",
-            "--rootdir",
-            str(ROOT),
-            "-c",
-            str(ROOT / "pyproject.toml"),
-            "--dr-reports",
-            str(reports),
-            str(feature_path),
-            *args,
-        ],
+        pytest_argv(feature_path, reports, *args),
         cwd=ROOT,
         capture_output=True,
         text=True,
