@@ -25,6 +25,7 @@ from drillbook.checks import CheckResult
 from drillbook.checks.result import FAIL
 from drillbook.evidence.allure import Evidence
 from drillbook.faults.journal import Fault, FaultJournal
+from drillbook.waits import pause
 from drillbook.workload import History, Op, Workload
 from drillbook.workload.history import short_error
 
@@ -246,7 +247,7 @@ class Drill:
         """Let the workload record for `seconds`, as a named window of the history."""
         self.require_running_workload(f"the {name}")
         start = time.time()
-        time.sleep(seconds)
+        pause(seconds)
         self.history.record(Op(WINDOW, name, start, time.time(), "ok"))
 
     def _journal(self) -> FaultJournal:

@@ -19,6 +19,19 @@ class Waited:
     last: Any
 
 
+# CPython runs a signal's handler in the main thread, but the kernel may deliver the signal to
+# any thread: a main thread asleep for minutes would not notice a Ctrl-C or a SIGTERM that
+# another thread received until it woke up. Sleeping in slices bounds that delay.
+PAUSE_SLICE_S = 0.2
+
+
+def pause(seconds: float) -> None:
+    """Sleep `seconds`, in slices, so that Ctrl-C and SIGTERM interrupt it within a slice."""
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        time.sleep(min(left, PAUSE_SLICE_S))
+
+
 def wait_until(
     what: str,
     probe: Callable[[], tuple[bool, Any]],

@@ -4,13 +4,12 @@ drill's history, journaled with its revert before it runs; the first fault is T0
 
 from __future__ import annotations
 
-import time
-
 from pytest_bdd import parsers, when
 
 from drillbook.bdd import performs
 from drillbook.capabilities import Database, Service
 from drillbook.drill import Drill
+from drillbook.waits import pause
 from steps import DatabaseInUse
 
 
@@ -25,7 +24,7 @@ def kill_primary(drill: Drill, database: Database, az: str) -> None:
 def outage_detected(drill: Drill, seconds: float) -> None:
     """The time the on-call needs to notice and decide; the workload keeps recording."""
     drill.require_t0()
-    time.sleep(seconds)
+    pause(seconds)
 
 
 @when(parsers.parse("the standby in {az} is promoted"))

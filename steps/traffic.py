@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import time
-
 from pytest_bdd import given, parsers, when
 
 from drillbook.capabilities import Cache, Database, Service
 from drillbook.drill import Drill
 from drillbook.profile import Profile
+from drillbook.waits import pause
 from drillbook.workload import HttpProbe, LagSampler, RedisProbe, SqlProbe, Writer, answer_flags
 from steps import (
     CacheInUse,
@@ -103,7 +102,7 @@ def lag_sampled(drill: Drill, database: Database, az: str, interval: int) -> Non
 @when(parsers.parse("the workload runs for {seconds:g} more seconds"))
 def workload_runs(drill: Drill, seconds: float) -> None:
     drill.require_running_workload("letting it run")
-    time.sleep(seconds)
+    pause(seconds)
 
 
 @given(parsers.parse("the lookups table holds history for {users:d} users"))

@@ -1,5 +1,6 @@
 import pytest
 
+from drillbook import waits
 from drillbook.waits import WaitTimeout, wait_until
 
 
@@ -35,3 +36,18 @@ def test_an_exception_is_an_observation_until_the_deadline():
 
     with pytest.raises(WaitTimeout, match=r"ConnectionError: refused"):
         wait_until("a socket", probe, timeout_s=0.05, interval_s=0.01)
+
+
+def test_a_pause_sleeps_in_slices_so_a_signal_is_handled_within_one(monkeypatch):
+    slept: list[float] = []
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        slept.append(seconds)
+        clock[0] += seconds
+
+    monkeypatch.setattr(waits.time, "sleep", sleep)
+    monkeypatch.setattr(waits.time, "monotonic", lambda: clock[0])
+    waits.pause(1.0)
+    assert sum(slept) == pytest.approx(1.0)
+    assert max(slept) <= waits.PAUSE_SLICE_S
