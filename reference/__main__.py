@@ -1,8 +1,11 @@
-"""``python -m reference --config path.json``: serve the reference service with uvicorn."""
+"""``python -m reference --config path.json [--host H --port P --version V]``: serve the
+reference service with uvicorn. The flags override the file, so the replicas of a Deployment
+share one configuration while each listens on its Pod's address."""
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import sys
 
@@ -15,12 +18,17 @@ from reference.config import ConfigError, load_config
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m reference", description=__doc__)
     parser.add_argument("--config", required=True, help="path of the JSON configuration file")
+    parser.add_argument("--host", help="address to listen on (default: the file's)")
+    parser.add_argument("--port", type=int, help="port to listen on (default: the file's)")
+    parser.add_argument("--version", help="the release it reports (default: the file's)")
     args = parser.parse_args(argv)
     try:
         config = load_config(args.config)
     except ConfigError as exc:
         print(f"reference: {exc}", file=sys.stderr)
         return 2
+    overrides = {"host": args.host, "port": args.port, "version": args.version}
+    config = dataclasses.replace(config, **{k: v for k, v in overrides.items() if v is not None})
     # the pool's and the service's own warnings, with the time they happened
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -29,6 +29,7 @@ from drillbook.faults.journal import (
     run_id,
 )
 from drillbook.procstat import stat_fields
+from drillbook.stack.pod_network import release_subnet
 from drillbook.toxiproxy import ToxiproxyClient
 
 RecoverOp = Callable[[dict[str, Any]], str]
@@ -36,12 +37,16 @@ OPS: dict[str, RecoverOp] = {}
 # Modules that register recover ops of their own and import this one, so it cannot import them
 # when it loads: imported before an op runs, so a run finds every op a killed run journaled.
 OP_MODULES = (
+    "drillbook.environments.aws_cloud",
+    "drillbook.environments.cluster_platform",
     "drillbook.environments.live.bindings",
     "drillbook.environments.live.recovery",
 )
 
 # The environment fixture names its run folders so; nothing else is ever stopped or removed.
 RUN_DIR_PREFIX = "drillbook-run-"
+# Where the local stack keeps its Kubernetes, the record of its Pods' addresses included.
+KUBE_FOLDER = "kube"
 STOP_GRACE_S = 10.0
 KILL_WAIT_S = 5.0
 # Another run recovering the same journal stops at most a stack: this is well above that.
@@ -92,7 +97,8 @@ def local_stack_recover(run_dir: Path) -> dict[str, Any]:
 
 @recover_op("stop-local-stack")
 def stop_local_stack(params: dict[str, Any]) -> str:
-    """{"run_dir": folder}: every process of the stack stopped, then the folder removed.
+    """{"run_dir": folder}: every process of the stack stopped, its Pods' addresses taken
+    off the loopback interface, then the folder removed.
 
     Postmasters get SIGQUIT (immediate shutdown, which also stops their workers), the other
     programs SIGTERM; whatever is left after STOP_GRACE_S is killed with SIGKILL.
@@ -114,6 +120,9 @@ def stop_local_stack(params: dict[str, Any]) -> str:
     done = [f"stopped {len(found)} processes ({', '.join(programs)})" if found else "no process"]
     if killed:
         done.append(f"{killed} with SIGKILL")
+    addresses = release_subnet(run_dir / KUBE_FOLDER)
+    if addresses:
+        done.append(f"removed pod addresses {', '.join(addresses)}")
     if run_dir.exists():
         shutil.rmtree(run_dir)
         done.append(f"removed {run_dir}")

@@ -10,7 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drillbook.commands import CommandLog
+from drillbook.faults.recover import KUBE_FOLDER
+from drillbook.stack.cloud import MotoServer, seed_control_plane
 from drillbook.stack.export_worker import ExportWorker
+from drillbook.stack.kubernetes import KubeControlPlane
 from drillbook.stack.llm import LlmStandIn
 from drillbook.stack.objectstore import (
     EXPORTS_BUCKET,
@@ -22,7 +25,7 @@ from drillbook.stack.ports import free_port
 from drillbook.stack.postgres import PostgresPair
 from drillbook.stack.redis import RedisPair
 from drillbook.stack.router import Router
-from drillbook.stack.service import REPO_ROOT, ReferenceService, ServiceReplicas
+from drillbook.stack.service import REPO_ROOT, ServiceDeployments, service_config
 from drillbook.stack.tools import find_tool
 from drillbook.stack.toxiproxy_server import ToxiproxyServer, find_toxiproxy_server
 from drillbook.toxiproxy import ToxiproxyClient
@@ -40,8 +43,10 @@ class LocalSettings:
     # The service's LLM adapter (seed section 1: Doubao behind an adapter with a breaker).
     llm_timeout_s: float = 0.8
     llm_breaker: bool = True
-    # Replicas of the service behind the router: two, so a release can roll one at a time.
-    replicas: int = 2
+    # The zones of the plan's topology: PostgreSQL's primary and standby, and a Kubernetes
+    # node each with a Deployment of the service's replicas.
+    zones: tuple[str, ...] = ("az-a", "az-b")
+    replicas_per_zone: int = 1
     nginx: str = "nginx"
     # None: found by drillbook.stack.tools.find_tool
     minio: str | None = None
@@ -120,34 +125,43 @@ class LocalStack:
         self.storage.replication_port = free_port()
         self.llm = LlmStandIn(port=free_port(), log_path=logs / "llm.log", ready_timeout_s=timeout)
         self.llm.proxy_port = free_port()
-        replicas = [
-            ReferenceService(
-                port=free_port(),
-                database_dsn=self.pg.node("az-a").app_dsn,
-                redis_url=self.redis.primary.url,
-                llm={
-                    "url": self.llm.url,
-                    "timeout_s": settings.llm_timeout_s,
-                    "breaker": {"enabled": settings.llm_breaker},
-                },
-                exports=self._exports_config(),
-                config_path=self.run_dir / "service" / f"r{n}" / "config.json",
-                log_path=logs / f"service-r{n}.log",
-                ready_timeout_s=timeout,
-            )
-            for n in range(1, settings.replicas + 1)
-        ]
+        # the AWS control plane's record of the stack (RDS cluster, replication, DNS)
+        self.aws = MotoServer(port=free_port(), log_path=logs / "moto.log", ready_timeout_s=timeout)
+        self.kube = KubeControlPlane(
+            root=self.run_dir / KUBE_FOLDER,
+            logs=logs,
+            zones=list(settings.zones),
+            region=self.storage.primary.region,
+            ready_timeout_s=timeout,
+            progress=progress,
+        )
+        config = service_config(
+            database_dsn=self.pg.node(settings.zones[0]).app_dsn,
+            redis_url=self.redis.primary.url,
+            llm={
+                "url": self.llm.url,
+                "timeout_s": settings.llm_timeout_s,
+                "breaker": {"enabled": settings.llm_breaker},
+            },
+            exports=self._exports_config(),
+        )
         router = Router(
             port=free_port(),
-            backends=[replica.address for replica in replicas],
             run_dir=self.run_dir / "router",
             log_path=logs / "router.log",
             ready_timeout_s=timeout,
             binary=settings.nginx,
         )
-        self.service = ServiceReplicas(replicas, router)
+        self.service = ServiceDeployments(
+            kube=self.kube,
+            config=config,
+            config_path=self.run_dir / "service" / "config.json",
+            replicas_per_zone=settings.replicas_per_zone,
+            router=router,
+            ready_timeout_s=timeout,
+        )
         self.export_worker = ExportWorker(
-            config=replicas[0].config,
+            config=config,
             redis_url=self.redis.primary.direct_url,
             config_path=self.run_dir / "export-worker" / "config.json",
             log_path=logs / "export-worker.log",
@@ -181,6 +195,8 @@ class LocalStack:
             # Redis and Toxiproxy boot while PostgreSQL initialises, the service (once the
             # primary and the proxies exist) while the backups for PITR and az-b are taken.
             self.redis.spawn()
+            self.kube.spawn()
+            self.aws.spawn()
             self._toxiproxy_server.spawn()
             self.llm.spawn()
             self.storage.spawn()
@@ -201,15 +217,33 @@ class LocalStack:
                 f"({self.storage.primary.region}), replicated to {self.storage.dr.address} "
                 f"({self.storage.dr.region})"
             )
+            self.kube.wait_ready()
             self.service.spawn()
+            self.service.deploy()
             self.export_worker.spawn()
             self.pg.start_standby()
+            self.aws.wait_ready()
+            seeded = seed_control_plane(
+                self.aws.endpoint_url,
+                primary_region=self.storage.primary.region,
+                dr_region=self.storage.dr.region,
+                api_address="127.0.0.1",
+                zones=self.settings.zones,
+                # moto loads a service's backend on its first call, seconds on a busy machine:
+                # a shorter read timeout would retry a create that went through
+                timeout_s=self.settings.ready_timeout_s,
+            )
+            self.progress(
+                f"AWS control plane (moto) up on {self.aws.endpoint_url}: cluster "
+                f"{seeded.cluster} ({', '.join(seeded.instances.values())}), bucket "
+                f"{seeded.bucket} replicated, record {seeded.api_record}"
+            )
             self.service.wait_ready()
             self.export_worker.wait_ready()
             self.redis.wait_replica_synced()
             self.progress(
-                f"reference service up on {self.service.url} "
-                f"({len(self.service.replicas)} replicas behind nginx)"
+                f"reference service up on {self.service.url} ({self.service.expected_replicas} "
+                f"Pods of {len(self.settings.zones)} Deployments behind nginx)"
             )
         except BaseException:
             self.stop()
@@ -239,6 +273,8 @@ class LocalStack:
         failures = []
         for name, stop in [
             ("reference service", self.service.stop),
+            ("kubernetes", self.kube.stop),
+            ("aws control plane", self.aws.stop),
             ("export worker", self.export_worker.stop),
             ("llm stand-in", self.llm.stop),
             ("object storage", self.storage.stop),
@@ -264,6 +300,8 @@ class LocalStack:
         """Pids of the running components (PostgreSQL: postmasters)."""
         found = {
             **self.service.pids(),
+            **self.kube.pids(),
+            "moto server": self.aws.pid(),
             "export worker": self.export_worker.pid(),
             "toxiproxy": self._toxiproxy_server.pid(),
             **{node.name: node.pid() for node in self.redis.nodes},
@@ -289,4 +327,6 @@ class LocalStack:
             endpoints[f"s3 {store.region}"] = store.endpoint_url
         endpoints[f"s3 {self.storage.primary.region} via proxy"] = self.storage.primary.url
         endpoints["reference service"] = self.service.url
+        endpoints["kubernetes api"] = self.kube.server
+        endpoints["aws api (moto)"] = self.aws.endpoint_url
         return endpoints

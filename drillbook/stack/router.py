@@ -1,9 +1,9 @@
-"""The local router: nginx in front of the service replicas, so a release can roll replica by
-replica. It runs in the foreground as a child of the harness, with every path (config, pid,
-logs, temp files) inside the run folder.
+"""The local router: nginx in front of the service's Ready endpoints, as kube-proxy or an
+ingress would be. It runs in the foreground as a child of the harness, with every path
+(config, pid, logs, temp files) inside the run folder.
 
-A replica is drained by marking it `down` and reloading: nginx's reload is graceful, old
-workers finish their in-flight requests before they exit, so a drained replica can be stopped
+Its backends change by rewriting the upstream and reloading: nginx's reload is graceful, old
+workers finish their in-flight requests before they exit, so a backend taken out can be stopped
 once they are gone.
 """
 
@@ -14,6 +14,8 @@ import os
 import signal
 import time
 from pathlib import Path
+
+import httpx
 
 from drillbook.stack.process import LocalProcess, ManagedProcess, _parent_pids, log_tail, pid_alive
 
@@ -52,22 +54,25 @@ http {{
 """
 
 
+# With no Ready endpoint the upstream holds only this, marked down: clients get a 502, as
+# from a Service without endpoints.
+NO_BACKEND = "127.0.0.1:9"
+
+
 class Router(LocalProcess):
-    """nginx balancing over `backends` (host:port); each can be drained and put back."""
+    """nginx balancing over `backends` (host:port), which follow the Service's endpoints."""
 
     def __init__(
         self,
         *,
         port: int,
-        backends: list[str],
         run_dir: Path,
         log_path: Path,
         ready_timeout_s: float,
         binary: str = "nginx",
     ) -> None:
         self.port = port
-        self.backends = list(backends)
-        self.drained: set[str] = set()
+        self.backends: list[str] = []
         self.run_dir = run_dir
         self.log_path = log_path
         self.ready_timeout_s = ready_timeout_s
@@ -81,39 +86,34 @@ class Router(LocalProcess):
 
     def spawn(self) -> None:
         (self.run_dir / "tmp").mkdir(parents=True, exist_ok=True)
-        self._write_config()
+        self._write_config(self.backends)
         self._process.start()
 
     def wait_ready(self) -> None:
-        self.wait_healthz()
+        """Ready once nginx answers at all: with no backend yet its answer is a 502."""
+        self._process.wait_ready(
+            lambda: httpx.get(f"{self.url}/healthz", timeout=1.0), self.ready_timeout_s
+        )
 
     def stop(self) -> None:
         self._process.stop(timeout_s=self.ready_timeout_s)
 
-    def drain(self, backend: str) -> None:
-        """Send no new request to `backend`; return once its in-flight requests are done."""
-        self.drained.add(backend)
-        self._reload()
+    def set_backends(self, backends: list[str]) -> None:
+        """Route to `backends` only; return once requests in flight to the others are done.
+        `backends` changes only once nginx runs with them, so a failed reload is tried again."""
+        self._reload(list(backends))
+        self.backends = list(backends)
 
-    def restore(self, backend: str) -> None:
-        self.drained.discard(backend)
-        self._reload()
-
-    def _write_config(self) -> None:
-        servers = "\n".join(
-            # max_fails=0: no passive marking, which would keep a replica out for fail_timeout
-            # (10 s) after an outage of a dependency; replicas leave only when drained.
-            f"        server {backend} max_fails=0{' down' if backend in self.drained else ''};"
-            for backend in self.backends
-        )
-        if len(self.drained) == len(self.backends):
-            raise ValueError(f"router: every backend would be drained ({self.backends})")
+    def _write_config(self, backends: list[str]) -> None:
+        # max_fails=0: no passive marking, which would keep a replica out for fail_timeout
+        # (10 s) after an outage of a dependency; replicas leave only with their endpoint.
+        servers = [f"        server {backend} max_fails=0;" for backend in backends]
         self.config_path.write_text(
             CONFIG.format(
                 run=self.run_dir,
                 log=self.log_path,
                 access_log=self.log_path.with_name("router-access.log"),
-                servers=servers,
+                servers="\n".join(servers) or f"        server {NO_BACKEND} down;",
                 port=self.port,
             )
         )
@@ -122,13 +122,13 @@ class Router(LocalProcess):
         master = self._process.pid
         return {pid for pid, parent in _parent_pids().items() if parent == master}
 
-    def _reload(self) -> None:
-        """`nginx -s reload` (SIGHUP to the master), then wait until every worker of the old
-        configuration has finished its requests and exited."""
+    def _reload(self, backends: list[str]) -> None:
+        """`nginx -s reload` (SIGHUP to the master) with `backends`, then wait until every
+        worker of the old configuration has finished its requests and exited."""
         master = self._process.pid
         if master is None:
             raise RuntimeError(f"router is not running; see log {self.log_path}")
-        self._write_config()
+        self._write_config(backends)
         old = self._workers()
         with contextlib.suppress(ProcessLookupError):
             os.kill(master, signal.SIGHUP)

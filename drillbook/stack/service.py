@@ -1,22 +1,39 @@
-"""The reference service (`python -m reference`) as a subprocess of the local stack."""
+"""The reference service (`python -m reference`) as Kubernetes Deployments of the local stack.
+
+Runbook 5.1 acts on `lookup-bff` in namespace `prod`: one Deployment per zone (so scaling a
+zone's Deployments to 0 takes its replicas away), each Pod pinned to its zone's node, and a
+Service selecting them all. The router sends clients to the Service's Ready endpoints
+(drillbook.stack.endpoints), so a cordon, a scale-down or a rollout changes the traffic path
+the way kube-proxy would. All replicas share one configuration file; each listens on its
+Pod's address, and a release is the Deployment's rolling update.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
+import time
+from http import HTTPStatus
 from pathlib import Path
 
-from drillbook.glancy import (
-    GlancyClient,
-    replicas_breaker,
-    replicas_cache_stats,
-    same_answer,
-)
-from drillbook.stack.process import LocalProcess, ManagedProcess
-from drillbook.stack.router import Router
+from kubernetes import client
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from drillbook.glancy import GlancyClient, replicas_breaker, replicas_cache_stats, same_answer
+from drillbook.stack.endpoints import EndpointFollower
+from drillbook.stack.kubernetes import KubeControlPlane
+from drillbook.stack.router import Router
+from drillbook.stack.tools import REPO_ROOT
+
 HTTP_TIMEOUT_S = 5.0
+API_TIMEOUT_S = 5.0
+NAMESPACE = "prod"
+NAME = "lookup-bff"
+PORT = 8080
+ZONE_LABEL = "topology.kubernetes.io/zone"
+# The Deployment's Pods leave the router's endpoints this long before they are stopped.
+PRE_STOP_S = 2
+
+__all__ = ["REPO_ROOT", "ServiceDeployments", "write_config"]
 
 
 def write_config(path: Path, config: dict) -> None:
@@ -26,120 +43,120 @@ def write_config(path: Path, config: dict) -> None:
     path.chmod(0o600)
 
 
-class ReferenceService(LocalProcess):
+def service_config(
+    *, database_dsn: str, redis_url: str, llm: dict | None, exports: dict | None
+) -> dict:
+    """The replicas' shared configuration; address, port and version come from the Pod."""
+    return {
+        "host": "127.0.0.1",
+        "port": PORT,
+        "database": {
+            "dsn": database_dsn,
+            "pool_min": 1,
+            "pool_max": 8,
+            "pool_timeout_s": 1.0,
+            "connect_timeout_s": 1,
+            "statement_timeout_ms": 2000,
+        },
+        "redis": {"url": redis_url, "socket_timeout_s": 0.5},
+        "cache_ttl_s": 300,
+        **({"llm": llm} if llm else {}),
+        "version": "v1",
+        **({"exports": exports} if exports else {}),
+    }
+
+
+def deployment_name(zone: str) -> str:
+    return f"{NAME}-{zone}"
+
+
+def deployment(zone: str, replicas: int, version: str, config_path: Path) -> dict:
+    labels = {"app": NAME, ZONE_LABEL: zone}
+    container = {
+        "name": NAME,
+        # the image names the release; the node agent runs the command of this host
+        "image": f"glancy/{NAME}:{version}",
+        "command": [sys.executable, "-m", "reference"],
+        "args": [
+            *("--config", str(config_path)),
+            *("--host", "$(POD_IP)", "--port", str(PORT), "--version", "$(GLANCY_VERSION)"),
+        ],
+        "workingDir": str(REPO_ROOT),
+        "env": [
+            {"name": "POD_IP", "valueFrom": {"fieldRef": {"fieldPath": "status.podIP"}}},
+            {"name": "GLANCY_VERSION", "value": version},
+        ],
+        "ports": [{"name": "http", "containerPort": PORT}],
+        "readinessProbe": {
+            "httpGet": {"path": "/healthz", "port": "http"},
+            "periodSeconds": 1,
+            "timeoutSeconds": 1,
+            "failureThreshold": 2,
+        },
+        "lifecycle": {"preStop": {"sleep": {"seconds": PRE_STOP_S}}},
+    }
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": deployment_name(zone), "namespace": NAMESPACE, "labels": labels},
+        "spec": {
+            "replicas": replicas,
+            "selector": {"matchLabels": labels},
+            # a new Pod is Ready before an old one goes: no zone loses a replica to a release
+            "strategy": {
+                "type": "RollingUpdate",
+                "rollingUpdate": {"maxSurge": 1, "maxUnavailable": 0},
+            },
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "nodeSelector": {ZONE_LABEL: zone},
+                    "terminationGracePeriodSeconds": 10,
+                    "automountServiceAccountToken": False,
+                    "containers": [container],
+                },
+            },
+        },
+    }
+
+
+def service_manifest() -> dict:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": NAME, "namespace": NAMESPACE, "labels": {"app": NAME}},
+        "spec": {
+            "selector": {"app": NAME},
+            "ports": [{"name": "http", "port": PORT, "targetPort": "http"}],
+        },
+    }
+
+
+class ServiceDeployments:
+    """The service as its clients and operators see it: Pods behind the router.
+
+    Clients use `url`, the router's. Admin calls go to every Ready Pod, since each has its
+    own pool, breaker and configuration; a switch is also written to the shared file, so a
+    Pod started later (a rollout, a restart) uses it too.
+    """
+
     def __init__(
         self,
         *,
-        port: int,
-        database_dsn: str,
-        redis_url: str,
-        llm: dict | None,
-        version: str = "v1",
-        exports: dict | None = None,
+        kube: KubeControlPlane,
+        config: dict,
         config_path: Path,
-        log_path: Path,
+        replicas_per_zone: int,
+        router: Router,
         ready_timeout_s: float,
     ) -> None:
-        self.port = port
+        self.kube = kube
+        self.config = config
         self.config_path = config_path
-        self.log_path = log_path
-        self.ready_timeout_s = ready_timeout_s
-        self.config = {
-            "host": "127.0.0.1",
-            "port": port,
-            "database": {
-                "dsn": database_dsn,
-                "pool_min": 1,
-                "pool_max": 8,
-                "pool_timeout_s": 1.0,
-                "connect_timeout_s": 1,
-                "statement_timeout_ms": 2000,
-            },
-            "redis": {"url": redis_url, "socket_timeout_s": 0.5},
-            "cache_ttl_s": 300,
-            **({"llm": llm} if llm else {}),
-            "version": version,
-            **({"exports": exports} if exports else {}),
-        }
-        argv = [sys.executable, "-m", "reference", "--config", str(config_path)]
-        self._process = ManagedProcess("reference service", argv, log_path, cwd=REPO_ROOT)
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}"
-
-    def start(self) -> None:
-        self.spawn()
-        self.wait_ready()
-
-    def spawn(self) -> None:
-        """Write the config and start the process without waiting."""
-        write_config(self.config_path, self.config)
-        self._process.start()
-
-    def wait_ready(self) -> None:
-        self.wait_healthz()
-
-    def stop(self) -> None:
-        self._process.stop(timeout_s=self.ready_timeout_s)
-
-    @property
-    def version(self) -> str:
-        """The version it runs, as it reports it (GET /healthz)."""
-        return self._client().version()
-
-    def restart_as(self, version: str) -> None:
-        """Stop, then start again running `version`, and wait until it answers."""
-        self.stop()
-        self.config["version"] = version
-        self.start()
-
-    def switch_database(self, dsn: str) -> dict:
-        """Make the running service use another database (PUT /admin/database); a restart
-        keeps it, as an operator would update the config file too."""
-        answer = self._call("PUT", "/admin/database", {"dsn": dsn})
-        self.config["database"]["dsn"] = dsn  # only once the service took it
-        return answer
-
-    def database(self) -> dict:
-        return self._call("GET", "/admin/database")
-
-    def switch_redis(self, url: str) -> dict:
-        """Make the running service use another Redis node (PUT /admin/redis); kept on restart."""
-        answer = self._call("PUT", "/admin/redis", {"url": url})
-        self.config["redis"]["url"] = url  # only once the service took it
-        return answer
-
-    def redis(self) -> dict:
-        return self._call("GET", "/admin/redis")
-
-    def llm_breaker(self) -> dict:
-        """The LLM adapter's circuit breaker: state and recent transitions (GET /admin/llm)."""
-        return self._client().llm_breaker()
-
-    def cache_stats(self, timeout_s: float = HTTP_TIMEOUT_S) -> dict:
-        """Its result-cache reads since it started (GET /admin/cache/stats): `hits`, `misses`,
-        `unavailable`, `since` (epoch seconds) and `redis` (the node, whether it is used now)."""
-        return self._client(timeout_s).cache_stats()
-
-    def _call(self, method: str, path: str, body: dict | None = None) -> dict:
-        """An admin call to this replica that must succeed (raises ServiceCallError)."""
-        return self._client().call(method, path, body)
-
-    def _client(self, timeout_s: float = HTTP_TIMEOUT_S) -> GlancyClient:
-        return GlancyClient(self.url, timeout_s)
-
-
-class ServiceReplicas:
-    """The service as its clients and operators see it: replicas behind the router.
-
-    Clients use `url`, the router's. Admin calls go to every replica, since each has its own
-    pool, breaker and configuration.
-    """
-
-    def __init__(self, replicas: list[ReferenceService], router: Router) -> None:
-        self.replicas = replicas
+        self.replicas_per_zone = replicas_per_zone
         self.router = router
+        self.ready_timeout_s = ready_timeout_s
+        self.follower = EndpointFollower(kube, NAMESPACE, NAME, router)
 
     @property
     def url(self) -> str:
@@ -149,60 +166,129 @@ class ServiceReplicas:
     def port(self) -> int:
         return self.router.port
 
+    @property
+    def expected_replicas(self) -> int:
+        return self.replicas_per_zone * len(self.kube.zones)
+
     def spawn(self) -> None:
-        for replica in self.replicas:
-            replica.spawn()
+        """Write the configuration and start the router (no backend yet)."""
+        write_config(self.config_path, self.config)
         self.router.spawn()
 
+    def deploy(self) -> None:
+        """Create the namespace, the Service and one Deployment per zone; the router
+        follows the Service's endpoints from now on."""
+        core, apps = client.CoreV1Api(self.kube.api), client.AppsV1Api(self.kube.api)
+        timeout = {"_request_timeout": API_TIMEOUT_S}
+        core.create_namespace({"metadata": {"name": NAMESPACE}}, **timeout)
+        # made here, unless the controller-manager was quicker, rather than waited for: Pods
+        # are refused until it exists
+        try:
+            core.create_namespaced_service_account(
+                NAMESPACE, {"metadata": {"name": "default"}}, **timeout
+            )
+        except client.ApiException as exc:
+            if exc.status != HTTPStatus.CONFLICT:
+                raise
+        core.create_namespaced_service(NAMESPACE, service_manifest(), **timeout)
+        for zone in self.kube.zones:
+            manifest = deployment(zone, self.replicas_per_zone, "v1", self.config_path)
+            apps.create_namespaced_deployment(NAMESPACE, manifest, **timeout)
+        self.follower.start()
+
     def wait_ready(self) -> None:
-        for replica in self.replicas:
-            replica.wait_ready()
+        """Until the router sends traffic to exactly the Service's Ready endpoints, as many
+        as the Deployments ask for."""
         self.router.wait_ready()
+        deadline = time.monotonic() + self.ready_timeout_s
+        while not self._routed():
+            if time.monotonic() >= deadline:
+                raise RuntimeError(
+                    f"{NAME}: {len(self.router.backends)} of {self.expected_replicas} replicas "
+                    f"Ready behind the router after {self.ready_timeout_s:g} s; see the pod "
+                    f"logs in {self.kube.logs / 'pods'} and {self.kube.logs}/node-*.log"
+                )
+            time.sleep(0.05)
+
+    def _routed(self) -> bool:
+        if len(self.router.backends) != self.expected_replicas:
+            return False
+        return self.router.backends == self.kube.cluster.ready_endpoints(NAMESPACE, NAME)
 
     def stop(self) -> None:
-        """Router first, so no request reaches a stopping replica; every stop is tried."""
-        failures = []
-        for component in [self.router, *self.replicas]:
-            try:
-                component.stop()
-            except Exception as exc:  # keep stopping the rest
-                failures.append(f"{component.address}: {exc}")
-        if failures:
-            raise RuntimeError(f"service replicas did not stop cleanly: {failures}")
+        """Stop following endpoints, then the router; the Pods go with their nodes."""
+        self.follower.stop()
+        self.router.stop()
 
     def pids(self) -> dict[str, int | None]:
-        found = {f"service r{n}": r.pid() for n, r in enumerate(self.replicas, 1)}
-        return {"router": self.router.pid(), **found}
+        return {"router": self.router.pid()}
+
+    def admin_urls(self) -> list[str]:
+        """Each Ready Pod's own URL, in the order of the router's backends."""
+        return [f"http://{backend}" for backend in self.router.backends]
+
+    def _replicas(self, timeout_s: float = HTTP_TIMEOUT_S) -> list[GlancyClient]:
+        return [GlancyClient(url, timeout_s) for url in self.admin_urls()]
 
     def versions(self) -> list[str]:
-        return [replica.version for replica in self.replicas]
+        return [replica.version() for replica in self._replicas()]
 
-    def roll(self, index: int, version: str) -> None:
-        """Zero-downtime replacement of one replica: drain it at the router (in-flight
-        requests finish), restart it as `version`, wait for it, put it back."""
-        replica = self.replicas[index]
-        self.router.drain(replica.address)
-        replica.restart_as(version)
-        self.router.restore(replica.address)
+    def deployed_version(self, zone: str) -> str:
+        """The release the zone's Deployment runs: its image's tag."""
+        found = client.AppsV1Api(self.kube.api).read_namespaced_deployment(
+            deployment_name(zone), NAMESPACE, _request_timeout=API_TIMEOUT_S
+        )
+        return found.spec.template.spec.containers[0].image.rpartition(":")[2]
+
+    def roll_to(self, version: str) -> list[dict]:
+        """A release (or a rollback) as the Deployments roll it: one zone at a time, each
+        zone's new Pod Ready before its old one goes; each rollout timed. Returns once the
+        router sends traffic to exactly the Ready Pods (wait_ready)."""
+        steps = []
+        for zone in self.kube.zones:
+            if self.deployed_version(zone) == version:
+                continue
+            container = {
+                "name": NAME,
+                "image": f"glancy/{NAME}:{version}",
+                "env": [{"name": "GLANCY_VERSION", "value": version}],
+            }
+            name = deployment_name(zone)
+            self.kube.cluster.patch_template(NAMESPACE, name, {"spec": {"containers": [container]}})
+            rollout = self.kube.cluster.wait_rollout(NAMESPACE, name, 2 * self.ready_timeout_s)
+            steps.append({**rollout.as_dict(), "version": version})
+        self.wait_ready()
+        return steps
 
     def switch_database(self, dsn: str) -> dict:
-        return same_answer([replica.switch_database(dsn) for replica in self.replicas])
+        """The shared file first, so a Pod starting from now on connects there; then every
+        Ready replica (PUT /admin/database). A Pod that started before and is not Ready yet
+        keeps the endpoint it read: a switch during a rollout can miss it."""
+        self.config["database"]["dsn"] = dsn
+        write_config(self.config_path, self.config)
+        return self._switch("/admin/database", {"dsn": dsn})
 
     def database(self) -> dict:
-        return same_answer([replica.database() for replica in self.replicas])
+        return same_answer([r.call("GET", "/admin/database") for r in self._replicas()])
 
     def switch_redis(self, url: str) -> dict:
-        return same_answer([replica.switch_redis(url) for replica in self.replicas])
+        """As switch_database, for the Redis node."""
+        self.config["redis"]["url"] = url
+        write_config(self.config_path, self.config)
+        return self._switch("/admin/redis", {"url": url})
+
+    def _switch(self, path: str, body: dict) -> dict:
+        replicas = self._replicas()
+        if not replicas:
+            raise RuntimeError(f"{NAME}: no Ready replica to switch (PUT {path})")
+        return same_answer([replica.call("PUT", path, body) for replica in replicas])
 
     def redis(self) -> dict:
-        return same_answer([replica.redis() for replica in self.replicas])
+        return same_answer([r.call("GET", "/admin/redis") for r in self._replicas()])
 
     def llm_breaker(self) -> dict:
-        """Every replica's breaker: the state they share and all transitions
-        (drillbook.glancy.replicas_breaker)."""
-        return replicas_breaker([replica.llm_breaker() for replica in self.replicas])
+        return replicas_breaker([r.llm_breaker() for r in self._replicas()])
 
     def cache_stats(self, timeout_s: float = HTTP_TIMEOUT_S) -> dict:
-        """The service's result-cache reads: every replica asked directly (the router would
-        answer for one of them), summed (drillbook.glancy.replicas_cache_stats)."""
-        return replicas_cache_stats([replica.cache_stats(timeout_s) for replica in self.replicas])
+        """The service's result-cache reads: every Ready Pod asked directly, summed."""
+        return replicas_cache_stats([r.cache_stats() for r in self._replicas(timeout_s)])

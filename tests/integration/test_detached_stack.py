@@ -25,6 +25,7 @@ import yaml
 from drillbook.detached.runbook import RUN_FOLDER
 from drillbook.environments.live.operations import OPERATIONS
 from drillbook.faults.recover import processes_of
+from drillbook.platform.kubernetes import cluster_from_kubeconfig
 from drillbook.profile import load_profile
 from drillbook.stack.process import pid_alive
 
@@ -106,10 +107,8 @@ def test_up_writes_a_live_profile_and_its_env_file(
     )
     named = references(endpoints)
     assert set(named) <= set(variables) and len(named) == len(variables) - 1
-    assert len(endpoints["service_admin"]) == 2 and set(endpoints["postgres_app"]) == {
-        "az-a",
-        "az-b",
-    }
+    assert endpoints["kubernetes"]["service"] == {"namespace": "prod", "name": "lookup-bff"}
+    assert set(endpoints["postgres_app"]) == {"az-a", "az-b"}
     bindings = profile["live"]["bindings"]
     assert set(bindings) == set(OPERATIONS)
     for name, binding in bindings.items():
@@ -189,19 +188,29 @@ def test_pitr_instance_serves_then_is_dropped(stack_dir: Path) -> None:
     assert again.returncode == 1 and "no restored instance 'spot'" in again.stderr
 
 
-def versions(variables: dict[str, str]) -> list[str]:
-    urls = [variables[f"{VARIABLE}SERVICE_ADMIN_{n}"] for n in (1, 2)]
+def versions(stack_dir: Path) -> list[str]:
+    """What each Ready replica reports, found as the live profile finds them: the Service's
+    Ready endpoints, through the kubeconfig it names."""
+    kubernetes = yaml.safe_load((stack_dir / "staging.yaml").read_text())["live"]["endpoints"][
+        "kubernetes"
+    ]
+    cluster = cluster_from_kubeconfig(kubernetes["kubeconfig"], kubernetes["context"])
+    backends = cluster.ready_endpoints("prod", "lookup-bff")
     return [
-        json.load(urllib.request.urlopen(f"{url}/healthz", timeout=5))["version"] for url in urls
+        json.load(urllib.request.urlopen(f"http://{b}/healthz", timeout=5))["version"]
+        for b in backends
     ]
 
 
-def test_roll_out_releases_and_rolls_back(stack_dir: Path, variables: dict[str, str]) -> None:
+def test_roll_out_releases_and_rolls_back(stack_dir: Path) -> None:
     steps = action(stack_dir, "roll-out", "--version", "v2")
-    assert [(s["replica"], s["version"]) for s in steps] == [(1, "v2"), (2, "v2")]
-    assert versions(variables) == ["v2", "v2"]
+    assert [(s["deployment"], s["version"]) for s in steps] == [
+        ("lookup-bff-az-a", "v2"),
+        ("lookup-bff-az-b", "v2"),
+    ]
+    assert versions(stack_dir) == ["v2", "v2"]
     assert len(action(stack_dir, "roll-out", "--version", "v1")) == 2
-    assert versions(variables) == ["v1", "v1"]
+    assert versions(stack_dir) == ["v1", "v1"]
 
 
 @pytest.mark.parametrize(

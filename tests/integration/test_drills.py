@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -144,6 +145,8 @@ def test_interrupted_drill_reverts_its_faults_and_stops_the_stack(tmp_path, sig)
         text=True,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
+        # unbuffered: if it does not stop in time, its output says where it stood
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
         preexec_fn=interruptible,
     )
     deadline = time.monotonic() + 60

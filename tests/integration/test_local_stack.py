@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import socket
+import subprocess
 import tempfile
 import time
 from collections.abc import Iterator
@@ -15,6 +17,7 @@ import psycopg
 import pytest
 
 from drillbook.stack import ComponentNotReady, LocalSettings, LocalStack
+from drillbook.stack.pod_network import claimed_subnet, loopback_addresses
 from drillbook.stack.ports import free_port
 from drillbook.stack.process import ManagedProcess, pid_alive
 from drillbook.stack.toxiproxy_server import find_toxiproxy_server
@@ -92,13 +95,17 @@ def test_stack_is_up_and_the_app_role_queries_through_proxy_pg_az_a(stack: Local
 
 def test_stop_leaves_no_process_behind(run_dir: Path, stack: LocalStack) -> None:
     pids = stack.pids()
-    expected = {"router", "service r1", "service r2", "toxiproxy", "redis", "redis-replica"}
-    assert expected | {"postgres az-a", "postgres az-b"} <= set(pids)
+    expected = {"router", "toxiproxy", "redis", "redis-replica", "postgres az-a", "postgres az-b"}
+    kubernetes = {"etcd", "kube-apiserver", "kube-controller-manager", "kube-scheduler"}
+    assert expected | kubernetes | {"node agent az-a", "node agent az-b"} <= set(pids)
+    pod_addresses = {a for a in loopback_addresses() if a in claimed_subnet(run_dir / "kube")}
+    assert len(pod_addresses) == 2  # a Pod of the service per zone
 
     stack.stop()
 
     assert [name for name, pid in pids.items() if pid_alive(pid)] == []
-    assert processes_under(run_dir) == []
+    assert processes_under(run_dir) == []  # the Pods' processes too
+    assert not pod_addresses & loopback_addresses()
 
 
 def test_kill9_of_the_primary_then_promoted_az_b_takes_writes(stack: LocalStack) -> None:
@@ -223,3 +230,21 @@ def test_a_failing_start_stops_what_was_started(run_dir: Path) -> None:
 
     assert local.pids() == {}
     assert processes_under(run_dir) == []
+
+
+def test_kubectl_reads_the_cluster_as_the_runbook_writes_it(stack: LocalStack) -> None:
+    """Runbook 5.1's kubectl lines run as written against the embedded cluster, with a
+    kubectl of the control plane's own version."""
+
+    def kubectl(*args: str) -> str:
+        argv = [stack.kube.kubectl, "--kubeconfig", str(stack.kube.kubeconfig), *args]
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30, check=True).stdout
+
+    zone = "topology.kubernetes.io/zone=az-a"
+    assert kubectl("get", "nodes", "-l", zone, "-o", "name").split() == ["node/node-az-a"]
+    assert kubectl("get", "deploy", "-n", "prod", "-l", zone, "-o", "name").split() == [
+        "deployment.apps/lookup-bff-az-a"
+    ]
+    versions = json.loads(kubectl("version", "-o", "json"))
+    assert versions["clientVersion"]["gitVersion"] == "v1.34.12"
+    assert versions["serverVersion"]["gitVersion"] == "v1.34.12"

@@ -1,6 +1,8 @@
-"""The router rolls replicas of the real service without a failed request."""
+"""A release rolls the service's Deployments without a failed request."""
 
 from __future__ import annotations
+
+import json
 
 import httpx
 import pytest
@@ -12,7 +14,7 @@ from drillbook.workload import History, HttpProbe, Workload
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
 
-def test_rolling_a_replica_fails_no_probe(stack: LocalStack) -> None:
+def test_rolling_the_deployments_fails_no_probe(stack: LocalStack) -> None:
     history = History()
     workload = Workload(history)
     for user in ("a", "b"):
@@ -20,9 +22,10 @@ def test_rolling_a_replica_fails_no_probe(stack: LocalStack) -> None:
         workload.add(HttpProbe(history, stack.service.url, "/lookup", 0.02, params=params))
     workload.start()
     try:
-        stack.service.roll(0, "v2")
-        assert stack.service.versions() == ["v2", "v1"]
-        stack.service.roll(0, "v1")
+        steps = stack.service.roll_to("v2")
+        assert stack.service.versions() == ["v2", "v2"]
+        assert [step["deployment"] for step in steps] == ["lookup-bff-az-a", "lookup-bff-az-b"]
+        stack.service.roll_to("v1")
     finally:
         workload.stop()
     result = sla(history, 100.0)
@@ -32,14 +35,14 @@ def test_rolling_a_replica_fails_no_probe(stack: LocalStack) -> None:
 
 
 def test_v2_renames_definition_and_reports_its_version(stack: LocalStack) -> None:
-    replica = stack.service.replicas[1]
-    replica.restart_as("v2")
+    stack.service.roll_to("v2")
     try:
-        body = httpx.get(f"{replica.url}/lookup", params={"word": "w", "user": "u"}).json()
-        assert "meaning" in body and "definition" not in body
-        assert httpx.get(f"{replica.url}/healthz").json()["version"] == "v2"
+        for url in stack.service.admin_urls():
+            body = httpx.get(f"{url}/lookup", params={"word": "w", "user": "u"}).json()
+            assert "meaning" in body and "definition" not in body
+            assert httpx.get(f"{url}/healthz").json()["version"] == "v2"
     finally:
-        replica.restart_as("v1")
+        stack.service.roll_to("v1")
 
 
 def test_admin_calls_reach_every_replica(stack: LocalStack) -> None:
@@ -47,4 +50,5 @@ def test_admin_calls_reach_every_replica(stack: LocalStack) -> None:
     assert breaker["state"] == "closed" and len(breaker["replicas"]) == 2
     dsn = stack.pg.primary.app_dsn
     assert stack.service.switch_database(dsn) == stack.service.database()
-    assert all(r.config["database"]["dsn"] == dsn for r in stack.service.replicas)
+    # a Pod started later reads the switched endpoint from the shared file
+    assert json.loads(stack.service.config_path.read_text())["database"]["dsn"] == dsn

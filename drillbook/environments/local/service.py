@@ -1,8 +1,7 @@
-"""The local service: the reference service's replicas behind nginx, and their admin API."""
+"""The local service: the reference service's Pods behind nginx, and their admin API."""
 
 from __future__ import annotations
 
-import time
 from functools import partial
 from typing import Any
 
@@ -60,16 +59,8 @@ class LocalService(ServiceAPI):
         )
 
     def roll_to(self, version: str) -> list[dict]:
-        """Roll each replica not yet on `version`, one at a time, timing each step."""
-        steps = []
-        for index, replica in enumerate(self.replicas.replicas):
-            if replica.running and replica.config["version"] == version:
-                continue
-            started = time.monotonic()
-            self.replicas.roll(index, version)
-            took = time.monotonic() - started
-            steps.append({"replica": index + 1, "version": version, "took_s": took})
-        return steps
+        """Each zone's Deployment not yet on `version` rolled to it, one at a time."""
+        return self.replicas.roll_to(version)
 
     def llm_breaker(self) -> dict[str, Any]:
         return self.replicas.llm_breaker()

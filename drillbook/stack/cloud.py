@@ -1,0 +1,226 @@
+"""The AWS control plane of the local stack: one moto server with every service on one port,
+as LocalStack's edge port, seeded with what the drills act on.
+
+Nothing real happens behind it: a failover only flips which instance the cluster calls its
+writer, and a replication rule only records where objects would go. The harness promotes the
+real standby and MinIO replicates the real objects; moto holds the control plane's record of
+them, so the runbooks' AWS calls and pre-checks have a real API to answer them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from drillbook.platform.cloud import ZONE_TAG, CloudControlPlane
+from drillbook.stack.process import LocalProcess, ManagedProcess
+
+# moto's server comes with the harness's own Python packages, so it is looked for next to the
+# interpreter rather than on PATH, where another installation could answer.
+MOTO_SERVER = Path(sys.executable).with_name("moto_server")
+# moto's default account, in the ARNs a seeded record refers to
+ACCOUNT = "123456789012"
+CLUSTER = "glancy-main"
+ZONES = ("az-a", "az-b")
+EXPORTS_BUCKET = "glancy-exports"
+HOSTED_ZONE = "glancy."
+API_RECORD = "api.glancy"
+API_TTL_S = 5
+
+
+class MotoServer(LocalProcess):
+    """`moto_server` on 127.0.0.1:<port>, every AWS service it emulates on that one port."""
+
+    def __init__(self, *, port: int, log_path: Path, ready_timeout_s: float) -> None:
+        self.port = port
+        self.log_path = log_path
+        self.ready_timeout_s = ready_timeout_s
+        # moto builds some URLs it hands out from MOTO_PORT: an inherited one would be wrong
+        env = {**os.environ, "MOTO_PORT": str(port)}
+        argv = [str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)]
+        self._process = ManagedProcess("moto server", argv, log_path, env=env)
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"http://{self.address}"
+
+    def spawn(self) -> None:
+        self._process.start()
+
+    def wait_ready(self) -> None:
+        """Ready once moto's own API answers (its configuration, a cheap read)."""
+
+        def answers() -> None:
+            httpx.get(f"{self.endpoint_url}/moto-api/config", timeout=1.0).raise_for_status()
+
+        self._process.wait_ready(answers, self.ready_timeout_s)
+
+    def stop(self) -> None:
+        self._process.stop(timeout_s=self.ready_timeout_s)
+
+
+def aws_zone(region: str, zone: str) -> str:
+    """The AWS availability zone standing for a harness zone: "az-b" in ap-southeast-1 is
+    ap-southeast-1b."""
+    letter = zone.removeprefix("az-")
+    if zone == letter or len(letter) != 1 or not letter.isalpha():
+        raise ValueError(f"zone {zone!r} is not named az-<letter>")
+    return f"{region}{letter}"
+
+
+@dataclass(frozen=True)
+class SeededControlPlane:
+    """What seed_control_plane created, by the names the drills use."""
+
+    cluster: str
+    instances: dict[str, str]  # harness zone -> instance id; the first zone's is the writer
+    bucket: str
+    replication_destination: str  # the DR bucket's ARN
+    hosted_zone_id: str
+    api_record: str
+
+
+def seed_control_plane(
+    endpoint_url: str,
+    *,
+    primary_region: str,
+    dr_region: str,
+    api_address: str,
+    zones: Sequence[str] = ZONES,
+    cluster: str = CLUSTER,
+    bucket: str = EXPORTS_BUCKET,
+    hosted_zone: str = HOSTED_ZONE,
+    api_record: str = API_RECORD,
+    timeout_s: float = 5.0,
+) -> SeededControlPlane:
+    """Create, on a fresh moto server, the resources the drills act on:
+
+    - an aurora-postgresql cluster with one instance per zone, `<cluster>-<zone>`, each in its
+      AWS zone and tagged with the harness's zone name; the first zone's is the writer,
+    - the versioned `bucket` in the primary region, replicated (Enabled) to its DR copy
+      `<bucket>-<dr region>` (bucket names are global in AWS, so the copy cannot share the
+      primary's name as it does between the two MinIO servers),
+    - the hosted zone with the API's weighted A record: the primary region's, weight 100,
+      pointing at `api_address`.
+    """
+    primary = CloudControlPlane(primary_region, endpoint_url, timeout_s=timeout_s)
+    dr = CloudControlPlane(dr_region, endpoint_url, timeout_s=timeout_s)
+    try:
+        instances = _seed_cluster(primary, cluster, zones)
+        destination = _seed_replicated_bucket(primary, dr, bucket)
+        zone_id = _seed_weighted_record(primary, hosted_zone, api_record, api_address)
+    finally:
+        primary.close()
+        dr.close()
+    return SeededControlPlane(cluster, instances, bucket, destination, zone_id, api_record)
+
+
+def _seed_cluster(plane: CloudControlPlane, cluster: str, zones: Sequence[str]) -> dict[str, str]:
+    plane.call(
+        "rds",
+        "create_db_cluster",
+        f"cluster {cluster}",
+        DBClusterIdentifier=cluster,
+        Engine="aurora-postgresql",
+        MasterUsername="glancy",
+        # no password to make up and keep: AWS (here moto) keeps it in Secrets Manager
+        ManageMasterUserPassword=True,
+        AvailabilityZones=[aws_zone(plane.region, zone) for zone in zones],
+    )
+    instances = {}
+    for zone in zones:  # in order: Aurora makes the first instance of a cluster its writer
+        instance = f"{cluster}-{zone}"
+        plane.call(
+            "rds",
+            "create_db_instance",
+            f"instance {instance}",
+            DBInstanceIdentifier=instance,
+            DBClusterIdentifier=cluster,
+            Engine="aurora-postgresql",
+            DBInstanceClass="db.r6g.large",
+            AvailabilityZone=aws_zone(plane.region, zone),
+            Tags=[{"Key": ZONE_TAG, "Value": zone}],
+        )
+        instances[zone] = instance
+    return instances
+
+
+def _seed_replicated_bucket(primary: CloudControlPlane, dr: CloudControlPlane, bucket: str) -> str:
+    dr_bucket = f"{bucket}-{dr.region}"
+    for plane, name in ((primary, bucket), (dr, dr_bucket)):
+        plane.call(
+            "s3",
+            "create_bucket",
+            f"bucket {name}",
+            Bucket=name,
+            CreateBucketConfiguration={"LocationConstraint": plane.region},
+        )
+        # S3 refuses a replication rule unless both ends are versioned
+        plane.call(
+            "s3",
+            "put_bucket_versioning",
+            f"bucket {name}",
+            Bucket=name,
+            VersioningConfiguration={"Status": "Enabled"},
+        )
+    destination = f"arn:aws:s3:::{dr_bucket}"
+    primary.call(
+        "s3",
+        "put_bucket_replication",
+        f"bucket {bucket}",
+        Bucket=bucket,
+        ReplicationConfiguration={
+            "Role": f"arn:aws:iam::{ACCOUNT}:role/{bucket}-replication",
+            "Rules": [
+                {
+                    "ID": f"{bucket}-to-{dr.region}",
+                    "Priority": 1,
+                    "Status": "Enabled",
+                    "Filter": {"Prefix": ""},
+                    "DeleteMarkerReplication": {"Status": "Enabled"},
+                    "Destination": {"Bucket": destination},
+                }
+            ],
+        },
+    )
+    return destination
+
+
+def _seed_weighted_record(
+    plane: CloudControlPlane, hosted_zone: str, record: str, address: str
+) -> str:
+    zone_id = plane.call(
+        "route53",
+        "create_hosted_zone",
+        f"zone {hosted_zone}",
+        Name=hosted_zone,
+        CallerReference=f"drillbook-{hosted_zone}",
+    )["HostedZone"]["Id"]
+    plane.call(
+        "route53",
+        "change_resource_record_sets",
+        f"record {record} in zone {hosted_zone}",
+        HostedZoneId=zone_id,
+        ChangeBatch={
+            "Changes": [
+                {
+                    "Action": "UPSERT",
+                    "ResourceRecordSet": {
+                        "Name": record,
+                        "Type": "A",
+                        # the primary region takes all traffic until a cutover moves the weight
+                        "SetIdentifier": plane.region,
+                        "Weight": 100,
+                        "TTL": API_TTL_S,
+                        "ResourceRecords": [{"Value": address}],
+                    },
+                }
+            ]
+        },
+    )
+    return zone_id
