@@ -116,7 +116,15 @@ _ENDPOINTS = {
         },
         False,
     ),
-    "kubernetes": ({"kubeconfig": (str, True), "context": (str, False)}, False),
+    "kubernetes": (
+        {
+            "kubeconfig": (str, True),
+            "context": (str, False),
+            # the Service whose Ready endpoints are the replicas' admin URLs
+            "service": ({"namespace": (str, True), "name": (str, True)}, False),
+        },
+        False,
+    ),
     "aws": ({"region": (str, True), "endpoint_url": (Url, False)}, False),
 }
 # Bindings are checked by drillbook.environments.live.bindings once the endpoints are known.
@@ -162,8 +170,9 @@ LOCAL_TOOLS = ("redis_server", "toxiproxy_server", "minio", "mc")
 class Profile:
     """A validated environment profile.
 
-    `live` holds `endpoints` (resolved, defaults filled in: `service_admin` is [service] and
-    `postgres_app` each zone's `postgres` DSN when not given) and `bindings` (operation name ->
+    `live` holds `endpoints` (resolved, defaults filled in: `service_admin` is [service] unless
+    `kubernetes.service` names where the replicas are found, and `postgres_app` each zone's
+    `postgres` DSN when not given) and `bindings` (operation name ->
     drillbook.environments.live.bindings.Binding). `allow_faults` is None when the profile
     restricts no fault.
     """
@@ -359,9 +368,11 @@ def _endpoints(path: Path, endpoints: dict[str, Any]) -> dict[str, Any]:
             _one_of(
                 path, f"{where}storage.{key}", region, endpoints.get("s3", {}), "live.endpoints.s3"
             )
+    # found at each read through the cluster when it names the Service, else the service URL
+    discovered = "service" in endpoints.get("kubernetes", {})
     return {
+        **({} if discovered else {"service_admin": [endpoints["service"]]}),
         **endpoints,
-        "service_admin": endpoints.get("service_admin", [endpoints["service"]]),
         "postgres_app": {**zones, **endpoints.get("postgres_app", {})},
     }
 

@@ -13,10 +13,12 @@ Toxiproxy toxic, and keeps the journal in one place.
 """
 
 from drillbook.capabilities.cache import Cache
+from drillbook.capabilities.cloud import Cloud
 from drillbook.capabilities.database import Database, DatabaseInstance
 from drillbook.capabilities.exports import ExportQueue
 from drillbook.capabilities.network import Network
 from drillbook.capabilities.operation import FAULT, REMEDIATION, Operation
+from drillbook.capabilities.platform import Platform
 from drillbook.capabilities.service import Service
 from drillbook.capabilities.storage import ObjectStorage
 
@@ -28,6 +30,8 @@ CAPABILITIES: dict[str, type] = {
     "storage": ObjectStorage,
     "network": Network,
     "exports": ExportQueue,
+    "platform": Platform,
+    "cloud": Cloud,
 }
 
 __all__ = [
@@ -35,11 +39,13 @@ __all__ = [
     "FAULT",
     "REMEDIATION",
     "Cache",
+    "Cloud",
     "Database",
     "DatabaseInstance",
     "ExportQueue",
     "Network",
     "ObjectStorage",
     "Operation",
+    "Platform",
     "Service",
 ]

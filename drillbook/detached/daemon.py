@@ -38,8 +38,10 @@ from drillbook.environments.local import LocalEnvironment
 from drillbook.environments.local.heal import heal_database, heal_export_worker, heal_redis
 from drillbook.evidence.redact import redact_obj
 from drillbook.profile import Profile, load_profile, profile_path
+from drillbook.stack.kubernetes import KUBE_CONTEXT
 from drillbook.stack.objectstore import EXPORTS_BUCKET
-from drillbook.stack.service import REPO_ROOT
+from drillbook.stack.service import NAME as SERVICE_NAME
+from drillbook.stack.service import NAMESPACE, REPO_ROOT
 
 ENVIRONMENTS = REPO_ROOT / "environments"
 # How long a client may take to send its request.
@@ -140,7 +142,6 @@ def live_endpoints(env: LocalEnvironment) -> dict[str, Any]:
     zones = list(stack.pg.nodes)
     return {
         "service": stack.service.url,
-        "service_admin": [replica.url for replica in stack.service.replicas],
         "postgres": {zone: stack.pg.node(zone).admin_app_dsn for zone in zones},
         "postgres_app": {zone: database.instance(zone).app_dsn for zone in zones},
         "primary_zone": database.primary_zone,
@@ -153,6 +154,12 @@ def live_endpoints(env: LocalEnvironment) -> dict[str, Any]:
                 "secret_access_key": store.secret_key,
             }
             for store in stack.storage.stores
+        },
+        # the replicas are the Ready endpoints of the Service, which a rollout replaces
+        "kubernetes": {
+            "kubeconfig": str(stack.kube.kubeconfig),
+            "context": KUBE_CONTEXT,
+            "service": {"namespace": NAMESPACE, "name": SERVICE_NAME},
         },
         "storage": {
             "primary_region": storage.primary_region,

@@ -19,7 +19,7 @@ from drillbook.detached.runbook import ACTIONS, CLIENT_MARGIN_S, DIR_VARIABLE, w
 
 VARIABLE_PREFIX = "DRILLBOOK_STACK_"
 # Endpoints written as variable references; the others (primary_zone, storage) are settings.
-REFERENCED = ("service", "service_admin", "postgres", "postgres_app", "redis", "toxiproxy", "s3")
+REFERENCED = ("service", "postgres", "postgres_app", "redis", "toxiproxy", "s3")
 # What a command adds to its action's limit: starting the interpreter and connecting.
 COMMAND_START_S = 15.0
 
@@ -138,7 +138,7 @@ def command(call: Call, json_output: bool) -> dict[str, Any]:
 def references(endpoints: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """The endpoints with every value under a REFERENCED key replaced by ${VARIABLE}, and the
     variables' values; a variable is named after its path (s3.ap-southeast-1.endpoint:
-    DRILLBOOK_STACK_S3_AP_SOUTHEAST_1_ENDPOINT, service_admin's first: ..._SERVICE_ADMIN_1)."""
+    DRILLBOOK_STACK_S3_AP_SOUTHEAST_1_ENDPOINT; a list's first item: ..._1)."""
     variables: dict[str, str] = {}
 
     def reference(path: list[str], value: Any) -> Any:

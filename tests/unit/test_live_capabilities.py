@@ -152,7 +152,8 @@ def test_built_in_operations_need_no_binding(built_in: str) -> None:
 
 
 def test_the_service_without_a_database_says_what_the_profile_lacks() -> None:
-    service = LiveService(SERVICE, [SERVICE], Unprovided("database", profile({})), FakeBindings())
+    unprovided = Unprovided("database", profile({}))
+    service = LiveService(SERVICE, lambda: [SERVICE], unprovided, FakeBindings())
     with pytest.raises(MissingCapability, match=r"staging.yaml.*needs postgres"):
         service.add_users(["u1"], 10)
 
@@ -283,7 +284,7 @@ def replicas() -> Iterator[tuple[dict, dict, list[str]]]:
 
 def service_of(urls: list[str], bindings: FakeBindings) -> LiveService:
     database = LiveDatabase({"az-a": "postgresql://u@a/glancy"}, {}, "az-a", bindings, 1.0)
-    return LiveService(urls[0], urls, database, bindings)
+    return LiveService(urls[0], lambda: urls, database, bindings)
 
 
 def test_a_release_from_mixed_versions_is_refused(replicas: tuple) -> None:

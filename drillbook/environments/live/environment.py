@@ -7,12 +7,15 @@ from the bindings. It starts and stops nothing: `start` only checks that the ser
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
 from drillbook.commands import CommandLog
 from drillbook.environments import Finding, MissingCapability
+from drillbook.environments.aws_cloud import AwsCloud
+from drillbook.environments.cluster_platform import ClusterPlatform
 from drillbook.environments.live.bindings import Bindings
 from drillbook.environments.live.cache import LiveCache
 from drillbook.environments.live.context import LiveContext
@@ -24,6 +27,8 @@ from drillbook.environments.live.service import LiveService
 from drillbook.environments.live.storage import LiveStorage
 from drillbook.environments.proxied_network import ProxiedNetwork
 from drillbook.glancy import GlancyClient
+from drillbook.platform.cloud import CloudControlPlane
+from drillbook.platform.kubernetes import cluster_from_kubeconfig
 from drillbook.profile import Profile
 from drillbook.toxiproxy import ToxiproxyClient
 from drillbook.waits import wait_until
@@ -36,7 +41,11 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "storage": ("s3", "storage"),
     "network": ("toxiproxy",),
     "exports": ("service", "postgres", "s3", "storage"),
+    "platform": ("kubernetes",),
+    "cloud": ("aws",),
 }
+# A staging cluster's rollout may take minutes: its own probes and pulls, not ours.
+ROLLOUT_TIMEOUT_S = 600.0
 
 
 class Unprovided:
@@ -117,8 +126,17 @@ class LiveEnvironment:
                 ready_s,
             )
         database = built.get("database") or Unprovided("database", self.profile)
+        if "platform" in provided:
+            built["platform"] = live_platform(endpoints["kubernetes"])
+        if "cloud" in provided:
+            aws = endpoints["aws"]
+            plane = CloudControlPlane(aws["region"], aws.get("endpoint_url"))
+            built["cloud"] = AwsCloud(lambda: plane)
         built["service"] = LiveService(
-            endpoints["service"], endpoints["service_admin"], database, self.bindings
+            endpoints["service"],
+            admin_urls(endpoints, built.get("platform")),
+            database,
+            self.bindings,
         )
         if "cache" in provided:
             built["cache"] = LiveCache(endpoints["redis"], self.bindings, ready_s)
@@ -166,3 +184,31 @@ class LiveEnvironment:
     def recover_op(self) -> dict[str, Any] | None:
         """Nothing of it outlives the harness but its faults, which are journaled each."""
         return None
+
+
+def live_platform(kubernetes: dict[str, Any]) -> ClusterPlatform:
+    """The cluster of the profile's kubeconfig and context, connected when first used."""
+    kubeconfig = {"kubeconfig": kubernetes["kubeconfig"], "context": kubernetes.get("context")}
+    return ClusterPlatform(
+        functools.cache(lambda: cluster_from_kubeconfig(**kubeconfig)),
+        ROLLOUT_TIMEOUT_S,
+        kubeconfig,
+    )
+
+
+def admin_urls(
+    endpoints: dict[str, Any], platform: ClusterPlatform | None
+) -> Callable[[], list[str]]:
+    """The replicas' admin URLs: as the profile lists them, or the Ready endpoints of the
+    Service `kubernetes.service` names, read anew each time (a rollout replaces them)."""
+    if "service_admin" in endpoints:
+        return lambda: list(endpoints["service_admin"])
+    service = endpoints["kubernetes"]["service"]
+    if platform is None:  # NEEDS gives the platform to every profile with a kubernetes endpoint
+        raise MissingCapability("live.endpoints.kubernetes.service needs the platform")
+
+    def ready() -> list[str]:
+        backends = platform.cluster.ready_endpoints(service["namespace"], service["name"])
+        return [f"http://{backend}" for backend in backends]
+
+    return ready

@@ -55,7 +55,7 @@ OPERATIONS: dict[str, OperationSpec] = {
     ),
     "service.roll_out": _fault(
         ("version", "previous"),
-        "`version` rolled out over `previous`; output json: [{replica, version, took_s}]",
+        "`version` rolled out over `previous`; output json: [{deployment, version, took_s}]",
     ),
     "cache.kill_primary": _fault(
         (), 'the Redis primary killed; output json: {"pid": int}, optional'
@@ -84,6 +84,13 @@ BUILT_IN: dict[str, str] = {
     "service.replay_deletions": "the service's admin API replays the deletion queue",
     "service.recompute_quota": "the service's admin API recomputes the quota counters",
     "exports.replay": "the service's admin API replays the failed export tasks",
+    "platform.cordon_zone": "the zone's nodes cordoned through the Kubernetes API; "
+    "reverted by uncordoning them",
+    "platform.scale_zone": "the zone's Deployments scaled through the Kubernetes API; "
+    "reverted by scaling them back",
+    "platform.restart": "a rollout restart of the Deployment through the Kubernetes API",
+    "cloud.fail_over": "failover-db-cluster to a reader through the AWS API; reverted by "
+    "failing back",
 }
 # Those of them that break something: what `allow_faults` may name besides the bound faults.
 BUILT_IN_FAULTS: tuple[str, ...] = (
@@ -93,6 +100,9 @@ BUILT_IN_FAULTS: tuple[str, ...] = (
     "database.delete_rows",
     "storage.delete_by_mistake",
     "service.spend_tokens",
+    "platform.cordon_zone",
+    "platform.scale_zone",
+    "cloud.fail_over",
 )
 
 

@@ -18,6 +18,7 @@ from drillbook.environments.live.storage import LiveStorage
 from drillbook.glancy import GlancyClient
 from drillbook.glancy_sql import IN_RECOVERY
 from drillbook.pgconnect import connect
+from drillbook.platform.kubernetes import ZONE_LABEL, Cluster, cluster_from_kubeconfig
 from drillbook.profile import Profile
 
 
@@ -30,6 +31,7 @@ def endpoint_findings(profile: Profile, capabilities: list[str]) -> list[Finding
         "cache": cache,
         "storage": storage,
         "network": network,
+        "platform": platform,
     }
     # The export queue is read through the service, the database and object storage.
     wanted = [EXPORTS if name == "exports" else (name,) for name in capabilities]
@@ -50,9 +52,45 @@ def checked(what: str, probe: Callable[[], str]) -> Finding:
 
 def service(context: LiveContext) -> Iterator[Finding]:
     endpoints = context.endpoints
-    for url in dict.fromkeys([endpoints["service"], *endpoints["service_admin"]]):
+    for url in dict.fromkeys([endpoints["service"], *endpoints.get("service_admin", [])]):
         api = GlancyClient(url, context.preflight_timeout_s)
         yield checked(f"service {url}", lambda api=api: f"GET /healthz: {api.health()}")
+    if "service_admin" not in endpoints:
+        yield checked(
+            "service replicas (live.endpoints.kubernetes.service)", lambda: _replicas(context)
+        )
+
+
+def _replicas(context: LiveContext) -> str:
+    """The Service's Ready endpoints, each answering GET /healthz."""
+    service = context.endpoints["kubernetes"]["service"]
+    cluster = _cluster(context)
+    backends = cluster.ready_endpoints(service["namespace"], service["name"])
+    if not backends:
+        raise RuntimeError(
+            f"service {service['namespace']}/{service['name']} has no Ready endpoint"
+        )
+    for backend in backends:
+        GlancyClient(f"http://{backend}", context.preflight_timeout_s).health()
+    return f"{len(backends)} Ready endpoints answer GET /healthz: {', '.join(backends)}"
+
+
+def _cluster(context: LiveContext) -> Cluster:
+    kubernetes = context.endpoints["kubernetes"]
+    return cluster_from_kubeconfig(kubernetes["kubeconfig"], kubernetes.get("context"))
+
+
+def platform(context: LiveContext) -> Iterator[Finding]:
+    kubeconfig = context.endpoints["kubernetes"]["kubeconfig"]
+    yield checked(f"kubernetes ({kubeconfig})", lambda: _zones(_cluster(context)))
+
+
+def _zones(cluster: Cluster) -> str:
+    zones = cluster.node_zones()
+    if not any(zones.values()):
+        raise RuntimeError(f"no node has the zone label {ZONE_LABEL}: {sorted(zones)}")
+    listed = ", ".join(f"{node} ({zone or 'no zone'})" for node, zone in sorted(zones.items()))
+    return f"nodes: {listed}"
 
 
 def database(context: LiveContext) -> Iterator[Finding]:

@@ -7,6 +7,7 @@ the profile's bindings: how staging changes a connection string or deploys is it
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from drillbook.capabilities.operation import Operation
@@ -23,15 +24,25 @@ if TYPE_CHECKING:  # the capabilities only call what a Bindings offers
 
 class LiveService(ServiceAPI):
     """`url`: the clients' (router, load balancer); `admin_urls`: each replica's own, which
-    admin reads go to, since each replica has its own breaker, cache counters and version."""
+    admin reads go to, since each replica has its own breaker, cache counters and version.
+    They are asked for at each read: on Kubernetes the replicas are the Service's Ready
+    endpoints of the moment, which a rollout replaces."""
 
     def __init__(
-        self, url: str, admin_urls: list[str], database: LiveDatabase, bindings: Bindings
+        self,
+        url: str,
+        admin_urls: Callable[[], list[str]],
+        database: LiveDatabase,
+        bindings: Bindings,
     ) -> None:
         self.api = GlancyClient(url)
-        self.replicas = [GlancyClient(admin) for admin in admin_urls]
+        self.admin_urls = admin_urls
         self.database = database
         self.bindings = bindings
+
+    @property
+    def replicas(self) -> list[GlancyClient]:
+        return [GlancyClient(admin) for admin in self.admin_urls()]
 
     @property
     def url(self) -> str:

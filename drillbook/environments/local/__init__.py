@@ -8,7 +8,9 @@ from typing import Any, ClassVar
 
 from drillbook.capabilities import CAPABILITIES
 from drillbook.environments import Finding, MissingCapability
+from drillbook.environments.cluster_platform import ClusterPlatform
 from drillbook.environments.local.cache import LocalCache
+from drillbook.environments.local.cloud import LocalCloud
 from drillbook.environments.local.database import LocalDatabase
 from drillbook.environments.local.exports import LocalExportQueue
 from drillbook.environments.local.service import LocalService
@@ -64,6 +66,10 @@ class LocalEnvironment:
             "storage": storage,
             "network": ProxiedNetwork(stack.toxiproxy),
             "exports": LocalExportQueue(stack, api, storage),
+            "platform": ClusterPlatform(
+                lambda: stack.kube.cluster, 2 * profile.timeouts["ready_s"]
+            ),
+            "cloud": LocalCloud(stack),
         }
 
     def start(self) -> None:

@@ -1,0 +1,113 @@
+"""The cloud capability over an AWS API: a real account, or the embedded moto server.
+
+Reading the records is the same everywhere. A failover differs: on a real account
+`failover-db-cluster` is the failover (AWS promotes the reader and moves the cluster endpoint
+the service connects through); on the embedded control plane it only moves the record, so the
+local environment adds the real promotion (drillbook.environments.local.cloud). A failover is
+reverted by failing back; a live one also records a recover op naming the region, endpoint,
+cluster and instance (never a credential), so the next run fails back after a SIGKILL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from drillbook.capabilities.operation import Operation, fault
+from drillbook.faults.recover import recover_op
+from drillbook.platform.cloud import ZONE_TAG, CloudControlPlane
+
+# A real Aurora failover completes within a minute or two of the call.
+FAILOVER_WAIT_S = 180.0
+
+
+class AwsCloud:
+    def __init__(
+        self, plane: Callable[[], CloudControlPlane], failover_wait_s: float = FAILOVER_WAIT_S
+    ) -> None:
+        """`plane` gives the control plane when first used (the embedded one listens once its
+        stack is up)."""
+        self._plane_of = plane
+        self.failover_wait_s = failover_wait_s
+
+    @property
+    def plane(self) -> CloudControlPlane:
+        return self._plane_of()
+
+    def bucket_replication(self, bucket: str) -> dict | None:
+        return self.plane.bucket_replication(bucket)
+
+    def cluster_writer(self, cluster: str) -> dict:
+        members = self.plane.cluster_members(cluster)
+        [writer] = [name for name, member in members.items() if member["is_writer"]]
+        return {"instance": writer, "zone": members[writer]["zone"]}
+
+    def failover_plan(self, cluster: str) -> dict[str, Any]:
+        """The writer, the reader it fails over to, and their zones."""
+        members = self.plane.cluster_members(cluster)
+        missing = [name for name, member in members.items() if not member["zone"]]
+        if missing:
+            raise RuntimeError(
+                f"cluster {cluster}: instances {missing} carry no {ZONE_TAG} tag naming the "
+                "zone of the profile they stand in (az-a, az-b); tag them to drill a failover"
+            )
+        writers = [name for name, member in members.items() if member["is_writer"]]
+        if len(writers) != 1:
+            raise RuntimeError(f"cluster {cluster}: a failover needs one writer, found {members}")
+        writer = writers[0]
+        readers = [
+            name
+            for name, member in members.items()
+            if not member["is_writer"] and member["zone"] != members[writer]["zone"]
+        ]
+        if not readers:
+            raise RuntimeError(
+                f"cluster {cluster}: no reader outside the writer's zone to fail over to: {members}"
+            )
+        target = readers[0]
+        return {
+            "cluster": cluster,
+            "from": writer,
+            "to": target,
+            "from_zone": members[writer]["zone"],
+            "to_zone": members[target]["zone"],
+        }
+
+    def fail_over(self, cluster: str) -> Operation[dict]:
+        plan = self.failover_plan(cluster)
+
+        def run() -> dict:
+            self.plane.fail_over(cluster, plan["to"], wait_s=self.failover_wait_s)
+            return plan
+
+        recover = {
+            "op": "rds-fail-back",
+            "region": self.plane.region,
+            "endpoint": self.plane.endpoint,
+            "cluster": cluster,
+            "instance": plan["from"],
+        }
+        return fault(
+            "failover",
+            f"database cluster {cluster}",
+            run,
+            lambda: self.fail_back(cluster, plan["from"]),
+            recover=recover,
+            **plan,
+        )
+
+    def fail_back(self, cluster: str, instance: str) -> None:
+        """The writer back on `instance`, if it is not there already."""
+        if self.cluster_writer(cluster)["instance"] != instance:
+            self.plane.fail_over(cluster, instance, wait_s=self.failover_wait_s)
+
+
+@recover_op("rds-fail-back")
+def fail_back(params: dict[str, Any]) -> str:
+    """{"region", "endpoint", "cluster", "instance"}: the cluster's writer back on instance."""
+    plane = CloudControlPlane(params["region"], params["endpoint"])
+    try:
+        AwsCloud(lambda: plane).fail_back(params["cluster"], params["instance"])
+    finally:
+        plane.close()
+    return f"cluster {params['cluster']}: writer is {params['instance']}"

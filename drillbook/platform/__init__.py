@@ -1,0 +1,1 @@
+"""The control planes a drill acts on."""

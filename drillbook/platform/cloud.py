@@ -1,0 +1,280 @@
+"""The AWS control plane a drill acts on: the RDS cluster's writer and its failover, the
+exports bucket's replication record, the API's weighted DNS records and CloudWatch metrics.
+
+Against the embedded environment the clients come from localstack-client pointed at the moto
+server (every service on one port, as LocalStack's edge port); against a real account, from a
+plain boto3 session with the usual credential chain. Every call is bounded by timeouts and
+retried at most twice, and every failure surfaces as one exception class that names the
+service, the call, the resource and the endpoint, so a drill's evidence says what was refused
+where.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.client import BaseClient
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+from localstack_client.session import Session as LocalstackSession
+
+# The tag that keeps the harness's zone name ("az-a") on an instance, next to its AWS zone.
+ZONE_TAG = "drillbook:zone"
+
+
+class CloudCallError(RuntimeError):
+    """A control-plane call failed or did not do what it was asked to."""
+
+    def __init__(self, service: str, call: str, resource: str, endpoint: str, detail: str) -> None:
+        self.service = service
+        self.call = call
+        self.resource = resource
+        self.endpoint = endpoint
+        self.detail = detail
+        super().__init__(f"{service} {call} on {resource} at {endpoint}: {detail}")
+
+
+def aws_client(
+    service: str, *, region: str, endpoint: str | None, timeout_s: float = 5.0
+) -> BaseClient:
+    """A client of `service` whose every call is bounded: connect and read timeouts, two
+    retries. `endpoint` ("http://127.0.0.1:4566") is a LocalStack-style edge serving every
+    service; None means the real AWS endpoints of `region`."""
+    config = Config(connect_timeout=timeout_s, read_timeout=timeout_s, retries={"max_attempts": 2})
+    if endpoint is None:
+        return boto3.session.Session(region_name=region).client(service, config=config)
+    edge = urlsplit(endpoint)
+    session = LocalstackSession(region_name=region, localstack_host=edge.netloc)
+    client = session.client(service, config=config)
+    # localstack-client prefers $AWS_ENDPOINT_URL to the host it is given and takes the scheme
+    # from $USE_SSL: a drill must not act on another endpoint than the one it reports.
+    chosen = client.meta.endpoint_url.rstrip("/")
+    if chosen != endpoint.rstrip("/"):
+        client.close()
+        raise CloudCallError(
+            service,
+            "client",
+            f"region {region}",
+            endpoint,
+            f"localstack-client chose {chosen} instead (AWS_ENDPOINT_URL or USE_SSL set?)",
+        )
+    return client
+
+
+class CloudControlPlane:
+    """The control plane of one region, through clients made once and shared (boto3 clients
+    are thread-safe; making one is not, hence the lock)."""
+
+    def __init__(self, region: str, endpoint: str | None = None, *, timeout_s: float = 5.0) -> None:
+        self.region = region
+        self.endpoint = endpoint
+        self.timeout_s = timeout_s
+        self._clients: dict[str, BaseClient] = {}
+        self._lock = threading.Lock()
+
+    def client(self, service: str) -> BaseClient:
+        """The shared client of `service` in this region."""
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = aws_client(
+                    service, region=self.region, endpoint=self.endpoint, timeout_s=self.timeout_s
+                )
+            return self._clients[service]
+
+    def close(self) -> None:
+        with self._lock:
+            for client in self._clients.values():
+                client.close()
+            self._clients.clear()
+
+    def call(self, service: str, operation: str, resource: str, **params: Any) -> dict:
+        """One API call; a boto error comes back as a CloudCallError naming `resource`."""
+        client = self.client(service)
+        try:
+            return getattr(client, operation)(**params)
+        except (BotoCoreError, ClientError) as exc:
+            raise CloudCallError(
+                service, operation, resource, client.meta.endpoint_url, _describe(exc)
+            ) from exc
+
+    # RDS
+
+    def cluster_members(self, cluster: str) -> dict[str, dict]:
+        """Instance id -> {"is_writer", "zone" (the drillbook:zone tag, None without one),
+        "availability_zone"} of every instance of the DB cluster."""
+        members = self._cluster(cluster)["DBClusterMembers"]
+        instances = self.call(
+            "rds",
+            "describe_db_instances",
+            f"cluster {cluster}",
+            Filters=[{"Name": "db-cluster-id", "Values": [cluster]}],
+        )["DBInstances"]
+        by_id = {instance["DBInstanceIdentifier"]: instance for instance in instances}
+        found = {}
+        for member in members:
+            instance = by_id.get(member["DBInstanceIdentifier"], {})
+            tags = {tag["Key"]: tag["Value"] for tag in instance.get("TagList", [])}
+            found[member["DBInstanceIdentifier"]] = {
+                "is_writer": member["IsClusterWriter"],
+                "zone": tags.get(ZONE_TAG),
+                "availability_zone": instance.get("AvailabilityZone"),
+            }
+        return found
+
+    def cluster_writer(self, cluster: str) -> str:
+        """The id of the cluster's writer instance."""
+        writers = [
+            member["DBInstanceIdentifier"]
+            for member in self._cluster(cluster)["DBClusterMembers"]
+            if member["IsClusterWriter"]
+        ]
+        if not writers:
+            raise self._error("rds", "describe_db_clusters", f"cluster {cluster}", "no writer")
+        return writers[0]
+
+    def fail_over(self, cluster: str, target_instance: str, *, wait_s: float = 0.0) -> dict:
+        """Fail the cluster over to `target_instance` and read the writer back:
+        {"cluster", "from", "to"}. A real Aurora failover completes some seconds after the call
+        returns, so the writer is read again for up to `wait_s`; moto switches it at once.
+        Raises if the target is not the writer by then, or already was: the writer would not
+        change, and a drill that believes it failed over would measure nothing."""
+        before = self.cluster_writer(cluster)
+        resource = f"cluster {cluster} (target instance {target_instance})"
+        if before == target_instance:
+            raise self._error(
+                "rds", "failover_db_cluster", resource, f"{before} is already the writer"
+            )
+        self.call(
+            "rds",
+            "failover_db_cluster",
+            resource,
+            DBClusterIdentifier=cluster,
+            TargetDBInstanceIdentifier=target_instance,
+        )
+        deadline = time.monotonic() + wait_s
+        while (after := self.cluster_writer(cluster)) != target_instance:
+            if time.monotonic() >= deadline:
+                raise self._error(
+                    "rds",
+                    "failover_db_cluster",
+                    resource,
+                    f"the writer is {after} (was {before}), not {target_instance}, "
+                    f"{wait_s:g} s after the failover",
+                )
+            time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+        return {"cluster": cluster, "from": before, "to": after}
+
+    def _cluster(self, cluster: str) -> dict:
+        return self.call(
+            "rds", "describe_db_clusters", f"cluster {cluster}", DBClusterIdentifier=cluster
+        )["DBClusters"][0]
+
+    # S3
+
+    def bucket_replication(self, bucket: str) -> dict | None:
+        """The bucket's replication configuration as boto3 returns it ({"Role", "Rules"}),
+        None when the bucket has none (drillbook.checks.replication_config judges it)."""
+        try:
+            answer = self.call("s3", "get_bucket_replication", f"bucket {bucket}", Bucket=bucket)
+        except CloudCallError as exc:
+            if _error_code(exc.__cause__) == "ReplicationConfigurationNotFoundError":
+                return None
+            raise
+        return answer["ReplicationConfiguration"]
+
+    # Route53
+
+    def weighted_records(
+        self, zone_name: str, record_name: str, record_type: str = "A"
+    ) -> list[dict]:
+        """The weighted records of `record_name` in the hosted zone: [{"set_id", "weight",
+        "ttl", "value"}], where value is the record's values joined by commas, or the alias
+        target's DNS name."""
+        zone_id = self._hosted_zone_id(zone_name)
+        name = _absolute(record_name)
+        resource = f"record {name} {record_type} in zone {_absolute(zone_name)}"
+        paginator = self.client("route53").get_paginator("list_resource_record_sets")
+        pages = paginator.paginate(
+            HostedZoneId=zone_id, StartRecordName=name, StartRecordType=record_type
+        )
+        found = []
+        try:
+            for page in pages:
+                for record in page["ResourceRecordSets"]:
+                    if (record["Name"], record["Type"]) != (name, record_type):
+                        # listed in name order from the start record: nothing of ours follows
+                        return found
+                    if "Weight" in record:
+                        found.append(_weighted(record))
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(
+                "route53", "list_resource_record_sets", resource, _describe(exc)
+            ) from exc
+        return found
+
+    def _hosted_zone_id(self, zone_name: str) -> str:
+        name = _absolute(zone_name)
+        zones = self.call("route53", "list_hosted_zones_by_name", f"zone {name}", DNSName=name)[
+            "HostedZones"
+        ]
+        for zone in zones:
+            if zone["Name"] == name:
+                return zone["Id"]
+        raise self._error("route53", "list_hosted_zones_by_name", f"zone {name}", "no such zone")
+
+    # CloudWatch
+
+    def put_metric(
+        self, namespace: str, name: str, value: float, dimensions: Mapping[str, str]
+    ) -> None:
+        """Publish one data point of the metric, now."""
+        self.call(
+            "cloudwatch",
+            "put_metric_data",
+            f"metric {namespace}/{name}",
+            Namespace=namespace,
+            MetricData=[
+                {
+                    "MetricName": name,
+                    "Value": value,
+                    "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
+                }
+            ],
+        )
+
+    def _error(self, service: str, call: str, resource: str, detail: str) -> CloudCallError:
+        return CloudCallError(
+            service, call, resource, self.client(service).meta.endpoint_url, detail
+        )
+
+
+def _describe(exc: Exception) -> str:
+    code = _error_code(exc)
+    return f"{code}: {exc}" if code else f"{type(exc).__name__}: {exc}"
+
+
+def _error_code(exc: BaseException | None) -> str | None:
+    if isinstance(exc, ClientError):
+        return exc.response.get("Error", {}).get("Code")
+    return None
+
+
+def _absolute(name: str) -> str:
+    """Route53 answers with fully qualified names ("api.glancy.")."""
+    return name if name.endswith(".") else name + "."
+
+
+def _weighted(record: dict) -> dict:
+    values = [value["Value"] for value in record.get("ResourceRecords", [])]
+    alias = record.get("AliasTarget", {}).get("DNSName")
+    return {
+        "set_id": record.get("SetIdentifier"),
+        "weight": record["Weight"],
+        "ttl": record.get("TTL"),
+        "value": ",".join(values) if values else alias,
+    }

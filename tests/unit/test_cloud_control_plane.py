@@ -1,0 +1,171 @@
+"""The cloud control plane against a real moto server, seeded as the embedded environment
+seeds it: the RDS writer and its failover, S3 replication's status, Route53's weighted record,
+and errors that name what failed where."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from drillbook.checks.replication_config import replication_enabled
+from drillbook.platform.cloud import CloudCallError, CloudControlPlane
+from drillbook.stack.cloud import MotoServer, seed_control_plane
+from drillbook.stack.ports import free_port
+
+PRIMARY, DR = "ap-southeast-1", "ap-northeast-1"
+CLUSTER, AZ_A, AZ_B = "glancy-main", "glancy-main-az-a", "glancy-main-az-b"
+BUCKET = "glancy-exports"
+API_ADDRESS = "127.0.0.10"
+
+
+@pytest.fixture(scope="module")
+def moto(tmp_path_factory):
+    server = MotoServer(
+        port=free_port(),
+        log_path=tmp_path_factory.mktemp("moto") / "moto.log",
+        ready_timeout_s=15.0,
+    )
+    server.spawn()
+    try:
+        server.wait_ready()
+        seed_control_plane(
+            server.endpoint_url, primary_region=PRIMARY, dr_region=DR, api_address=API_ADDRESS
+        )
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def plane(moto):
+    plane = CloudControlPlane(PRIMARY, moto.endpoint_url, timeout_s=2.0)
+    yield plane
+    plane.close()
+
+
+def test_the_seeded_writer_is_the_az_a_instance_and_each_instance_keeps_its_zone(plane):
+    assert plane.cluster_writer(CLUSTER) == AZ_A
+    assert plane.cluster_members(CLUSTER) == {
+        AZ_A: {"is_writer": True, "zone": "az-a", "availability_zone": "ap-southeast-1a"},
+        AZ_B: {"is_writer": False, "zone": "az-b", "availability_zone": "ap-southeast-1b"},
+    }
+
+
+def test_fail_over_moves_the_writer_to_az_b_and_back(plane):
+    assert plane.fail_over(CLUSTER, AZ_B) == {"cluster": CLUSTER, "from": AZ_A, "to": AZ_B}
+    assert plane.cluster_writer(CLUSTER) == AZ_B
+    assert plane.cluster_members(CLUSTER)[AZ_A]["is_writer"] is False
+    assert plane.fail_over(CLUSTER, AZ_A) == {"cluster": CLUSTER, "from": AZ_B, "to": AZ_A}
+    assert plane.cluster_writer(CLUSTER) == AZ_A
+
+
+def test_fail_over_to_an_unknown_instance_is_refused_naming_it(plane, moto):
+    with pytest.raises(CloudCallError) as raised:
+        plane.fail_over(CLUSTER, "glancy-main-az-z")
+    message = str(raised.value)
+    assert "failover_db_cluster" in message and "glancy-main-az-z" in message
+    assert CLUSTER in message and moto.endpoint_url in message
+    assert plane.cluster_writer(CLUSTER) == AZ_A
+
+
+def test_fail_over_to_the_writer_itself_is_refused_as_the_writer_would_not_change(plane):
+    with pytest.raises(CloudCallError, match=f"{CLUSTER} .*{AZ_A} is already the writer"):
+        plane.fail_over(CLUSTER, AZ_A)
+
+
+def test_a_failover_that_leaves_the_writer_in_place_is_an_error_after_the_wait(plane, monkeypatch):
+    """As a real Aurora failover still in progress: the call is accepted, the writer stays."""
+    real_call = plane.call
+
+    def accepted_without_effect(service, operation, resource, **params):
+        if operation == "failover_db_cluster":
+            return {}
+        return real_call(service, operation, resource, **params)
+
+    monkeypatch.setattr(plane, "call", accepted_without_effect)
+    started = time.monotonic()
+    with pytest.raises(CloudCallError) as raised:
+        plane.fail_over(CLUSTER, AZ_B, wait_s=0.3)
+    assert time.monotonic() - started >= 0.3
+    assert f"cluster {CLUSTER} (target instance {AZ_B})" in str(raised.value)
+    assert f"the writer is {AZ_A} (was {AZ_A}), not {AZ_B}, 0.3 s after" in str(raised.value)
+
+
+def test_replication_is_enabled_and_reads_disabled_once_its_rule_is(plane):
+    config = plane.bucket_replication(BUCKET)
+    assert config["Rules"][0]["Destination"]["Bucket"] == f"arn:aws:s3:::{BUCKET}-{DR}"
+    assert replication_enabled(BUCKET, config).passed
+    disabled = {**config, "Rules": [{**rule, "Status": "Disabled"} for rule in config["Rules"]]}
+    s3 = plane.client("s3")
+    s3.put_bucket_replication(Bucket=BUCKET, ReplicationConfiguration=disabled)
+    try:
+        result = replication_enabled(BUCKET, plane.bucket_replication(BUCKET))
+        assert (result.passed, result.shown) == (False, "Disabled"), result.explanation
+    finally:
+        s3.put_bucket_replication(Bucket=BUCKET, ReplicationConfiguration=config)
+    assert replication_enabled(BUCKET, plane.bucket_replication(BUCKET)).passed
+
+
+def test_a_bucket_without_replication_has_none_and_fails_the_check(plane):
+    assert plane.bucket_replication(f"{BUCKET}-{DR}") is None
+    result = replication_enabled(f"{BUCKET}-{DR}", None)
+    assert not result.passed and "no replication configuration" in result.explanation
+
+
+def test_the_weighted_api_record_round_trips(plane):
+    assert plane.weighted_records("glancy.", "api.glancy") == [
+        {"set_id": PRIMARY, "weight": 100, "ttl": 5, "value": API_ADDRESS}
+    ]
+    route53 = plane.client("route53")
+    zone_id = route53.list_hosted_zones_by_name(DNSName="glancy.")["HostedZones"][0]["Id"]
+    dr_record = {
+        "Name": "api.glancy.",
+        "Type": "A",
+        "SetIdentifier": DR,
+        "Weight": 0,
+        "TTL": 5,
+        "ResourceRecords": [{"Value": "127.0.0.11"}],
+    }
+    change = {"Changes": [{"Action": "UPSERT", "ResourceRecordSet": dr_record}]}
+    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch=change)
+    try:
+        records = plane.weighted_records("glancy", "api.glancy.")
+        assert sorted(records, key=lambda r: r["set_id"]) == [
+            {"set_id": DR, "weight": 0, "ttl": 5, "value": "127.0.0.11"},
+            {"set_id": PRIMARY, "weight": 100, "ttl": 5, "value": API_ADDRESS},
+        ]
+    finally:
+        change["Changes"][0]["Action"] = "DELETE"
+        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch=change)
+
+
+def test_an_unknown_hosted_zone_is_an_error_naming_it(plane):
+    with pytest.raises(CloudCallError, match="zone nowhere. .*no such zone"):
+        plane.weighted_records("nowhere.", "api.nowhere")
+
+
+def test_a_metric_is_published_to_cloudwatch(plane):
+    plane.put_metric("drillbook", "rto_s", 2.5, {"drill": "2_pitr"})
+    metrics = plane.client("cloudwatch").list_metrics(Namespace="drillbook")["Metrics"]
+    assert {"Namespace": "drillbook", "MetricName": "rto_s"}.items() <= metrics[0].items()
+    assert metrics[0]["Dimensions"] == [{"Name": "drill", "Value": "2_pitr"}]
+
+
+def test_an_unreachable_endpoint_fails_within_seconds_naming_the_call_and_endpoint():
+    closed = f"http://127.0.0.1:{free_port()}"
+    plane = CloudControlPlane(PRIMARY, closed, timeout_s=1.0)
+    started = time.monotonic()
+    with pytest.raises(CloudCallError) as raised:
+        plane.cluster_writer(CLUSTER)
+    assert time.monotonic() - started < 5.0
+    assert f"rds describe_db_clusters on cluster {CLUSTER} at {closed}" in str(raised.value)
+    plane.close()
+
+
+def test_a_client_that_would_go_elsewhere_than_the_endpoint_given_is_refused(monkeypatch, moto):
+    # localstack-client takes $AWS_ENDPOINT_URL over the host it is handed
+    monkeypatch.setenv("AWS_ENDPOINT_URL", "http://127.0.0.1:1")
+    plane = CloudControlPlane(PRIMARY, moto.endpoint_url)
+    with pytest.raises(CloudCallError, match="chose http://127.0.0.1:1 instead"):
+        plane.client("rds")
