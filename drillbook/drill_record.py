@@ -11,12 +11,15 @@ from pathlib import Path
 
 import allure
 
+from drillbook.capabilities import Cloud
 from drillbook.checks.sla import error_rate
 from drillbook.commands import render as render_commands
 from drillbook.drill import MONTHS, RESTORE, Drill
 from drillbook.evidence.chart import timeline_png
 from drillbook.evidence.crr_chart import crr_lag_png
 from drillbook.evidence.ledger import LedgerEntry, write_entry
+from drillbook.evidence.signals import MetricDatum, signal_data
+from drillbook.platform.cloud import CloudCallError
 from drillbook.profile import Profile
 
 SEED_TAG = re.compile(r"^seed_(\d+)(?:_(\d+))?$")
@@ -51,8 +54,11 @@ def plan_anchor(section: str) -> str:
     return f"section-{section}"
 
 
-def finish_drill(drill: Drill, profile: Profile, reports: Path, commands: list) -> Recorded:
-    """Write and attach what the drill produced; T1 is when this evidence is written."""
+def finish_drill(
+    drill: Drill, profile: Profile, reports: Path, commands: list, cloud: Cloud | None = None
+) -> Recorded:
+    """Write and attach what the drill produced, and publish its signals to the `cloud`'s
+    CloudWatch if it names a namespace; T1 is when this evidence is written."""
     drill.out_dir.mkdir(parents=True, exist_ok=True)
     t0 = drill.t0 if drill.t0 is not None else drill.started_at
     if len(drill.history):
@@ -111,8 +117,36 @@ def finish_drill(drill: Drill, profile: Profile, reports: Path, commands: list) 
     )
     if drill.failure:
         entry.issues.append({"check": "step", "explanation": drill.failure, "owner": "", "due": ""})
+    if cloud is not None and cloud.metrics_namespace is not None:
+        unpublished = publish_signals(drill, cloud)
+        if unpublished:
+            entry.issues.append(
+                {"check": "CloudWatch signals", "explanation": unpublished, "owner": "", "due": ""}
+            )
     files = write_entry(reports / "ledger", entry)
     return Recorded(files.id, entry.verdict, files.json_path)
+
+
+def publish_signals(drill: Drill, cloud: Cloud) -> str | None:
+    """Publish the signals the drill measured and attach what was published; the reason when
+    they could not be, for the ledger."""
+    data = signal_data(drill.history, drill.feature.stem)
+    try:
+        where = cloud.publish_metrics(data) if data else "no signal was measured: nothing"
+    except CloudCallError as exc:
+        failed = f"the drill's signals were not published to CloudWatch: {exc}"
+        drill.evidence.attach_text("CloudWatch signals", failed)
+        return failed
+    lines = [f"published {where}"]
+    series: dict[tuple, list[MetricDatum]] = {}
+    for datum in data:
+        series.setdefault((datum.name, datum.dimensions), []).append(datum)
+    for (name, dimensions), points in series.items():
+        labels = " ".join(f"{k}={v}" for k, v in dimensions)
+        highest = max(point.value for point in points)
+        lines.append(f"{name} {labels}: {len(points)} points, max {highest:g} {points[0].unit}")
+    drill.evidence.attach_text("CloudWatch signals", "\n".join(lines))
+    return None
 
 
 def latency_limits(drill: Drill) -> dict[str, float]:

@@ -125,7 +125,15 @@ _ENDPOINTS = {
         },
         False,
     ),
-    "aws": ({"region": (str, True), "endpoint_url": (Url, False)}, False),
+    "aws": (
+        {
+            "region": (str, True),
+            "endpoint_url": (Url, False),
+            # where the drill's measured signals are published; not published without it
+            "metrics_namespace": (str, False),
+        },
+        False,
+    ),
 }
 # Bindings are checked by drillbook.environments.live.bindings once the endpoints are known.
 _LIVE = {"endpoints": (_ENDPOINTS, True), "bindings": (dict, False)}

@@ -1,11 +1,14 @@
 """The cloud control plane the service's managed parts are recorded in (runbook 5.2's `aws`
-lines): the RDS cluster and its writer, the buckets' replication configuration."""
+lines): the RDS cluster and its writer, the buckets' replication configuration, and CloudWatch,
+where a drill publishes the signals it measured."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from drillbook.capabilities.operation import Operation
+from drillbook.evidence.signals import MetricDatum
 
 
 class Cloud(Protocol):
@@ -16,6 +19,12 @@ class Cloud(Protocol):
 
     def cluster_writer(self, cluster: str) -> dict:
         """The DB cluster's writer: {"instance", "zone"}."""
+        ...
+
+    metrics_namespace: str | None
+
+    def publish_metrics(self, data: Sequence[MetricDatum]) -> str:
+        """Put the data points in CloudWatch under `metrics_namespace`; says how many, where."""
         ...
 
     def fail_over(self, cluster: str) -> Operation[dict]:

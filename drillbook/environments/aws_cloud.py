@@ -10,10 +10,11 @@ cluster and instance (never a credential), so the next run fails back after a SI
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from drillbook.capabilities.operation import Operation, fault
+from drillbook.evidence.signals import MetricDatum
 from drillbook.faults.recover import recover_op
 from drillbook.platform.cloud import ZONE_TAG, CloudControlPlane
 
@@ -23,12 +24,16 @@ FAILOVER_WAIT_S = 180.0
 
 class AwsCloud:
     def __init__(
-        self, plane: Callable[[], CloudControlPlane], failover_wait_s: float = FAILOVER_WAIT_S
+        self,
+        plane: Callable[[], CloudControlPlane],
+        failover_wait_s: float = FAILOVER_WAIT_S,
+        metrics_namespace: str | None = None,
     ) -> None:
         """`plane` gives the control plane when first used (the embedded one listens once its
-        stack is up)."""
+        stack is up). Without `metrics_namespace` the drill's signals are not published."""
         self._plane_of = plane
         self.failover_wait_s = failover_wait_s
+        self.metrics_namespace = metrics_namespace
 
     @property
     def plane(self) -> CloudControlPlane:
@@ -95,6 +100,13 @@ class AwsCloud:
             recover=recover,
             **plan,
         )
+
+    def publish_metrics(self, data: Sequence[MetricDatum]) -> str:
+        if self.metrics_namespace is None:
+            raise RuntimeError("no metrics namespace to publish in")
+        self.plane.put_metric_data(self.metrics_namespace, [d.as_cloudwatch() for d in data])
+        where = self.plane.endpoint or f"CloudWatch of {self.plane.region}"
+        return f"{len(data)} data points in namespace {self.metrics_namespace} at {where}"
 
     def fail_back(self, cluster: str, instance: str) -> None:
         """The writer back on `instance`, if it is not there already."""

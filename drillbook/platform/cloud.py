@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -25,6 +25,8 @@ from localstack_client.session import Session as LocalstackSession
 
 # The tag that keeps the harness's zone name ("az-a") on an instance, next to its AWS zone.
 ZONE_TAG = "drillbook:zone"
+# PutMetricData takes at most 1000 metric data entries per call.
+METRIC_DATA_PER_CALL = 1000
 
 
 class CloudCallError(RuntimeError):
@@ -229,23 +231,17 @@ class CloudControlPlane:
 
     # CloudWatch
 
-    def put_metric(
-        self, namespace: str, name: str, value: float, dimensions: Mapping[str, str]
-    ) -> None:
-        """Publish one data point of the metric, now."""
-        self.call(
-            "cloudwatch",
-            "put_metric_data",
-            f"metric {namespace}/{name}",
-            Namespace=namespace,
-            MetricData=[
-                {
-                    "MetricName": name,
-                    "Value": value,
-                    "Dimensions": [{"Name": k, "Value": v} for k, v in dimensions.items()],
-                }
-            ],
-        )
+    def put_metric_data(self, namespace: str, data: Sequence[Mapping[str, Any]]) -> None:
+        """Publish PutMetricData entries, in as few calls as its per-call limit allows."""
+        for first in range(0, len(data), METRIC_DATA_PER_CALL):
+            batch = list(data[first : first + METRIC_DATA_PER_CALL])
+            self.call(
+                "cloudwatch",
+                "put_metric_data",
+                f"{len(batch)} data points of namespace {namespace}",
+                Namespace=namespace,
+                MetricData=batch,
+            )
 
     def _error(self, service: str, call: str, resource: str, detail: str) -> CloudCallError:
         return CloudCallError(

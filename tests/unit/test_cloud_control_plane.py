@@ -5,13 +5,17 @@ and errors that name what failed where."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
 import pytest
 
 from drillbook.checks.replication_config import replication_enabled
+from drillbook.environments.aws_cloud import AwsCloud
+from drillbook.evidence.signals import NAMESPACE, MetricDatum, signal_data
 from drillbook.platform.cloud import CloudCallError, CloudControlPlane
 from drillbook.stack.cloud import MotoServer, seed_control_plane
 from drillbook.stack.ports import free_port
+from drillbook.workload.history import History, Op
 
 PRIMARY, DR = "ap-southeast-1", "ap-northeast-1"
 CLUSTER, AZ_A, AZ_B = "glancy-main", "glancy-main-az-a", "glancy-main-az-b"
@@ -145,11 +149,50 @@ def test_an_unknown_hosted_zone_is_an_error_naming_it(plane):
         plane.weighted_records("nowhere.", "api.nowhere")
 
 
-def test_a_metric_is_published_to_cloudwatch(plane):
-    plane.put_metric("drillbook", "rto_s", 2.5, {"drill": "2_pitr"})
-    metrics = plane.client("cloudwatch").list_metrics(Namespace="drillbook")["Metrics"]
-    assert {"Namespace": "drillbook", "MetricName": "rto_s"}.items() <= metrics[0].items()
-    assert metrics[0]["Dimensions"] == [{"Name": "drill", "Value": "2_pitr"}]
+def test_a_drills_signals_are_published_in_batches_and_read_back_as_statistics(plane):
+    """More points than one PutMetricData call takes, read back as get-metric-statistics does."""
+    now = time.time()
+    history = History(
+        [
+            Op(
+                "lag:az-b",
+                "sample",
+                at - 0.01,
+                at,
+                "ok",
+                {"streaming": True, "primary_replay_lag_s": lag},
+            )
+            for at, lag in ((now - 1500 + i, (i % 7) * 0.5) for i in range(1500))
+        ]
+    )
+    data = signal_data(history, "2_pitr")
+    cloud = AwsCloud(lambda: plane, metrics_namespace=NAMESPACE)
+    assert cloud.publish_metrics(data) == (
+        f"1500 data points in namespace {NAMESPACE} at {plane.endpoint}"
+    )
+    statistics = plane.call(
+        "cloudwatch",
+        "get_metric_statistics",
+        "the lag of az-b",
+        Namespace=NAMESPACE,
+        MetricName="ReplicationLag",
+        Dimensions=[{"Name": "Drill", "Value": "2_pitr"}, {"Name": "Standby", "Value": "az-b"}],
+        StartTime=datetime.fromtimestamp(now - 1600, UTC),
+        EndTime=datetime.fromtimestamp(now + 60, UTC),
+        Period=3600,
+        Statistics=["Maximum", "SampleCount"],
+    )["Datapoints"]
+    assert sum(point["SampleCount"] for point in statistics) == 1500
+    assert max(point["Maximum"] for point in statistics) == 3.0
+
+
+def test_a_publication_that_cannot_reach_cloudwatch_names_the_namespace_and_endpoint():
+    closed = CloudControlPlane(PRIMARY, f"http://127.0.0.1:{free_port()}", timeout_s=1.0)
+    datum = MetricDatum("ReplicationLag", 1.0, "Seconds", time.time(), (("Drill", "x"),))
+    with pytest.raises(CloudCallError) as raised:
+        AwsCloud(lambda: closed, metrics_namespace=NAMESPACE).publish_metrics([datum])
+    assert f"put_metric_data on 1 data points of namespace {NAMESPACE}" in str(raised.value)
+    assert closed.endpoint in str(raised.value)
 
 
 def test_an_unreachable_endpoint_fails_within_seconds_naming_the_call_and_endpoint():

@@ -131,7 +131,7 @@ class LiveEnvironment:
         if "cloud" in provided:
             aws = endpoints["aws"]
             plane = CloudControlPlane(aws["region"], aws.get("endpoint_url"))
-            built["cloud"] = AwsCloud(lambda: plane)
+            built["cloud"] = AwsCloud(lambda: plane, metrics_namespace=aws.get("metrics_namespace"))
         built["service"] = LiveService(
             endpoints["service"],
             admin_urls(endpoints, built.get("platform")),

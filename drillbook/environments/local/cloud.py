@@ -16,6 +16,7 @@ from drillbook.capabilities.operation import Operation
 from drillbook.drill import DrillError
 from drillbook.environments.aws_cloud import AwsCloud
 from drillbook.environments.local.heal import heal_database
+from drillbook.evidence.signals import NAMESPACE
 from drillbook.platform.cloud import CloudControlPlane
 from drillbook.stack import LocalStack
 
@@ -27,7 +28,8 @@ class LocalCloud(AwsCloud):
         plane = functools.cache(
             lambda: CloudControlPlane(stack.storage.primary.region, stack.aws.endpoint_url)
         )
-        super().__init__(plane, failover_wait_s=0.0)  # moto moves the writer at once
+        # moto moves the writer at once
+        super().__init__(plane, failover_wait_s=0.0, metrics_namespace=NAMESPACE)
 
     def fail_over(self, cluster: str) -> Operation[dict]:
         record = super().fail_over(cluster)
