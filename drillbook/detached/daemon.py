@@ -32,11 +32,11 @@ from drillbook.detached.runbook import (
     StackDir,
     receive,
     send,
-    write_private,
 )
 from drillbook.environments.local import LocalEnvironment
 from drillbook.environments.local.heal import heal_database, heal_export_worker, heal_redis
 from drillbook.evidence.redact import redact_obj
+from drillbook.private_files import write_private
 from drillbook.profile import Profile, load_profile, profile_path
 from drillbook.stack.kubernetes import KUBE_CONTEXT
 from drillbook.stack.objectstore import EXPORTS_BUCKET

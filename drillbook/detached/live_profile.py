@@ -15,7 +15,8 @@ from typing import Any, NamedTuple
 
 import yaml
 
-from drillbook.detached.runbook import ACTIONS, CLIENT_MARGIN_S, DIR_VARIABLE, write_private
+from drillbook.detached.runbook import ACTIONS, CLIENT_MARGIN_S, DIR_VARIABLE
+from drillbook.private_files import write_private
 
 VARIABLE_PREFIX = "DRILLBOOK_STACK_"
 # Endpoints written as variable references; the others (primary_zone, storage) are settings.

@@ -241,16 +241,6 @@ def receive(conn: socket.socket) -> dict[str, Any]:
     return message
 
 
-def write_private(path: Path, text: str, *, exclusive: bool = False) -> None:
-    """Written readable by its owner only (it may hold credentials); `exclusive`: only if it
-    does not exist yet (FileExistsError otherwise)."""
-    flags = os.O_WRONLY | os.O_CREAT | (os.O_EXCL if exclusive else os.O_TRUNC)
-    fd = os.open(path, flags, 0o600)
-    with os.fdopen(fd, "w") as file:
-        os.fchmod(file.fileno(), 0o600)
-        file.write(text)
-
-
 def _jsonable(value: Any) -> Any:
     """Times as ISO 8601; anything else JSON does not know as its text."""
     return value.isoformat() if isinstance(value, datetime) else str(value)

@@ -22,6 +22,7 @@ import yaml
 from kubernetes import client, config
 
 from drillbook.platform.kubernetes import Cluster
+from drillbook.private_files import write_private
 from drillbook.stack import pod_network
 from drillbook.stack.pki import write_control_plane_pki
 from drillbook.stack.ports import free_port
@@ -202,8 +203,7 @@ class KubeControlPlane:
         write_control_plane_pki(self.pki, ["127.0.0.1", "localhost"])
         lines = [f'{u.token},{u.name},{u.name},"{",".join(u.groups)}"' for u in self.users.values()]
         tokens = self.root / "tokens.csv"
-        tokens.write_text("\n".join(lines) + "\n")
-        tokens.chmod(0o600)
+        write_private(tokens, "\n".join(lines) + "\n")
         for role, user in self.users.items():
             if role in self.zones:
                 continue
@@ -226,8 +226,7 @@ class KubeControlPlane:
                 "logs": str(self.logs / "pods"),
             }
             path = self.root / f"node-{zone}.json"
-            path.write_text(json.dumps(node, indent=2))
-            path.chmod(0o600)
+            write_private(path, json.dumps(node, indent=2))
 
     def spawn(self) -> None:
         """Write the key material, tokens and kubeconfigs; start etcd and the API server."""
@@ -344,5 +343,4 @@ def write_kubeconfig(path: Path, server: str, ca: Path, user: User) -> None:
         ],
         "current-context": KUBE_CONTEXT,
     }
-    path.write_text(yaml.safe_dump(kubeconfig))
-    path.chmod(0o600)
+    write_private(path, yaml.safe_dump(kubeconfig))

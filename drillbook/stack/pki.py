@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
 
+from drillbook.private_files import write_private
+
 VALIDITY = datetime.timedelta(days=2)
 
 
@@ -30,8 +32,7 @@ def _write_key(path: Path, key: rsa.RSAPrivateKey) -> None:
         serialization.PrivateFormat.TraditionalOpenSSL,
         serialization.NoEncryption(),
     )
-    path.write_bytes(pem)
-    path.chmod(0o600)
+    write_private(path, pem)
 
 
 def _write_cert(path: Path, cert: x509.Certificate) -> None:

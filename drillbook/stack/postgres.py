@@ -20,6 +20,7 @@ import psycopg
 from psycopg import sql
 
 from drillbook.commands import CommandLog
+from drillbook.private_files import write_private
 from drillbook.stack.ports import free_port
 from drillbook.stack.process import LocalProcess, ManagedProcess, pid_alive, run_command
 from drillbook.toxiproxy import ToxiproxyClient
@@ -52,8 +53,7 @@ def _postgres_dir(path: Path, mode: int = 0o700) -> Path:
 
 
 def _write_postgres_file(path: Path, text: str) -> None:
-    path.write_text(text)
-    path.chmod(0o600)
+    write_private(path, text)
     _chown_to_postgres(path)
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
-import time
 from pathlib import Path
 
 import httpx
 
 from drillbook.stack.process import LocalProcess, ManagedProcess, _parent_pids, log_tail, pid_alive
+from drillbook.waits import WaitTimeout, wait_until
 
 CONFIG = """\
 worker_processes 1;
@@ -132,12 +132,15 @@ class Router(LocalProcess):
         old = self._workers()
         with contextlib.suppress(ProcessLookupError):
             os.kill(master, signal.SIGHUP)
-        deadline = time.monotonic() + self.ready_timeout_s
-        while any(pid_alive(pid) for pid in old) or not self._workers() - old:
-            if time.monotonic() >= deadline:
-                raise RuntimeError(
-                    f"router reload did not complete within {self.ready_timeout_s:g} s "
-                    f"(old workers {sorted(old)} still running or no new one); "
-                    f"see log {self.log_path}:\n{log_tail(self.log_path)}"
-                )
-            time.sleep(0.02)
+
+        def reloaded() -> tuple[bool, str]:
+            lingering = sorted(pid for pid in old if pid_alive(pid))
+            new = sorted(self._workers() - old)
+            return not lingering and bool(new), f"old workers {lingering} running, new {new}"
+
+        try:
+            wait_until("the router's reload", reloaded, self.ready_timeout_s, interval_s=0.02)
+        except WaitTimeout as exc:
+            raise RuntimeError(
+                f"{exc}; see log {self.log_path}:\n{log_tail(self.log_path)}"
+            ) from exc

@@ -12,17 +12,18 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from http import HTTPStatus
 from pathlib import Path
 
 from kubernetes import client
 
 from drillbook.glancy import GlancyClient, replicas_breaker, replicas_cache_stats, same_answer
+from drillbook.private_files import write_private
 from drillbook.stack.endpoints import EndpointFollower
 from drillbook.stack.kubernetes import KubeControlPlane
 from drillbook.stack.router import Router
 from drillbook.stack.tools import REPO_ROOT
+from drillbook.waits import WaitTimeout, wait_until
 
 HTTP_TIMEOUT_S = 5.0
 API_TIMEOUT_S = 5.0
@@ -39,8 +40,7 @@ __all__ = ["REPO_ROOT", "ServiceDeployments", "write_config"]
 def write_config(path: Path, config: dict) -> None:
     """A process's JSON config, readable by its owner only: it holds passwords and keys."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(config, indent=2))
-    path.chmod(0o600)
+    write_private(path, json.dumps(config, indent=2))
 
 
 def service_config(
@@ -200,20 +200,20 @@ class ServiceDeployments:
         """Until the router sends traffic to exactly the Service's Ready endpoints, as many
         as the Deployments ask for."""
         self.router.wait_ready()
-        deadline = time.monotonic() + self.ready_timeout_s
-        while not self._routed():
-            if time.monotonic() >= deadline:
-                raise RuntimeError(
-                    f"{NAME}: {len(self.router.backends)} of {self.expected_replicas} replicas "
-                    f"Ready behind the router after {self.ready_timeout_s:g} s; see the pod "
-                    f"logs in {self.kube.logs / 'pods'} and {self.kube.logs}/node-*.log"
-                )
-            time.sleep(0.05)
+        what = f"{self.expected_replicas} Ready replicas of {NAME} behind the router"
+        try:
+            wait_until(what, self._routed, self.ready_timeout_s, interval_s=0.05)
+        except WaitTimeout as exc:
+            raise RuntimeError(
+                f"{exc}; see the pod logs in {self.kube.logs / 'pods'} and "
+                f"{self.kube.logs}/node-*.log"
+            ) from exc
 
-    def _routed(self) -> bool:
-        if len(self.router.backends) != self.expected_replicas:
-            return False
-        return self.router.backends == self.kube.cluster.ready_endpoints(NAMESPACE, NAME)
+    def _routed(self) -> tuple[bool, str]:
+        routed = self.router.backends
+        ready = self.kube.cluster.ready_endpoints(NAMESPACE, NAME)
+        done = len(routed) == self.expected_replicas and routed == ready
+        return done, f"routed to {routed}, Ready endpoints {ready}"
 
     def stop(self) -> None:
         """Stop following endpoints, then the router; the Pods go with their nodes."""

@@ -9,10 +9,10 @@ import time
 from pathlib import Path
 
 import pytest
-from test_drills import CROSS_AZ, processes_under, run_drill
 
 from drillbook.faults.recover import local_stack_recover, processes_of, run_recover
-from tests.drills import ROOT, pytest_argv
+from tests.drills import ROOT, processes_under, pytest_argv, run_drill
+from tests.integration.test_drills import CROSS_AZ
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 

@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
 import subprocess
-import time
-from pathlib import Path
 
 import pytest
 
-from tests.drills import ROOT, pytest_argv
+from tests.drills import (
+    ROOT,
+    interrupted_drill,
+    journal_events,
+    ledger_entries,
+    processes_under,
+    pytest_argv,
+    run_dir_of,
+    run_drill,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -29,30 +35,6 @@ Feature: cross-AZ switch under test
     And the service is pointed at the database in az-b
 {tail}
 """
-
-
-def run_drill(feature: Path, reports: Path, *extra: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        pytest_argv(feature, reports, *extra), cwd=ROOT, capture_output=True, text=True, timeout=200
-    )
-
-
-def ledger_entries(reports: Path) -> list[dict]:
-    return [json.loads(p.read_text()) for p in sorted((reports / "ledger").glob("*.json"))]
-
-
-def journal_events(reports: Path) -> list[tuple[str, str]]:
-    lines = (reports / "fault-journal.jsonl").read_text().splitlines()
-    return [(e["event"], e["kind"]) for e in map(json.loads, lines)]
-
-
-def run_dir_of(output: str) -> str:
-    return re.search(r"starting the local environment in (\S+)", output).group(1)
-
-
-def processes_under(path: str) -> str:
-    found = subprocess.run(["pgrep", "-af", path], capture_output=True, text=True)
-    return found.stdout.strip()
 
 
 def test_february_drill_passes_and_leaves_evidence(tmp_path):
@@ -128,45 +110,16 @@ def test_a_drill_gives_the_same_verdicts_under_python_dash_o(tmp_path):
     assert entry["verdict"] == "fail"
 
 
-def interruptible() -> None:
-    """Ctrl-C reaches a program in the foreground; one started from a background job (as CI
-    runs us) inherits SIGINT ignored, so the drill under test gets the default back."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
 def test_interrupted_drill_reverts_its_faults_and_stops_the_stack(tmp_path, sig):
     feature = tmp_path / "interrupted.feature"
     feature.write_text(CROSS_AZ.format(tail="    And the workload runs for 120 more seconds"))
     reports = tmp_path / "reports"
-    proc = subprocess.Popen(
-        pytest_argv(feature, reports, "-s"),
-        cwd=ROOT,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        # unbuffered: if it does not stop in time, its output says where it stood
-        env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        preexec_fn=interruptible,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        journal = reports / "fault-journal.jsonl"
-        if journal.exists() and "switch endpoint" in journal.read_text():
-            break
-        time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("the drill never injected its faults")
-    proc.send_signal(sig)
-    try:
-        output, _ = proc.communicate(timeout=90)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        pytest.fail(f"the drill did not stop within 90 s of {sig!r}:\n{proc.communicate()[0]}")
+    output = interrupted_drill(feature, reports, sig, once="switch endpoint")
     events = journal_events(reports)
     assert [e for e, _ in events].count("revert") == 3, output[-3000:]
     assert "local stack stopped" in output
+    assert "no drill ran" not in output
     assert processes_under(run_dir_of(output)) == ""
     # An interrupted drill is never a pass: aborted, with where it stopped.
     [entry] = ledger_entries(reports)

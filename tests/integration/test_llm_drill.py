@@ -6,8 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.drills import ROOT
-from tests.integration.test_drills import ledger_entries, run_drill
+from tests.drills import ROOT, ledger_entries, run_drill
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 FEATURE = ROOT / "features" / "1_llm_degrade.feature"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.test_drills import journal_events, ledger_entries, run_drill
+from tests.drills import journal_events, ledger_entries, run_drill
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 

@@ -5,23 +5,18 @@ drill that puts the zone back."""
 from __future__ import annotations
 
 import json
-import re
 import signal
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from functools import partial
-from pathlib import Path
-from typing import NoReturn
 
 import pytest
 from kubernetes import client
-from test_drills import journal_events, ledger_entries, processes_under, run_dir_of
 
 from drillbook.checks import sla
 from drillbook.environments.cluster_platform import ClusterPlatform
-from drillbook.faults.recover import local_stack_recover, run_recover
+from drillbook.faults.recover import run_recover
 from drillbook.platform.kubernetes import ZONE_LABEL, Cluster, cluster_from_kubeconfig
 from drillbook.stack import LocalStack
 from drillbook.stack.kubernetes import KUBE_CONTEXT, node_name
@@ -29,7 +24,14 @@ from drillbook.stack.service import NAME, NAMESPACE, PORT, deployment_name
 from drillbook.waits import wait_until
 from drillbook.workload import History, HttpProbe, Workload
 from steps.platform import pods_ready_outside
-from tests.drills import ROOT, make_drill, pytest_argv
+from tests.drills import (
+    interrupted_drill,
+    journal_events,
+    ledger_entries,
+    make_drill,
+    processes_under,
+    run_dir_of,
+)
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -141,44 +143,13 @@ class Sampler:
         self._thread.join(timeout=API_TIMEOUT_S * 2)
 
 
-def killed(proc: subprocess.Popen, why: str) -> NoReturn:
-    """Fail with the drill's output, after killing it and stopping the stack it left."""
-    proc.kill()
-    output = proc.communicate()[0]
-    started = re.search(r"starting the local environment in (\S+)", output)
-    if started and Path(started.group(1)).exists():
-        run_recover(local_stack_recover(Path(started.group(1))))
-    pytest.fail(f"{why}:\n{output[-3000:]}")
-
-
 def test_an_interrupted_drill_uncordons_and_scales_the_zone_back(tmp_path):
     """Its own stack, in the drill's process: first, before the module's stack is up."""
     feature = tmp_path / "drain.feature"
     feature.write_text(DRAIN)
     reports = tmp_path / "reports"
+    output = interrupted_drill(feature, reports, signal.SIGTERM, once='"scale to 0"')
     journal = reports / "fault-journal.jsonl"
-    proc = subprocess.Popen(
-        pytest_argv(feature, reports, "-s"),
-        cwd=ROOT,
-        text=True,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_until(
-            "the scale fault in the journal",
-            lambda: (journal.exists() and '"scale to 0"' in journal.read_text(), None),
-            90,
-            interval_s=0.2,
-            progress=quiet,
-        )
-    except AssertionError:
-        killed(proc, "the drill never scaled az-a down")
-    proc.send_signal(signal.SIGTERM)
-    try:
-        output, _ = proc.communicate(timeout=90)
-    except subprocess.TimeoutExpired:
-        killed(proc, "the drill did not stop within 90 s of SIGTERM")
     faults = [(e, k) for e, k in journal_events(reports) if k != "local stack"]
     assert faults == [
         ("inject", "cordon"),

@@ -17,8 +17,7 @@ import pytest
 from drillbook.faults.journal import never_closed
 from drillbook.stop_conditions import STOP
 from drillbook.toxiproxy import ToxiproxyClient, ToxiproxyError
-from tests.drills import ROOT, pytest_argv
-from tests.integration.test_drills import ledger_entries, run_dir_of
+from tests.drills import ROOT, ledger_entries, pytest_argv, run_dir_of
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
