@@ -91,6 +91,9 @@ def finish_drill(
         drill.evidence.attach_png("CRR lag by canary objects", chart)
     if commands:
         drill.evidence.attach_text("commands run by the environment", render_commands(commands))
+    unpublished = None
+    if cloud is not None and cloud.metrics_namespace is not None:
+        unpublished = publish_signals(drill, cloud)
     for verdict in drill.verdicts:
         drill.evidence.parameter(verdict.key, verdict.result.shown)
     figures = {
@@ -117,12 +120,10 @@ def finish_drill(
     )
     if drill.failure:
         entry.issues.append({"check": "step", "explanation": drill.failure, "owner": "", "due": ""})
-    if cloud is not None and cloud.metrics_namespace is not None:
-        unpublished = publish_signals(drill, cloud)
-        if unpublished:
-            entry.issues.append(
-                {"check": "CloudWatch signals", "explanation": unpublished, "owner": "", "due": ""}
-            )
+    if unpublished:
+        entry.issues.append(
+            {"check": "CloudWatch signals", "explanation": unpublished, "owner": "", "due": ""}
+        )
     files = write_entry(reports / "ledger", entry)
     return Recorded(files.id, entry.verdict, files.json_path)
 
