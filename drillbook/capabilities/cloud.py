@@ -1,6 +1,6 @@
 """The cloud control plane the service's managed parts are recorded in (runbook 5.2's `aws`
-lines): the RDS cluster and its writer, the buckets' replication configuration, and CloudWatch,
-where a drill publishes the signals it measured."""
+lines): the RDS cluster and its writer, the buckets' replication configuration, the service's
+weighted DNS records, and CloudWatch, where a drill publishes the signals it measured."""
 
 from __future__ import annotations
 
@@ -19,6 +19,19 @@ class Cloud(Protocol):
 
     def cluster_writer(self, cluster: str) -> dict:
         """The DB cluster's writer: {"instance", "zone"}."""
+        ...
+
+    def weighted_records(self, name: str) -> list[dict]:
+        """The weighted records of the DNS name, in the hosted zone that holds it: [{"set_id",
+        "weight", "ttl", "value"}]."""
+        ...
+
+    def move_weight(self, name: str, to: str, share_pct: int) -> Operation[dict]:
+        """`aws route53 change-resource-record-sets` giving the record whose SetIdentifier is
+        `to` (a region) `share_pct`% of the weight, the others the rest. A remediation,
+        reverted by putting the weights back. Its result: {"record", "zone", "before",
+        "after" (SetIdentifier -> weight), "change_id", "ttl_s" (the longest TTL: how long
+        resolvers may keep sending clients where the weight was)}."""
         ...
 
     metrics_namespace: str | None

@@ -13,16 +13,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from drillbook.capabilities.operation import Operation, fault
+from drillbook.capabilities.operation import Operation, fault, remediation
 from drillbook.evidence.signals import MetricDatum
 from drillbook.faults.recover import recover_op
-from drillbook.platform.cloud import ZONE_TAG, CloudControlPlane
+from drillbook.platform.cloud import ZONE_TAG, CloudControlPlane, shifted_weights
 
 # A real Aurora failover completes within a minute or two of the call.
 FAILOVER_WAIT_S = 180.0
 
 
 class AwsCloud:
+    # A real account outlives the run: what a killed run changed there is put back by the next
+    # one, from the journal's recover ops.
+    outlives_run = True
+
     def __init__(
         self,
         plane: Callable[[], CloudControlPlane],
@@ -97,7 +101,7 @@ class AwsCloud:
             f"database cluster {cluster}",
             run,
             lambda: self.fail_back(cluster, plan["from"]),
-            recover=recover,
+            recover=recover if self.outlives_run else None,
             **plan,
         )
 
@@ -108,10 +112,59 @@ class AwsCloud:
         where = self.plane.endpoint or f"CloudWatch of {self.plane.region}"
         return f"{len(data)} data points in namespace {self.metrics_namespace} at {where}"
 
+    def weighted_records(self, name: str) -> list[dict]:
+        return self.plane.weighted_records(self.plane.zone_of(name), name)
+
+    def move_weight(self, name: str, to: str, share_pct: int) -> Operation[dict]:
+        zone = self.plane.zone_of(name)
+        records = self.plane.weighted_records(zone, name)
+        before = {r["set_id"]: r["weight"] for r in records}
+        after = shifted_weights(before, to, share_pct)
+
+        def run() -> dict:
+            change = self.plane.set_weights(zone, name, after)
+            return {
+                "record": name,
+                "zone": zone,
+                "before": before,
+                "after": change["weights"],
+                "change_id": change["change_id"],
+                "ttl_s": max(r["ttl"] or 0 for r in records),
+            }
+
+        recover = {
+            "op": "route53-weights",
+            "region": self.plane.region,
+            "endpoint": self.plane.endpoint,
+            "zone": zone,
+            "record": name,
+            "weights": before,
+        }
+        return remediation(
+            "weight move",
+            f"record {name}",
+            run,
+            lambda: self.plane.set_weights(zone, name, before),
+            recover=recover if self.outlives_run else None,
+            to=to,
+            share_pct=share_pct,
+        )
+
     def fail_back(self, cluster: str, instance: str) -> None:
         """The writer back on `instance`, if it is not there already."""
         if self.cluster_writer(cluster)["instance"] != instance:
             self.plane.fail_over(cluster, instance, wait_s=self.failover_wait_s)
+
+
+@recover_op("route53-weights")
+def put_weights_back(params: dict[str, Any]) -> str:
+    """{"region", "endpoint", "zone", "record", "weights"}: the record's weights as they were."""
+    plane = CloudControlPlane(params["region"], params["endpoint"])
+    try:
+        plane.set_weights(params["zone"], params["record"], params["weights"])
+    finally:
+        plane.close()
+    return f"record {params['record']}: weights {params['weights']}"
 
 
 @recover_op("rds-fail-back")

@@ -198,8 +198,68 @@ class CloudControlPlane:
         "ttl", "value"}], where value is the record's values joined by commas, or the alias
         target's DNS name."""
         zone_id = self._hosted_zone_id(zone_name)
+        return [
+            _weighted(r) for r in self._record_sets(zone_id, _absolute(record_name), record_type)
+        ]
+
+    def zone_of(self, record_name: str) -> str:
+        """The hosted zone `record_name` belongs to: the longest zone name it ends with."""
         name = _absolute(record_name)
-        resource = f"record {name} {record_type} in zone {_absolute(zone_name)}"
+        zones = self.call("route53", "list_hosted_zones", f"the zone of {name}")["HostedZones"]
+        owning = [z["Name"] for z in zones if name == z["Name"] or name.endswith("." + z["Name"])]
+        if not owning:
+            listed = ", ".join(z["Name"] for z in zones) or "none"
+            raise self._error(
+                "route53", "list_hosted_zones", f"the zone of {name}", f"no zone holds it: {listed}"
+            )
+        return max(owning, key=len)
+
+    def set_weights(
+        self, zone_name: str, record_name: str, weights: Mapping[str, int], wait_s: float = 60.0
+    ) -> dict:
+        """UPSERT the weighted records of `record_name` whose SetIdentifier `weights` names
+        with those weights, everything else about them kept, as one change; wait until
+        Route53 says it is INSYNC. {"change_id", "status", "weights"} (every record's, after)."""
+        zone_id = self._hosted_zone_id(zone_name)
+        name = _absolute(record_name)
+        resource = f"record {name} in zone {_absolute(zone_name)}"
+        records = {r["SetIdentifier"]: r for r in self._record_sets(zone_id, name, "A")}
+        unknown = sorted(set(weights) - set(records))
+        if unknown:
+            raise self._error(
+                "route53",
+                "change_resource_record_sets",
+                resource,
+                f"no weighted record {unknown}; its records are {sorted(records)}",
+            )
+        changes = [
+            {"Action": "UPSERT", "ResourceRecordSet": {**records[set_id], "Weight": weight}}
+            for set_id, weight in weights.items()
+        ]
+        change = self.call(
+            "route53",
+            "change_resource_record_sets",
+            resource,
+            HostedZoneId=zone_id,
+            ChangeBatch={"Comment": "drillbook: weights moved", "Changes": changes},
+        )["ChangeInfo"]
+        deadline = time.monotonic() + wait_s
+        while change["Status"] != "INSYNC":
+            if time.monotonic() >= deadline:
+                raise self._error(
+                    "route53",
+                    "get_change",
+                    resource,
+                    f"{change['Id']} not INSYNC after {wait_s:g} s",
+                )
+            time.sleep(min(2.0, max(0.0, deadline - time.monotonic())))
+            change = self.call("route53", "get_change", resource, Id=change["Id"])["ChangeInfo"]
+        after = {r["set_id"]: r["weight"] for r in self.weighted_records(zone_name, record_name)}
+        return {"change_id": change["Id"], "status": change["Status"], "weights": after}
+
+    def _record_sets(self, zone_id: str, name: str, record_type: str) -> list[dict]:
+        """The weighted record sets of `name` as Route53 lists them."""
+        resource = f"record {name} {record_type} in zone {zone_id}"
         paginator = self.client("route53").get_paginator("list_resource_record_sets")
         pages = paginator.paginate(
             HostedZoneId=zone_id, StartRecordName=name, StartRecordType=record_type
@@ -212,7 +272,7 @@ class CloudControlPlane:
                         # listed in name order from the start record: nothing of ours follows
                         return found
                     if "Weight" in record:
-                        found.append(_weighted(record))
+                        found.append(record)
         except (BotoCoreError, ClientError) as exc:
             raise self._error(
                 "route53", "list_resource_record_sets", resource, _describe(exc)
@@ -263,6 +323,28 @@ def _error_code(exc: BaseException | None) -> str | None:
 def _absolute(name: str) -> str:
     """Route53 answers with fully qualified names ("api.glancy.")."""
     return name if name.endswith(".") else name + "."
+
+
+def shifted_weights(current: Mapping[str, int], to: str, share_pct: int) -> dict[str, int]:
+    """Weights out of 100 that send `share_pct`% of the traffic to the record `to`, the rest
+    to the other records in proportion to their current weights (evenly if they have none),
+    rounded by largest remainder so they still add up to 100."""
+    if to not in current:
+        raise KeyError(f"no weighted record {to!r}; its records are {sorted(current)}")
+    if not 0 <= share_pct <= 100:
+        raise ValueError(f"a share of the weight is 0 to 100%, not {share_pct}%")
+    others = [set_id for set_id in current if set_id != to]
+    rest = 100 - share_pct
+    if rest and not others:
+        raise ValueError(f"{to!r} is the only weighted record: {rest}% has nowhere to go")
+    basis = {s: current[s] for s in others} if any(current[s] for s in others) else None
+    total = sum(basis.values()) if basis else len(others)
+    exact = {s: rest * (basis[s] if basis else 1) / total for s in others}
+    weights = {s: int(share) for s, share in exact.items()}
+    by_remainder = sorted(others, key=lambda s: exact[s] - weights[s], reverse=True)
+    for set_id in by_remainder[: rest - sum(weights.values())]:
+        weights[set_id] += 1
+    return {to: share_pct, **weights}
 
 
 def _weighted(record: dict) -> dict:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,7 +90,7 @@ def seed_control_plane(
     *,
     primary_region: str,
     dr_region: str,
-    api_address: str,
+    api_addresses: Mapping[str, str],
     zones: Sequence[str] = ZONES,
     cluster: str = CLUSTER,
     bucket: str = EXPORTS_BUCKET,
@@ -105,15 +105,16 @@ def seed_control_plane(
     - the versioned `bucket` in the primary region, replicated (Enabled) to its DR copy
       `<bucket>-<dr region>` (bucket names are global in AWS, so the copy cannot share the
       primary's name as it does between the two MinIO servers),
-    - the hosted zone with the API's weighted A record: the primary region's, weight 100,
-      pointing at `api_address`.
+    - the hosted zone with the API's weighted A records, one per region of `api_addresses`
+      (region -> the address of its entry point), SetIdentifier the region: the primary
+      region's weight 100, the others' 0.
     """
     primary = CloudControlPlane(primary_region, endpoint_url, timeout_s=timeout_s)
     dr = CloudControlPlane(dr_region, endpoint_url, timeout_s=timeout_s)
     try:
         instances = _seed_cluster(primary, cluster, zones)
         destination = _seed_replicated_bucket(primary, dr, bucket)
-        zone_id = _seed_weighted_record(primary, hosted_zone, api_record, api_address)
+        zone_id = _seed_weighted_records(primary, hosted_zone, api_record, api_addresses)
     finally:
         primary.close()
         dr.close()
@@ -191,8 +192,8 @@ def _seed_replicated_bucket(primary: CloudControlPlane, dr: CloudControlPlane, b
     return destination
 
 
-def _seed_weighted_record(
-    plane: CloudControlPlane, hosted_zone: str, record: str, address: str
+def _seed_weighted_records(
+    plane: CloudControlPlane, hosted_zone: str, record: str, addresses: Mapping[str, str]
 ) -> str:
     zone_id = plane.call(
         "route53",
@@ -213,13 +214,14 @@ def _seed_weighted_record(
                     "ResourceRecordSet": {
                         "Name": record,
                         "Type": "A",
+                        "SetIdentifier": region,
                         # the primary region takes all traffic until a cutover moves the weight
-                        "SetIdentifier": plane.region,
-                        "Weight": 100,
+                        "Weight": 100 if region == plane.region else 0,
                         "TTL": API_TTL_S,
                         "ResourceRecords": [{"Value": address}],
                     },
                 }
+                for region, address in addresses.items()
             ]
         },
     )

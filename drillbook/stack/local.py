@@ -227,7 +227,7 @@ class LocalStack:
                 self.aws.endpoint_url,
                 primary_region=self.storage.primary.region,
                 dr_region=self.storage.dr.region,
-                api_address="127.0.0.1",
+                api_addresses={self.storage.primary.region: "127.0.0.1"},
                 zones=self.settings.zones,
                 # moto loads a service's backend on its first call, seconds on a busy machine:
                 # a shorter read timeout would retry a create that went through

@@ -12,6 +12,7 @@ import pytest
 from drillbook.checks.replication_config import replication_enabled
 from drillbook.environments.aws_cloud import AwsCloud
 from drillbook.evidence.signals import NAMESPACE, MetricDatum, signal_data
+from drillbook.faults.recover import run_recover
 from drillbook.platform.cloud import CloudCallError, CloudControlPlane
 from drillbook.stack.cloud import MotoServer, seed_control_plane
 from drillbook.stack.ports import free_port
@@ -20,7 +21,7 @@ from drillbook.workload.history import History, Op
 PRIMARY, DR = "ap-southeast-1", "ap-northeast-1"
 CLUSTER, AZ_A, AZ_B = "glancy-main", "glancy-main-az-a", "glancy-main-az-b"
 BUCKET = "glancy-exports"
-API_ADDRESS = "127.0.0.10"
+API_ADDRESS, DR_ADDRESS = "127.0.0.10", "127.0.0.11"
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +35,10 @@ def moto(tmp_path_factory):
     try:
         server.wait_ready()
         seed_control_plane(
-            server.endpoint_url, primary_region=PRIMARY, dr_region=DR, api_address=API_ADDRESS
+            server.endpoint_url,
+            primary_region=PRIMARY,
+            dr_region=DR,
+            api_addresses={PRIMARY: API_ADDRESS, DR: DR_ADDRESS},
         )
         yield server
     finally:
@@ -117,31 +121,33 @@ def test_a_bucket_without_replication_has_none_and_fails_the_check(plane):
     assert not result.passed and "no replication configuration" in result.explanation
 
 
-def test_the_weighted_api_record_round_trips(plane):
-    assert plane.weighted_records("glancy.", "api.glancy") == [
-        {"set_id": PRIMARY, "weight": 100, "ttl": 5, "value": API_ADDRESS}
+def test_each_region_has_a_weighted_api_record_and_the_primary_takes_the_weight(plane):
+    records = plane.weighted_records("glancy", "api.glancy.")
+    assert sorted(records, key=lambda r: r["set_id"]) == [
+        {"set_id": DR, "weight": 0, "ttl": 5, "value": DR_ADDRESS},
+        {"set_id": PRIMARY, "weight": 100, "ttl": 5, "value": API_ADDRESS},
     ]
-    route53 = plane.client("route53")
-    zone_id = route53.list_hosted_zones_by_name(DNSName="glancy.")["HostedZones"][0]["Id"]
-    dr_record = {
-        "Name": "api.glancy.",
-        "Type": "A",
-        "SetIdentifier": DR,
-        "Weight": 0,
-        "TTL": 5,
-        "ResourceRecords": [{"Value": "127.0.0.11"}],
-    }
-    change = {"Changes": [{"Action": "UPSERT", "ResourceRecordSet": dr_record}]}
-    route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch=change)
+    assert plane.zone_of("api.glancy") == "glancy."
+
+
+def test_set_weights_moves_the_weight_in_one_change_and_keeps_the_rest_of_each_record(plane):
     try:
-        records = plane.weighted_records("glancy", "api.glancy.")
-        assert sorted(records, key=lambda r: r["set_id"]) == [
-            {"set_id": DR, "weight": 0, "ttl": 5, "value": "127.0.0.11"},
-            {"set_id": PRIMARY, "weight": 100, "ttl": 5, "value": API_ADDRESS},
-        ]
+        moved = plane.set_weights("glancy.", "api.glancy", {PRIMARY: 0, DR: 100})
+        assert moved["status"] == "INSYNC" and moved["weights"] == {PRIMARY: 0, DR: 100}
+        records = {r["set_id"]: r for r in plane.weighted_records("glancy.", "api.glancy")}
+        assert records[DR] == {"set_id": DR, "weight": 100, "ttl": 5, "value": DR_ADDRESS}
     finally:
-        change["Changes"][0]["Action"] = "DELETE"
-        route53.change_resource_record_sets(HostedZoneId=zone_id, ChangeBatch=change)
+        plane.set_weights("glancy.", "api.glancy", {PRIMARY: 100, DR: 0})
+
+
+def test_set_weights_of_a_record_that_does_not_exist_is_refused_naming_the_records(plane):
+    with pytest.raises(CloudCallError, match=r"no weighted record \['eu-west-1'\]; its records"):
+        plane.set_weights("glancy.", "api.glancy", {"eu-west-1": 100})
+
+
+def test_a_name_in_no_hosted_zone_is_an_error_listing_the_zones(plane):
+    with pytest.raises(CloudCallError, match=r"api.example. .*no zone holds it: glancy."):
+        plane.zone_of("api.example")
 
 
 def test_an_unknown_hosted_zone_is_an_error_naming_it(plane):
@@ -212,3 +218,42 @@ def test_a_client_that_would_go_elsewhere_than_the_endpoint_given_is_refused(mon
     plane = CloudControlPlane(PRIMARY, moto.endpoint_url)
     with pytest.raises(CloudCallError, match="chose http://127.0.0.1:1 instead"):
         plane.client("rds")
+
+
+def test_moving_the_weight_is_a_remediation_reverted_and_recovered_by_the_weights_before(plane):
+    cloud = AwsCloud(lambda: plane)
+    move = cloud.move_weight("api.glancy", DR, 100)
+    assert (move.role, move.kind, move.target) == (
+        "remediation",
+        "weight move",
+        "record api.glancy",
+    )
+    moved = move.run()
+    assert moved == {
+        "record": "api.glancy",
+        "zone": "glancy.",
+        "before": {PRIMARY: 100, DR: 0},
+        "after": {PRIMARY: 0, DR: 100},
+        "change_id": moved["change_id"],
+        "ttl_s": 5,
+    }
+    move.revert()
+    assert _weights(cloud) == {PRIMARY: 100, DR: 0}
+    # as a later run finds it in the journal of a killed one
+    cloud.move_weight("api.glancy", DR, 100).run()
+    assert move.recover == {
+        "op": "route53-weights",
+        "region": PRIMARY,
+        "endpoint": plane.endpoint,
+        "zone": "glancy.",
+        "record": "api.glancy",
+        "weights": {PRIMARY: 100, DR: 0},
+    }
+    assert run_recover(move.recover) == (
+        f"record api.glancy: weights {{'{PRIMARY}': 100, '{DR}': 0}}"
+    )
+    assert _weights(cloud) == {PRIMARY: 100, DR: 0}
+
+
+def _weights(cloud: AwsCloud) -> dict[str, int]:
+    return {r["set_id"]: r["weight"] for r in cloud.weighted_records("api.glancy")}

@@ -91,6 +91,8 @@ BUILT_IN: dict[str, str] = {
     "platform.restart": "a rollout restart of the Deployment through the Kubernetes API",
     "cloud.fail_over": "failover-db-cluster to a reader through the AWS API; reverted by "
     "failing back",
+    "cloud.move_weight": "change-resource-record-sets moving the record's weight through the "
+    "AWS API; reverted by putting the weights back",
 }
 # Those of them that break something: what `allow_faults` may name besides the bound faults.
 BUILT_IN_FAULTS: tuple[str, ...] = (

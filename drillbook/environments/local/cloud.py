@@ -22,6 +22,9 @@ from drillbook.stack import LocalStack
 
 
 class LocalCloud(AwsCloud):
+    # the moto server goes with its stack after a SIGKILL: nothing of it to put back
+    outlives_run = False
+
     def __init__(self, stack: LocalStack) -> None:
         self.stack = stack
         # made when first used: the moto server listens once the stack is up
@@ -53,5 +56,4 @@ class LocalCloud(AwsCloud):
             heal_database(self.stack)
             record.revert()
 
-        # the local cluster goes with its stack after a SIGKILL: no recover op of its own
-        return replace(record, run=run, revert=revert, recover=None)
+        return replace(record, run=run, revert=revert)
