@@ -35,7 +35,7 @@ http {{
 {servers}
     }}
     server {{
-        listen 127.0.0.1:{port};
+        listen {host}:{port};
         # No client keep-alive: a reload closes idle kept-alive connections, and a request
         # sent on one at that instant would fail although no replica was down.
         keepalive_timeout 0;
@@ -43,9 +43,7 @@ http {{
             proxy_pass http://service;
             proxy_http_version 1.1;
             proxy_set_header Connection "";
-            # A replica that dies mid-request is retried on another, unseen by clients. A 503
-            # is the service's own answer (its database is down): passed on, not retried.
-            proxy_next_upstream error timeout http_502;
+{retry}
             proxy_connect_timeout 1s;
             proxy_read_timeout 30s;
         }}
@@ -57,10 +55,20 @@ http {{
 # With no Ready endpoint the upstream holds only this, marked down: clients get a 502, as
 # from a Service without endpoints.
 NO_BACKEND = "127.0.0.1:9"
+RETRY = """\
+            # A replica that dies mid-request is retried on another, unseen by clients. A 503
+            # is the service's own answer (its database is down): passed on, not retried.
+            proxy_next_upstream error timeout http_502;"""
+NO_RETRY = """\
+            # A client that resolved the name to a region that does not answer fails: it does
+            # not try the other region's address.
+            proxy_next_upstream off;"""
 
 
 class Router(LocalProcess):
-    """nginx balancing over `backends` (host:port), which follow the Service's endpoints."""
+    """nginx listening on host:port, balancing over `backends` (host:port) by their weights:
+    a Service's Ready endpoints, or the regions a DNS name resolves to. `retry`: a request a
+    backend fails to answer is tried on another."""
 
     def __init__(
         self,
@@ -70,9 +78,14 @@ class Router(LocalProcess):
         log_path: Path,
         ready_timeout_s: float,
         binary: str = "nginx",
+        host: str = "127.0.0.1",
+        retry: bool = True,
     ) -> None:
+        self.host = host
         self.port = port
+        self.retry = retry
         self.backends: list[str] = []
+        self.weights: dict[str, int] = {}
         self.run_dir = run_dir
         self.log_path = log_path
         self.ready_timeout_s = ready_timeout_s
@@ -81,12 +94,16 @@ class Router(LocalProcess):
         self._process = ManagedProcess("router (nginx)", argv, log_path)
 
     @property
+    def address(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
     def url(self) -> str:
         return f"http://{self.address}"
 
     def spawn(self) -> None:
         (self.run_dir / "tmp").mkdir(parents=True, exist_ok=True)
-        self._write_config(self.backends)
+        self._write_config(self.weights)
         self._process.start()
 
     def wait_ready(self) -> None:
@@ -98,23 +115,29 @@ class Router(LocalProcess):
     def stop(self) -> None:
         self._process.stop(timeout_s=self.ready_timeout_s)
 
-    def set_backends(self, backends: list[str]) -> None:
-        """Route to `backends` only; return once requests in flight to the others are done.
-        `backends` changes only once nginx runs with them, so a failed reload is tried again."""
-        self._reload(list(backends))
-        self.backends = list(backends)
+    def set_backends(self, backends: list[str] | dict[str, int]) -> None:
+        """Route to `backends` only (a list: weight 1 each; a dict: backend -> weight, 0 for
+        none); return once requests in flight to the others are done. `backends` changes only
+        once nginx runs with them, so a failed reload is tried again."""
+        weights = dict(backends) if isinstance(backends, dict) else dict.fromkeys(backends, 1)
+        weights = {backend: weight for backend, weight in weights.items() if weight > 0}
+        self._reload(weights)
+        self.weights = weights
+        self.backends = list(weights)
 
-    def _write_config(self, backends: list[str]) -> None:
+    def _write_config(self, weights: dict[str, int]) -> None:
         # max_fails=0: no passive marking, which would keep a replica out for fail_timeout
         # (10 s) after an outage of a dependency; replicas leave only with their endpoint.
-        servers = [f"        server {backend} max_fails=0;" for backend in backends]
+        servers = [f"        server {b} weight={w} max_fails=0;" for b, w in weights.items()]
         self.config_path.write_text(
             CONFIG.format(
                 run=self.run_dir,
                 log=self.log_path,
-                access_log=self.log_path.with_name("router-access.log"),
+                access_log=self.log_path.with_name(f"{self.log_path.stem}-access.log"),
                 servers="\n".join(servers) or f"        server {NO_BACKEND} down;",
+                host=self.host,
                 port=self.port,
+                retry=RETRY if self.retry else NO_RETRY,
             )
         )
 
@@ -122,13 +145,13 @@ class Router(LocalProcess):
         master = self._process.pid
         return {pid for pid, parent in _parent_pids().items() if parent == master}
 
-    def _reload(self, backends: list[str]) -> None:
-        """`nginx -s reload` (SIGHUP to the master) with `backends`, then wait until every
+    def _reload(self, weights: dict[str, int]) -> None:
+        """`nginx -s reload` (SIGHUP to the master) with `weights`, then wait until every
         worker of the old configuration has finished its requests and exited."""
         master = self._process.pid
         if master is None:
             raise RuntimeError(f"router is not running; see log {self.log_path}")
-        self._write_config(backends)
+        self._write_config(weights)
         old = self._workers()
         with contextlib.suppress(ProcessLookupError):
             os.kill(master, signal.SIGHUP)

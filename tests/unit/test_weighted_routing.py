@@ -7,6 +7,7 @@ import pytest
 
 from drillbook.checks.weighted_routing import weighted_routing
 from drillbook.platform.cloud import shifted_weights
+from drillbook.stack.front_door import resolved_weights
 
 A, B = "ap-southeast-1", "ap-northeast-1"
 
@@ -64,3 +65,14 @@ def test_the_rest_is_shared_evenly_by_records_without_weight_and_still_adds_up_t
 def test_impossible_shares_are_refused(current, to, share, error):
     with pytest.raises((KeyError, ValueError), match=error):
         shifted_weights(current, to, share)
+
+
+def test_the_front_door_resolves_to_the_weighted_addresses_or_every_one_when_all_are_0():
+    records = [record(A, 100, "127.0.0.2"), record(B, 0, "127.0.0.3")]
+    assert resolved_weights(records, 8080) == {"127.0.0.2:8080": 100}
+    records = [record(A, 0, "127.0.0.2"), record(B, 0, "127.0.0.3,127.0.0.4")]
+    assert resolved_weights(records, 8080) == {
+        "127.0.0.2:8080": 1,
+        "127.0.0.3:8080": 1,
+        "127.0.0.4:8080": 1,
+    }

@@ -1,0 +1,91 @@
+"""The service's front door: clients reach it by its DNS name, through weighted records.
+
+The front router (nginx, without retries) stands where the clients' resolvers and the internet
+are: it sends each request to the address of one of the name's weighted records, in proportion
+to their weights, and a request sent to a region that does not answer fails, as a client fails
+whose resolver gave it that region's address. What it sends where comes from DnsFollower, its
+resolver: it reads the weighted records from Route53 and keeps the answer for the records' TTL
+before asking again, as a caching resolver does, so a weight change reaches clients within one
+TTL of the change, never sooner.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+from drillbook.stack.router import Router
+
+# A resolver that cannot reach Route53 keeps its last answer and asks again this soon.
+RETRY_S = 1.0
+# A TTL of 0 (never cache) is polled at this pace rather than in a busy loop.
+MIN_TTL_S = 1.0
+
+
+def resolved_weights(records: list[dict], port: int) -> dict[str, int]:
+    """host:port -> weight of the addresses Route53 answers with: those of the records with a
+    weight above 0 or, when every weight is 0, of every record alike, as Route53 does (a
+    record with several values gives each its weight)."""
+    weighted = any(record["weight"] > 0 for record in records)
+    weights: dict[str, int] = {}
+    for record in records:
+        weight = record["weight"] if weighted else 1
+        for value in (record["value"] or "").split(","):
+            if value and weight > 0:
+                weights[f"{value}:{port}"] = weights.get(f"{value}:{port}", 0) + weight
+    return weights
+
+
+class DnsFollower:
+    """Keeps `router` sending to what `resolve` answers (weighted records, as
+    CloudControlPlane.weighted_records gives them), each region's entry listening on `port` at
+    its record's address. `changes` holds (when the router began using it, weights) for each
+    answer that changed what it sends where."""
+
+    def __init__(
+        self,
+        resolve: Callable[[], list[dict]],
+        router: Router,
+        port: int,
+        progress: Callable[[str], None] = print,
+    ) -> None:
+        self.resolve = resolve
+        self.router = router
+        self.port = port
+        self.progress = progress
+        self.changes: list[tuple[float, dict[str, int]]] = []
+        self.last_error: str | None = None
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="dns-follower", daemon=True)
+
+    def follow_once(self) -> float:
+        """Resolve, route by the answer if it changed; the seconds to keep the answer: the
+        shortest TTL of the records."""
+        try:
+            records = self.resolve()
+            weights = resolved_weights(records, self.port)
+            if weights != self.router.weights:
+                self.router.set_backends(weights)
+                self.changes.append((time.time(), weights))
+                self.progress(f"front router follows DNS: {weights or 'no address'}")
+        except Exception as exc:  # a resolver keeps its last answer while Route53 is away
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            self.progress(f"front router keeps its last answer: {self.last_error}")
+            return RETRY_S
+        self.last_error = None
+        return max(MIN_TTL_S, min((r["ttl"] or 0 for r in records), default=MIN_TTL_S))
+
+    def start(self) -> None:
+        self.follow_once()
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.router.ready_timeout_s)
+
+    def _run(self) -> None:
+        keep_s = MIN_TTL_S
+        while not self._stopping.wait(keep_s):
+            keep_s = self.follow_once()
