@@ -108,7 +108,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     @app.get("/healthz")
     async def healthz() -> dict:
-        return {"status": "ok", "version": config.version}
+        return {"status": "ok", "version": config.version, "region": config.region}
 
     @app.get("/lookup")
     async def lookup(word: Name, user: Name) -> dict:

@@ -101,6 +101,8 @@ class ServiceConfig:
     # The release a replica runs; the June drill rolls replicas from one to the other.
     version: str = "v1"
     exports: ExportsConfig | None = None  # None: no /exports endpoints
+    # The region the replica runs in, as /healthz reports it (None: not said).
+    region: str | None = None
 
 
 class _Reader:
@@ -184,6 +186,7 @@ def load_config(path: str | Path) -> ServiceConfig:
         ),
         version=_version(top),
         exports=_exports(top.section("exports")) if "exports" in top.data else None,
+        region=top.get("region", str, None),
     )
 
 

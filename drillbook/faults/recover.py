@@ -45,7 +45,8 @@ OP_MODULES = (
 
 # The environment fixture names its run folders so; nothing else is ever stopped or removed.
 RUN_DIR_PREFIX = "drillbook-run-"
-# Where the local stack keeps its Kubernetes, the record of its Pods' addresses included.
+# Where the local stack keeps its Kubernetes, the record of its Pods' addresses included: this
+# folder for the primary region's cluster, and one named kube-<region> for each other region's.
 KUBE_FOLDER = "kube"
 STOP_GRACE_S = 10.0
 KILL_WAIT_S = 5.0
@@ -120,7 +121,9 @@ def stop_local_stack(params: dict[str, Any]) -> str:
     done = [f"stopped {len(found)} processes ({', '.join(programs)})" if found else "no process"]
     if killed:
         done.append(f"{killed} with SIGKILL")
-    addresses = release_subnet(run_dir / KUBE_FOLDER)
+    addresses = [
+        a for kube in sorted(run_dir.glob(f"{KUBE_FOLDER}*")) for a in release_subnet(kube)
+    ]
     if addresses:
         done.append(f"removed pod addresses {', '.join(addresses)}")
     if run_dir.exists():

@@ -14,8 +14,19 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from pathlib import Path
 
+from drillbook.platform.cloud import CloudControlPlane
+from drillbook.stack.ports import free_port
 from drillbook.stack.router import Router
+from drillbook.toxiproxy import ToxiproxyClient
+
+
+def entry_link(region: str) -> str:
+    """The Toxiproxy proxy that is the clients' way into `region`: cutting it cuts the
+    region off from its clients."""
+    return f"region-{region}"
+
 
 # A resolver that cannot reach Route53 keeps its last answer and asks again this soon.
 RETRY_S = 1.0
@@ -89,3 +100,65 @@ class DnsFollower:
         keep_s = MIN_TTL_S
         while not self._stopping.wait(keep_s):
             keep_s = self.follow_once()
+
+
+class FrontDoor:
+    """The front router, led by a DnsFollower, and each region's entry: a Toxiproxy proxy
+    (entry_link) on the region's public address, at a port every region's entry shares (the
+    records name addresses, not ports), in front of the region's router."""
+
+    def __init__(
+        self,
+        *,
+        run_dir: Path,
+        log_path: Path,
+        ready_timeout_s: float,
+        nginx: str,
+        progress: Callable[[str], None] = print,
+    ) -> None:
+        self.entry_port = free_port()
+        self.progress = progress
+        self.router = Router(
+            port=free_port(),
+            run_dir=run_dir,
+            log_path=log_path,
+            ready_timeout_s=ready_timeout_s,
+            binary=nginx,
+            retry=False,
+        )
+        self.follower: DnsFollower | None = None
+        self._plane: CloudControlPlane | None = None
+
+    @property
+    def url(self) -> str:
+        return self.router.url
+
+    def spawn(self) -> None:
+        self.router.spawn()
+
+    def open_entries(self, toxiproxy: ToxiproxyClient, entries: dict[str, tuple[str, str]]) -> None:
+        """region -> (its public address, its router's host:port)."""
+        for region, (address, router) in entries.items():
+            toxiproxy.create_proxy(entry_link(region), f"{address}:{self.entry_port}", router)
+
+    def follow(self, plane: CloudControlPlane, zone: str, record: str) -> None:
+        """Route by the weighted records of `record` in the plane's Route53 from now on; the
+        plane is closed with the front door."""
+        self._plane = plane
+        self.follower = DnsFollower(
+            lambda: plane.weighted_records(zone, record),
+            self.router,
+            self.entry_port,
+            self.progress,
+        )
+        self.follower.start()
+
+    def wait_ready(self) -> None:
+        self.router.wait_ready()
+
+    def stop(self) -> None:
+        if self.follower is not None:
+            self.follower.stop()
+        if self._plane is not None:
+            self._plane.close()
+        self.router.stop()

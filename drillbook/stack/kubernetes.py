@@ -30,7 +30,7 @@ from drillbook.stack.process import ManagedProcess
 from drillbook.stack.tools import REPO_ROOT, find_tool
 
 API_TIMEOUT_S = 5.0
-# The one context of the kubeconfigs written here.
+# The context of the primary region's cluster in the kubeconfigs written here.
 KUBE_CONTEXT = "drillbook"
 SERVICE_RANGE = "10.96.0.0/16"
 # A Node's health is its agent's heartbeat; this long without one, it is marked Unknown (its
@@ -46,7 +46,8 @@ class User:
 
 
 class KubeControlPlane:
-    """etcd, the API server, the controller-manager, the scheduler and one node per zone."""
+    """etcd, the API server, the controller-manager, the scheduler and one node per zone: the
+    cluster of one region, named `context` in its kubeconfigs."""
 
     def __init__(
         self,
@@ -57,11 +58,13 @@ class KubeControlPlane:
         region: str,
         ready_timeout_s: float,
         progress: Callable[[str], None] = print,
+        context: str = KUBE_CONTEXT,
     ) -> None:
         self.root = root
         self.logs = logs
         self.zones = list(zones)
         self.region = region
+        self.context = context
         self.ready_timeout_s = ready_timeout_s
         self.progress = progress
         binary = {
@@ -118,6 +121,8 @@ class KubeControlPlane:
         }
         self._api: client.ApiClient | None = None
         self._cluster: Cluster | None = None
+        # the region's public address, from its pod subnet: where its entry point listens
+        self.entry_ip: str | None = None
 
     @property
     def server(self) -> str:
@@ -125,7 +130,7 @@ class KubeControlPlane:
 
     @property
     def kubeconfig(self) -> Path:
-        """The admin's kubeconfig (context KUBE_CONTEXT), for kubectl and the client."""
+        """The admin's kubeconfig (one context, `context`), for kubectl and the client."""
         return self.root / "admin.kubeconfig"
 
     def _etcd_argv(self, etcd: str) -> list[str]:
@@ -208,9 +213,9 @@ class KubeControlPlane:
             if role in self.zones:
                 continue
             path = self.kubeconfig if role == "admin" else self.root / f"{role}.kubeconfig"
-            write_kubeconfig(path, self.server, self.pki / "ca.crt", user)
+            write_kubeconfig(path, self.context, self.server, self.pki / "ca.crt", user)
         subnet = pod_network.claim_subnet(self.root)
-        hosts = [str(host) for host in subnet.hosts()]
+        *hosts, self.entry_ip = [str(host) for host in subnet.hosts()]
         share = len(hosts) // len(self.zones)
         for n, zone in enumerate(self.zones):
             ips = hosts[n * share : (n + 1) * share]
@@ -231,6 +236,7 @@ class KubeControlPlane:
     def spawn(self) -> None:
         """Write the key material, tokens and kubeconfigs; start etcd and the API server."""
         self._write_files()
+        pod_network.add_address(self.entry_ip)
         for process in self.processes[:2]:
             process.start()
 
@@ -296,7 +302,7 @@ class KubeControlPlane:
     def cluster(self) -> Cluster:
         """Runbook 5.1's actions on this cluster, as the admin."""
         if self._cluster is None:
-            self._cluster = Cluster(self.api, "embedded", self.progress)
+            self._cluster = Cluster(self.api, self.context, self.progress)
         return self._cluster
 
     def stop(self) -> None:
@@ -330,17 +336,17 @@ def node_name(zone: str) -> str:
     return f"node-{zone}"
 
 
-def write_kubeconfig(path: Path, server: str, ca: Path, user: User) -> None:
-    """A kubeconfig with one cluster and one context, both named KUBE_CONTEXT."""
+def write_kubeconfig(path: Path, context: str, server: str, ca: Path, user: User) -> None:
+    """A kubeconfig whose cluster, user and context are all named `context`, so the
+    kubeconfigs of two regions merge (KUBECONFIG=a:b) without one's entries hiding the
+    other's."""
     cluster = {"server": server, "certificate-authority": str(ca)}
     kubeconfig = {
         "apiVersion": "v1",
         "kind": "Config",
-        "clusters": [{"name": KUBE_CONTEXT, "cluster": cluster}],
-        "users": [{"name": user.name, "user": {"token": user.token}}],
-        "contexts": [
-            {"name": KUBE_CONTEXT, "context": {"cluster": KUBE_CONTEXT, "user": user.name}}
-        ],
-        "current-context": KUBE_CONTEXT,
+        "clusters": [{"name": context, "cluster": cluster}],
+        "users": [{"name": context, "user": {"token": user.token}}],
+        "contexts": [{"name": context, "context": {"cluster": context, "user": context}}],
+        "current-context": context,
     }
     write_private(path, yaml.safe_dump(kubeconfig))

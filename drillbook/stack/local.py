@@ -11,8 +11,10 @@ from pathlib import Path
 
 from drillbook.commands import CommandLog
 from drillbook.faults.recover import KUBE_FOLDER
-from drillbook.stack.cloud import MotoServer, seed_control_plane
+from drillbook.platform.cloud import CloudControlPlane
+from drillbook.stack.cloud import API_RECORD, HOSTED_ZONE, MotoServer, seed_control_plane
 from drillbook.stack.export_worker import ExportWorker
+from drillbook.stack.front_door import FrontDoor
 from drillbook.stack.kubernetes import KubeControlPlane
 from drillbook.stack.llm import LlmStandIn
 from drillbook.stack.objectstore import (
@@ -26,6 +28,7 @@ from drillbook.stack.postgres import PostgresPair
 from drillbook.stack.redis import RedisPair
 from drillbook.stack.router import Router
 from drillbook.stack.service import REPO_ROOT, ServiceDeployments, service_config
+from drillbook.stack.standby_region import RegionSettings, StandbyRegion
 from drillbook.stack.tools import find_tool
 from drillbook.stack.toxiproxy_server import ToxiproxyServer, find_toxiproxy_server
 from drillbook.toxiproxy import ToxiproxyClient
@@ -60,6 +63,9 @@ class LocalSettings:
     # consumer idle 30 s with nothing pending removed: so a local drill trims its queue.
     export_snapshot_retention_s: float = 60.0
     export_consumer_idle_limit_s: float = 30.0
+    # The warm-standby region (drillbook.stack.standby_region), and clients coming in through
+    # the front door by DNS; None: the primary region alone, clients straight at its router.
+    standby_region: str | None = None
 
 
 def _check_traversable(run_dir: Path) -> None:
@@ -136,6 +142,7 @@ class LocalStack:
             progress=progress,
         )
         config = service_config(
+            region=self.storage.primary.region,
             database_dsn=self.pg.node(settings.zones[0]).app_dsn,
             redis_url=self.redis.primary.url,
             llm={
@@ -160,6 +167,33 @@ class LocalStack:
             router=router,
             ready_timeout_s=timeout,
         )
+        self.standby: StandbyRegion | None = None
+        self.front: FrontDoor | None = None
+        if settings.standby_region is not None:
+            self.standby = StandbyRegion(
+                run_dir=self.run_dir,
+                logs=logs,
+                pg=self.pg,
+                llm=self.llm,
+                store=self.storage.dr,
+                settings=RegionSettings(
+                    ready_timeout_s=timeout,
+                    redis_server=settings.redis_server,
+                    nginx=settings.nginx,
+                    llm=config["llm"],
+                    exports=config["exports"],
+                ),
+                commands=self.pg.commands,
+                progress=progress,
+                region=settings.standby_region,
+            )
+            self.front = FrontDoor(
+                run_dir=self.run_dir / "front",
+                log_path=logs / "front.log",
+                ready_timeout_s=timeout,
+                nginx=settings.nginx,
+                progress=progress,
+            )
         self.export_worker = ExportWorker(
             config=config,
             redis_url=self.redis.primary.direct_url,
@@ -167,6 +201,11 @@ class LocalStack:
             log_path=logs / "export-worker.log",
             ready_timeout_s=timeout,
         )
+
+    @property
+    def url(self) -> str:
+        """Where clients send their requests: the front door, else the service's router."""
+        return self.front.url if self.front is not None else self.service.url
 
     def _exports_config(self) -> dict:
         """The service's and the worker's path to the primary region's bucket: through proxy
@@ -200,6 +239,9 @@ class LocalStack:
             self._toxiproxy_server.spawn()
             self.llm.spawn()
             self.storage.spawn()
+            if self.standby is not None:
+                self.standby.spawn()
+                self.front.spawn()
             self.pg.start_primary(self.settings.schema_path)
             self.redis.wait_ready()
             self.progress(
@@ -222,12 +264,14 @@ class LocalStack:
             self.service.deploy()
             self.export_worker.spawn()
             self.pg.start_standby()
+            if self.standby is not None:
+                self.standby.start()
             self.aws.wait_ready()
             seeded = seed_control_plane(
                 self.aws.endpoint_url,
                 primary_region=self.storage.primary.region,
                 dr_region=self.storage.dr.region,
-                api_addresses={self.storage.primary.region: "127.0.0.1"},
+                api_addresses=self._entry_addresses(),
                 zones=self.settings.zones,
                 # moto loads a service's backend on its first call, seconds on a busy machine:
                 # a shorter read timeout would retry a create that went through
@@ -238,7 +282,11 @@ class LocalStack:
                 f"{seeded.cluster} ({', '.join(seeded.instances.values())}), bucket "
                 f"{seeded.bucket} replicated, record {seeded.api_record}"
             )
+            if self.front is not None:
+                self._open_front_door()
             self.service.wait_ready()
+            if self.standby is not None:
+                self.standby.wait_ready()
             self.export_worker.wait_ready()
             self.redis.wait_replica_synced()
             self.progress(
@@ -249,6 +297,29 @@ class LocalStack:
             self.stop()
             raise
         self.progress(f"local stack up in {time.monotonic() - started:.1f} s")
+
+    def _entry_addresses(self) -> dict[str, str]:
+        """Region -> the address its weighted record names: its entry's with a front door,
+        else the primary region's router's."""
+        primary = self.storage.primary.region
+        if self.standby is None:
+            return {primary: "127.0.0.1"}
+        return {primary: self.kube.entry_ip, self.standby.region: self.standby.kube.entry_ip}
+
+    def _open_front_door(self) -> None:
+        """Each region's entry in front of its router, and the front router following the
+        API's weighted records."""
+        routers = {
+            self.storage.primary.region: self.service.router.address,
+            self.standby.region: self.standby.service.router.address,
+        }
+        addresses = self._entry_addresses()
+        entries = {region: (addresses[region], routers[region]) for region in routers}
+        self.front.open_entries(self.toxiproxy, entries)
+        dns = CloudControlPlane(self.storage.primary.region, self.aws.endpoint_url)
+        self.front.follow(dns, HOSTED_ZONE, API_RECORD)
+        self.front.wait_ready()
+        self.progress(f"front door on {self.front.url}: {API_RECORD} by its weighted records")
 
     def _create_proxies(self) -> None:
         self.pg.attach_toxiproxy(self.toxiproxy)
@@ -263,6 +334,8 @@ class LocalStack:
         self.toxiproxy.create_proxy(
             REPLICATION_PROXY, f"127.0.0.1:{storage.replication_port}", storage.dr.address
         )
+        if self.standby is not None:
+            self.standby.create_proxies(self.toxiproxy)
 
     def stop(self) -> None:
         """Stop everything in reverse order; already-dead components are fine.
@@ -271,7 +344,11 @@ class LocalStack:
         tried, then the failures are raised together.
         """
         failures = []
+        regional = [("front door", self.front.stop)] if self.front is not None else []
+        if self.standby is not None:
+            regional.append((f"region {self.standby.region}", self.standby.stop))
         for name, stop in [
+            *regional,
             ("reference service", self.service.stop),
             ("kubernetes", self.kube.stop),
             ("aws control plane", self.aws.stop),
@@ -310,6 +387,12 @@ class LocalStack:
         }
         for node in [*self.pg.nodes.values(), *self.pg.restored]:
             found[f"postgres {node.name}"] = node.pid()
+        if self.front is not None:
+            found["front door"] = self.front.router.pid()
+        if self.standby is not None:
+            found |= {
+                f"{self.standby.region} {name}": pid for name, pid in self.standby.pids().items()
+            }
         return {name: pid for name, pid in found.items() if pid is not None}
 
     def endpoints(self) -> dict[str, str]:
@@ -328,5 +411,12 @@ class LocalStack:
         endpoints[f"s3 {self.storage.primary.region} via proxy"] = self.storage.primary.url
         endpoints["reference service"] = self.service.url
         endpoints["kubernetes api"] = self.kube.server
+        if self.standby is not None:
+            region = self.standby.region
+            endpoints[f"reference service {region}"] = self.standby.service.url
+            endpoints[f"kubernetes api {region}"] = self.standby.kube.server
+            endpoints[f"{self.standby.redis.name} via proxy"] = self.standby.redis.url
+        if self.front is not None:
+            endpoints["front door"] = self.front.url
         endpoints["aws api (moto)"] = self.aws.endpoint_url
         return endpoints

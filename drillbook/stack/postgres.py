@@ -378,10 +378,12 @@ class PostgresPair:
         self.progress(f"schema {schema_path.name} applied as {APP_USER}")
 
     @staticmethod
-    def _basebackup_args(source: PgNode, target: Path, *extra: str) -> list[str]:
+    def _basebackup_args(
+        source: PgNode, target: Path, *extra: str, port: int | None = None
+    ) -> list[str]:
         return [
             "--host=127.0.0.1",
-            f"--port={source.port}",
+            f"--port={port or source.port}",
             f"--username={PG_USER}",
             f"--pgdata={target}",
             "--wal-method=stream",
@@ -390,15 +392,29 @@ class PostgresPair:
             *extra,
         ]
 
-    def _start_standby(self, standby: PgNode, primary: PgNode) -> None:
-        """(Re)seed `standby` from `primary` with pg_basebackup -R and wait until it streams."""
+    def add_node(self, name: str) -> PgNode:
+        """One more node, not started (start_cascade starts it): another region's standby.
+        Made before attach_toxiproxy, it gets its proxy like the others."""
+        node = self._new_node(name, free_port())
+        node.proxy_port = free_port()
+        self.nodes[name] = node
+        return node
+
+    def start_cascade(self, standby: PgNode, source: PgNode, via_port: int) -> None:
+        """(Re)seed `standby` from `source` (a standby itself: a cascade) through the proxy on
+        `via_port`, which it then streams through, and wait until it streams."""
+        self._start_standby(standby, source, via_port)
+
+    def _start_standby(self, standby: PgNode, primary: PgNode, via_port: int | None = None) -> None:
+        """(Re)seed `standby` from `primary` with pg_basebackup -R (through `via_port` if
+        given, which its primary_conninfo then names) and wait until it streams."""
         standby.stop("immediate")
         shutil.rmtree(standby.data_dir, ignore_errors=True)
         _postgres_dir(standby.root)
-        primary.run_tool(
-            "pg_basebackup",
-            *self._basebackup_args(primary, standby.data_dir, "--write-recovery-conf"),
+        args = self._basebackup_args(
+            primary, standby.data_dir, "--write-recovery-conf", port=via_port
         )
+        primary.run_tool("pg_basebackup", *args)
         standby.start()
 
         def streaming() -> None:

@@ -44,10 +44,16 @@ def write_config(path: Path, config: dict) -> None:
 
 
 def service_config(
-    *, database_dsn: str, redis_url: str, llm: dict | None, exports: dict | None
+    *,
+    database_dsn: str,
+    redis_url: str,
+    llm: dict | None,
+    exports: dict | None,
+    region: str | None = None,
 ) -> dict:
     """The replicas' shared configuration; address, port and version come from the Pod."""
     return {
+        **({"region": region} if region else {}),
         "host": "127.0.0.1",
         "port": PORT,
         "database": {

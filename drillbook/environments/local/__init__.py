@@ -56,7 +56,7 @@ class LocalEnvironment:
         self.stack = LocalStack(local_settings(profile), run_dir, progress)
         stack = self.stack
         # One of each, shared by the capabilities that use them.
-        api = GlancyClient(stack.service.url)
+        api = GlancyClient(stack.url)
         database = LocalDatabase(stack)
         storage = LocalStorage(stack.storage)
         self._capabilities: dict[str, Any] = {

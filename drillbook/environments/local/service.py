@@ -24,7 +24,7 @@ class LocalService(ServiceAPI):
 
     @property
     def url(self) -> str:
-        return self.replicas.url
+        return self.stack.url
 
     def point_database(self, name: str) -> Operation[dict]:
         dsn = self.database.instance(name).app_dsn

@@ -1,0 +1,105 @@
+"""The two-region stack: the warm standby in ap-northeast-1 with its own Kubernetes, its
+PostgreSQL cascading across the region link, and clients coming in through the front door by
+the API's weighted records."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from drillbook.checks.weighted_routing import weighted_routing
+from drillbook.environments.local.cloud import LocalCloud
+from drillbook.stack import LocalSettings, LocalStack
+from drillbook.stack.cloud import API_RECORD, API_TTL_S
+from drillbook.stack.front_door import entry_link
+from drillbook.stack.standby_region import REGION, cascade_link
+from drillbook.waits import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
+
+PRIMARY = "ap-southeast-1"
+
+
+@pytest.fixture(scope="module")
+def stack() -> Iterator[LocalStack]:
+    run_dir = Path(tempfile.mkdtemp(prefix="drillbook-run-"))
+    run_dir.chmod(0o755)
+    local = LocalStack(LocalSettings(standby_region=REGION), run_dir, progress=lambda _: None)
+    local.start()
+    try:
+        yield local
+    finally:
+        local.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
+def region_answering(stack: LocalStack) -> str:
+    return httpx.get(f"{stack.url}/healthz", timeout=2.0).json()["region"]
+
+
+def test_the_standby_region_runs_its_replicas_on_a_cluster_of_its_own(stack):
+    """As runbook 5.2's pre-check reads it: `kubectl --context=ap-northeast-1 get deploy`."""
+    kubeconfigs = f"{stack.kube.kubeconfig}:{stack.standby.kube.kubeconfig}"
+    done = subprocess.run(
+        [stack.kube.kubectl, f"--context={REGION}", "get", "deploy", "-n", "prod", "-o", "name"],
+        env={**os.environ, "KUBECONFIG": kubeconfigs},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["deployment.apps/lookup-bff-apne1-az1"]
+    assert len(stack.standby.service.router.backends) == 2
+    for url in stack.standby.service.admin_urls():
+        assert httpx.get(f"{url}/healthz", timeout=2.0).json()["region"] == REGION
+
+
+def test_its_database_cascades_from_az_b_across_the_region_link(stack):
+    standby = stack.standby.database
+    assert standby.is_in_recovery()
+    rows = stack.pg.node("az-b").query(
+        "SELECT state FROM pg_stat_replication WHERE application_name = %s", [REGION]
+    )
+    assert rows == [("streaming",)]
+    link = stack.toxiproxy.proxy(cascade_link(REGION))
+    assert link.upstream == stack.pg.node("az-b").address
+
+
+def test_the_weighted_records_name_each_regions_entry_and_the_primary_takes_the_traffic(stack):
+    cloud = LocalCloud(stack)
+    records = cloud.weighted_records(API_RECORD)
+    assert weighted_routing(API_RECORD, records).passed
+    assert {r["set_id"]: r["value"] for r in records} == {
+        PRIMARY: stack.kube.entry_ip,
+        REGION: stack.standby.kube.entry_ip,
+    }
+    entry = stack.toxiproxy.proxy(entry_link(REGION))
+    assert entry.listen == f"{stack.standby.kube.entry_ip}:{stack.front.entry_port}"
+    assert {region_answering(stack) for _ in range(10)} == {PRIMARY}
+
+
+def test_clients_follow_the_weight_to_the_standby_region_within_the_ttl(stack):
+    cloud = LocalCloud(stack)
+    move = cloud.move_weight(API_RECORD, REGION, 100)
+    moved = move.run()
+    try:
+        assert moved["after"] == {PRIMARY: 0, REGION: 100}
+        waited = wait_until(
+            "clients answered by the standby region",
+            lambda: (region_answering(stack) == REGION, None),
+            API_TTL_S + 5,
+            progress=lambda _: None,
+        )
+        assert waited.elapsed_s <= API_TTL_S + 1.0
+    finally:
+        move.revert()
+    time.sleep(API_TTL_S + 1.0)
+    assert region_answering(stack) == PRIMARY
