@@ -91,6 +91,8 @@ _LOCAL = {
     "mc": (str, False),
     "llm_timeout_s": (float, False),
     "llm_breaker": (bool, False),
+    # the warm-standby region's name; without it the stack is the primary region alone
+    "standby_region": (str, False),
 }
 _S3_REGION = {
     "endpoint": (Url, True),

@@ -1,13 +1,15 @@
 """Runbook 5.1 on Kubernetes: a zone's nodes cordoned and its Deployments scaled to 0 (faults,
 reverted by uncordoning and scaling back), a Deployment restarted (a remediation), and the
-condition that every Pod outside the zone is Ready."""
+condition that every Pod outside the zone is Ready; runbook 5.2's pre-check of the replicas
+Ready in the standby region."""
 
 from __future__ import annotations
 
-from pytest_bdd import parsers, when
+from pytest_bdd import given, parsers, then, when
 
 from drillbook.bdd import performs, reverts
 from drillbook.capabilities import Platform
+from drillbook.checks.replicas import ready_replicas
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill
 
@@ -60,3 +62,16 @@ def pods_ready_outside(drill: Drill, platform: Platform, zone: str) -> Poll:
         return True, f"all {outside} pods outside {zone} Ready"
 
     return poll
+
+
+REPLICAS = '"{app}" has at least {minimum:d} Ready replicas in {region}'
+
+
+@given(parsers.parse(REPLICAS))
+@then(parsers.parse(REPLICAS))
+def ready_replicas_in(
+    drill: Drill, platform: Platform, app: str, minimum: int, region: str
+) -> None:
+    """Runbook 5.2's pre-check `kubectl --context=<region> get deploy <app>`: the Pods labelled
+    app=<app> in the region's cluster, at least `minimum` of them Ready."""
+    drill.verdict(ready_replicas(app, region, platform.app_pods(app, region), minimum))

@@ -26,6 +26,11 @@ class Platform(Protocol):
         Its result: each rollout and how long it took."""
         ...
 
+    def app_pods(self, app: str, region: str) -> list[dict]:
+        """The Pods labelled app=`app` in every namespace of the region's cluster (its
+        kubectl context), as the API lists them."""
+        ...
+
     def pods_not_ready_outside(self, zone: str) -> tuple[list[str], int]:
         """The Pods on nodes outside `zone` that are not Ready (or are terminating), and how
         many Pods run outside it."""

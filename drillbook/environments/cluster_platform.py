@@ -10,13 +10,13 @@ back, and the next run puts it back through the same cluster.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
 from drillbook.capabilities.operation import Operation, fault, remediation
 from drillbook.faults.recover import recover_op
-from drillbook.platform.kubernetes import Cluster, cluster_from_kubeconfig
+from drillbook.platform.kubernetes import Cluster, ClusterError, cluster_from_kubeconfig
 
 
 class ClusterPlatform:
@@ -25,17 +25,26 @@ class ClusterPlatform:
         cluster: Callable[[], Cluster],
         rollout_timeout_s: float,
         kubeconfig: dict[str, Any] | None = None,
+        regions: Mapping[str, Callable[[], Cluster]] | None = None,
     ) -> None:
         """`cluster` gives the cluster when first used (the embedded one exists once its stack
         is up). `kubeconfig`: {"kubeconfig": path, "context": name or None} of a cluster that
-        outlives the run, recorded in each fault's recover op; None for the embedded one."""
+        outlives the run, recorded in each fault's recover op; None for the embedded one.
+        `regions`: each region's cluster, for what is read in a region by name."""
         self._cluster_of = cluster
         self.rollout_timeout_s = rollout_timeout_s
         self.kubeconfig = kubeconfig
+        self.regions = dict(regions or {})
 
     @property
     def cluster(self) -> Cluster:
         return self._cluster_of()
+
+    def app_pods(self, app: str, region: str) -> list[dict]:
+        if region not in self.regions:
+            known = ", ".join(self.regions) or "none"
+            raise ClusterError(f"no Kubernetes cluster of region {region!r}; regions: {known}")
+        return self.regions[region]().app_pods(app)
 
     def _recover(self, op: str, **params: Any) -> dict[str, Any] | None:
         if self.kubeconfig is None:

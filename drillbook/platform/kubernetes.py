@@ -77,17 +77,23 @@ def pods_not_ready_outside(pods: list[dict], node_zones: dict[str, str], zone: s
     as namespace/name (reason); a pure function of the listed Pods and the nodes' zones."""
     waiting = []
     for pod in pods:
-        if not runs_outside(pod, node_zones, zone):
-            continue
-        name = f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
-        conditions = {
-            c["type"]: c["status"] for c in (pod.get("status") or {}).get("conditions") or []
-        }
-        if pod["metadata"].get("deletionTimestamp"):
-            waiting.append(f"{name} (terminating)")
-        elif conditions.get("Ready") != "True":
-            waiting.append(f"{name} (not Ready)")
+        if runs_outside(pod, node_zones, zone) and (why := not_ready(pod)):
+            waiting.append(f"{pod_name(pod)} ({why})")
     return waiting
+
+
+def not_ready(pod: dict) -> str | None:
+    """Why the Pod serves no traffic ("terminating", "not Ready"), None when it does."""
+    conditions = {c["type"]: c["status"] for c in (pod.get("status") or {}).get("conditions") or []}
+    if pod["metadata"].get("deletionTimestamp"):
+        return "terminating"
+    if conditions.get("Ready") != "True":
+        return "not Ready"
+    return None
+
+
+def pod_name(pod: dict) -> str:
+    return f"{pod['metadata']['namespace']}/{pod['metadata']['name']}"
 
 
 def ready_backends(slices: list[dict]) -> list[str]:
@@ -290,6 +296,15 @@ class Cluster:
             label_selector=f"kubernetes.io/service-name={service}",
         )
         return ready_backends([self._plain(s) for s in listed.items])
+
+    def app_pods(self, app: str) -> list[dict]:
+        """The Pods labelled app=`app`, in every namespace."""
+        listed = self._call(
+            f"list the pods of {app}",
+            self.core.list_pod_for_all_namespaces,
+            label_selector=f"app={app}",
+        )
+        return [self._plain(pod) for pod in listed.items]
 
     def pods_not_ready_outside(self, zone: str) -> tuple[list[str], int]:
         """The Pods outside `zone` not Ready yet, and how many Pods run outside it."""

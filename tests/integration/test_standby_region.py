@@ -15,7 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from drillbook.checks.replicas import ready_replicas
 from drillbook.checks.weighted_routing import weighted_routing
+from drillbook.environments.cluster_platform import ClusterPlatform
+from drillbook.environments.local import stack_regions
 from drillbook.environments.local.cloud import LocalCloud
 from drillbook.stack import LocalSettings, LocalStack
 from drillbook.stack.cloud import API_RECORD, API_TTL_S
@@ -58,6 +61,9 @@ def test_the_standby_region_runs_its_replicas_on_a_cluster_of_its_own(stack):
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["deployment.apps/lookup-bff-apne1-az1"]
     assert len(stack.standby.service.router.backends) == 2
+    platform = ClusterPlatform(lambda: stack.kube.cluster, 30.0, regions=stack_regions(stack))
+    assert ready_replicas("lookup-bff", REGION, platform.app_pods("lookup-bff", REGION), 2).passed
+    assert len(platform.app_pods("lookup-bff", PRIMARY)) == 2  # one per zone of az-a, az-b
     for url in stack.standby.service.admin_urls():
         assert httpx.get(f"{url}/healthz", timeout=2.0).json()["region"] == REGION
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import pytest
 
+from drillbook.checks.replicas import ready_replicas
 from drillbook.conditions import resolve
+from drillbook.environments.cluster_platform import ClusterPlatform
 from drillbook.platform.kubernetes import (
     ClusterError,
     pods_not_ready_outside,
@@ -253,3 +255,37 @@ def test_a_finished_pod_outside_the_zone_is_not_waited_for():
     done = pod("job-done", "node-az-b", ready="False")
     done["status"]["phase"] = "Succeeded"
     assert pods_not_ready_outside([done], NODE_ZONES, "az-a") == []
+
+
+def test_the_standby_region_with_enough_ready_replicas_passes_the_pre_check():
+    pods = [pod("a", "node-x", ready="True"), pod("b", "node-x", ready="True")]
+    result = ready_replicas("lookup-bff", "ap-northeast-1", pods, 2)
+    assert result.passed and result.figure == 2
+    assert result.explanation == (
+        "2 Ready replicas of lookup-bff in ap-northeast-1 (prod/a, prod/b)"
+    )
+
+
+def test_replicas_not_ready_or_terminating_do_not_count_and_are_named():
+    pods = [
+        pod("a", "node-x", ready="True"),
+        pod("b", "node-x", ready="False"),
+        pod("c", "node-x", ready="True", terminating=True),
+    ]
+    result = ready_replicas("lookup-bff", "ap-northeast-1", pods, 2)
+    assert not result.passed and result.figure == 1
+    assert result.explanation == (
+        "only 1 Ready replicas of lookup-bff in ap-northeast-1 (prod/a); not serving: "
+        "prod/b (not Ready), prod/c (terminating), fewer than 2"
+    )
+
+
+def test_no_replica_at_all_fails_the_pre_check():
+    result = ready_replicas("lookup-bff", "ap-northeast-1", [], 2)
+    assert not result.passed and "only 0 Ready replicas of lookup-bff" in result.explanation
+
+
+def test_a_region_without_a_cluster_is_refused_naming_the_known_ones():
+    platform_ = ClusterPlatform(lambda: None, 1.0, regions={"ap-southeast-1": lambda: None})
+    with pytest.raises(ClusterError, match="region 'eu-west-1'; regions: ap-southeast-1"):
+        platform_.app_pods("lookup-bff", "eu-west-1")

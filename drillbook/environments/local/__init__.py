@@ -18,6 +18,7 @@ from drillbook.environments.local.storage import LocalStorage
 from drillbook.environments.proxied_network import ProxiedNetwork
 from drillbook.faults.recover import local_stack_recover
 from drillbook.glancy import GlancyClient
+from drillbook.platform.kubernetes import Cluster
 from drillbook.profile import Profile
 from drillbook.stack import LocalSettings, LocalStack
 
@@ -67,7 +68,9 @@ class LocalEnvironment:
             "network": ProxiedNetwork(stack.toxiproxy),
             "exports": LocalExportQueue(stack, api, storage),
             "platform": ClusterPlatform(
-                lambda: stack.kube.cluster, 2 * profile.timeouts["ready_s"]
+                lambda: stack.kube.cluster,
+                2 * profile.timeouts["ready_s"],
+                regions=stack_regions(stack),
             ),
             "cloud": LocalCloud(stack),
         }
@@ -91,9 +94,25 @@ class LocalEnvironment:
         return local_stack_recover(self.stack.run_dir)
 
 
+def stack_regions(stack: LocalStack) -> dict[str, Callable[[], Cluster]]:
+    """Each region's cluster: the primary's, and the standby region's if the stack has one."""
+    regions = {stack.storage.primary.region: lambda: stack.kube.cluster}
+    if stack.standby is not None:
+        regions[stack.standby.region] = lambda: stack.standby.kube.cluster
+    return regions
+
+
 def local_settings(profile: Profile) -> LocalSettings:
     local = profile.local
-    optional = ("redis_server", "toxiproxy_server", "minio", "mc", "llm_timeout_s", "llm_breaker")
+    optional = (
+        "redis_server",
+        "toxiproxy_server",
+        "minio",
+        "mc",
+        "llm_timeout_s",
+        "llm_breaker",
+        "standby_region",
+    )
     extra = {k: local[k] for k in optional if k in local}
     return LocalSettings(
         pg_bin_dir=Path(local["pg_bin_dir"]),
