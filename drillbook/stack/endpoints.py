@@ -8,6 +8,7 @@ that is deleted leaves the traffic path before its process is stopped.
 
 from __future__ import annotations
 
+import json
 import threading
 
 from kubernetes import client, watch
@@ -54,27 +55,34 @@ class EndpointFollower:
     def _follow(self) -> None:
         api = client.DiscoveryV1Api(self.kube.api)
         selector = f"kubernetes.io/service-name={self.service}"
+        # Read as plain JSON: the client's model refuses a slice whose `endpoints` is null,
+        # which is what a Service whose Pods are not scheduled yet has.
         while not self._stopping.is_set():
             try:
-                listed = api.list_namespaced_endpoint_slice(
-                    self.namespace, label_selector=selector, _request_timeout=API_TIMEOUT_S
+                answer = api.list_namespaced_endpoint_slice(
+                    self.namespace,
+                    label_selector=selector,
+                    _request_timeout=API_TIMEOUT_S,
+                    _preload_content=False,
                 )
-                slices = {s.metadata.name: self._plain(s) for s in listed.items}
+                listed = json.loads(answer.data)
+                slices = {s["metadata"]["name"]: s for s in listed["items"]}
                 self._route(list(slices.values()))
                 self._watch = watch.Watch()
                 for event in self._watch.stream(
                     api.list_namespaced_endpoint_slice,
                     self.namespace,
                     label_selector=selector,
-                    resource_version=listed.metadata.resource_version,
+                    resource_version=listed["metadata"]["resourceVersion"],
                     timeout_seconds=WATCH_S,
                     _request_timeout=WATCH_S + API_TIMEOUT_S,
+                    deserialize=False,
                 ):
-                    name = event["object"].metadata.name
+                    name = event["object"]["metadata"]["name"]
                     if event["type"] == "DELETED":
                         slices.pop(name, None)
                     else:
-                        slices[name] = self._plain(event["object"])
+                        slices[name] = event["object"]
                     self._route(list(slices.values()))
             except Exception as exc:  # the API server restarting, a watch expired: list again
                 if not self._stopping.is_set():
@@ -83,9 +91,6 @@ class EndpointFollower:
                         "listing them again"
                     )
                     self._stopping.wait(RETRY_S)
-
-    def _plain(self, endpoint_slice: client.V1EndpointSlice) -> dict:
-        return self.kube.api.sanitize_for_serialization(endpoint_slice)
 
     def _route(self, slices: list[dict]) -> None:
         backends = ready_backends(slices)
