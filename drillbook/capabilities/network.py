@@ -18,6 +18,11 @@ class Network(Protocol):
         """Connections stay open, nothing comes back."""
         ...
 
+    def region_links(self, region: str) -> list[str]:
+        """The links that connect `region` to its clients and to the other regions: cutting
+        them all makes it unavailable, as a region outage does."""
+        ...
+
     def state(self, link: str) -> dict[str, Any]:
         """The link as the network reports it (enabled, toxics), for the evidence."""
         ...

@@ -24,6 +24,12 @@ class Service(Protocol):
         restored instance); reverted by pointing back at the primary zone."""
         ...
 
+    def take_over(self, region: str) -> Operation[dict]:
+        """Runbook 5.2 step 1, the warm-standby playbook of `region`: its standby database
+        promoted, its Redis rebuilt, its replicas' configuration refreshed. Reverted by
+        making it a warm standby again."""
+        ...
+
     def point_cache(self, node: str) -> Operation[dict]:
         """Use the Redis node `node` ("primary", "replica")."""
         ...

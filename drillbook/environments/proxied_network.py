@@ -18,10 +18,23 @@ from drillbook.toxiproxy import ToxiproxyClient
 
 
 class ProxiedNetwork:
-    def __init__(self, toxiproxy: ToxiproxyClient, links: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        toxiproxy: ToxiproxyClient,
+        links: Mapping[str, str] | None = None,
+        regions: Mapping[str, list[str]] | None = None,
+    ) -> None:
         self.toxiproxy = toxiproxy
         # link name -> proxy name; a link not in it is the proxy of the same name
         self.links = dict(links or {})
+        # region -> the links that connect it to its clients and to the other regions
+        self.regions = {region: list(links) for region, links in (regions or {}).items()}
+
+    def region_links(self, region: str) -> list[str]:
+        if region not in self.regions:
+            known = ", ".join(self.regions) or "none"
+            raise LookupError(f"no links of region {region!r} are known; regions: {known}")
+        return list(self.regions[region])
 
     def proxy_of(self, link: str) -> str:
         return self.links.get(link, link)

@@ -319,6 +319,8 @@ class KubeControlPlane:
             self._api = self._cluster = None
         removed: list[str] = []
         try:
+            if self.entry_ip is not None:
+                pod_network.remove_address(self.entry_ip)
             removed = pod_network.release_subnet(self.root)
         except pod_network.PodNetworkError as exc:
             failures.append(f"pod addresses: {exc}")

@@ -14,7 +14,7 @@ from drillbook.faults.recover import KUBE_FOLDER
 from drillbook.platform.cloud import CloudControlPlane
 from drillbook.stack.cloud import API_RECORD, HOSTED_ZONE, MotoServer, seed_control_plane
 from drillbook.stack.export_worker import ExportWorker
-from drillbook.stack.front_door import FrontDoor
+from drillbook.stack.front_door import FrontDoor, entry_link
 from drillbook.stack.kubernetes import KubeControlPlane
 from drillbook.stack.llm import LlmStandIn
 from drillbook.stack.objectstore import (
@@ -28,7 +28,7 @@ from drillbook.stack.postgres import PostgresPair
 from drillbook.stack.redis import RedisPair
 from drillbook.stack.router import Router
 from drillbook.stack.service import REPO_ROOT, ServiceDeployments, service_config
-from drillbook.stack.standby_region import RegionSettings, StandbyRegion
+from drillbook.stack.standby_region import RegionSettings, StandbyRegion, cascade_link, llm_link
 from drillbook.stack.tools import find_tool
 from drillbook.stack.toxiproxy_server import ToxiproxyServer, find_toxiproxy_server
 from drillbook.toxiproxy import ToxiproxyClient
@@ -297,6 +297,29 @@ class LocalStack:
             self.stop()
             raise
         self.progress(f"local stack up in {time.monotonic() - started:.1f} s")
+
+    def region_links(self) -> dict[str, list[str]]:
+        """Region -> the links that connect it to its clients and to the other region: its
+        entry, the replication streams between the regions (database and object storage), and
+        the clients' own paths to its databases (the drills' writer and SQL probes)."""
+        if self.standby is None:
+            return {}
+        standby = self.standby.region
+        between = [cascade_link(standby), REPLICATION_PROXY]
+        primary_dbs = [PostgresPair.proxy_name(zone) for zone in self.settings.zones]
+        return {
+            self.storage.primary.region: [
+                entry_link(self.storage.primary.region),
+                *between,
+                *primary_dbs,
+            ],
+            standby: [
+                entry_link(standby),
+                *between,
+                llm_link(standby),
+                PostgresPair.proxy_name(standby),
+            ],
+        }
 
     def _entry_addresses(self) -> dict[str, str]:
         """Region -> the address its weighted record names: its entry's with a front door,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import pwd
+import re
 import shutil
 import signal
 from collections.abc import Callable, Mapping, Sequence
@@ -378,12 +379,10 @@ class PostgresPair:
         self.progress(f"schema {schema_path.name} applied as {APP_USER}")
 
     @staticmethod
-    def _basebackup_args(
-        source: PgNode, target: Path, *extra: str, port: int | None = None
-    ) -> list[str]:
+    def _basebackup_args(source: PgNode, target: Path, *extra: str) -> list[str]:
         return [
             "--host=127.0.0.1",
-            f"--port={port or source.port}",
+            f"--port={source.port}",
             f"--username={PG_USER}",
             f"--pgdata={target}",
             "--wal-method=stream",
@@ -400,32 +399,51 @@ class PostgresPair:
         self.nodes[name] = node
         return node
 
-    def start_cascade(self, standby: PgNode, source: PgNode, via_port: int) -> None:
-        """(Re)seed `standby` from `source` (a standby itself: a cascade) through the proxy on
-        `via_port`, which it then streams through, and wait until it streams."""
-        self._start_standby(standby, source, via_port)
+    def start_cascade(
+        self, standby: PgNode, source: PgNode, via_port: int, *, wait: bool = True
+    ) -> None:
+        """(Re)seed `standby` from `source` (a standby itself: a cascade), to stream from it
+        through the proxy on `via_port`; `wait`: until it streams. The base backup is taken
+        straight from `source`, so a standby is re-seeded while that link is cut too."""
+        self._reseed(standby, source)
+        # pg_basebackup -R names the port it took the backup from; the stream goes by the link
+        auto_conf = standby.data_dir / "postgresql.auto.conf"
+        text, found = re.subn(rf"\bport={source.port}\b", f"port={via_port}", auto_conf.read_text())
+        if found != 1:
+            raise RuntimeError(f"{auto_conf}: no single port={source.port} in primary_conninfo")
+        _write_postgres_file(auto_conf, text)
+        standby.start()
+        if wait:
+            standby.wait_until(self._streaming(standby, source))
 
-    def _start_standby(self, standby: PgNode, primary: PgNode, via_port: int | None = None) -> None:
-        """(Re)seed `standby` from `primary` with pg_basebackup -R (through `via_port` if
-        given, which its primary_conninfo then names) and wait until it streams."""
+    def _start_standby(self, standby: PgNode, primary: PgNode) -> None:
+        """(Re)seed `standby` from `primary` with pg_basebackup -R and wait until it streams."""
+        self._reseed(standby, primary)
+        standby.start()
+        standby.wait_until(self._streaming(standby, primary))
+
+    def _reseed(self, standby: PgNode, source: PgNode) -> None:
+        """`standby` stopped, its data replaced by a base backup of `source` with the recovery
+        configuration that makes it `source`'s standby."""
         standby.stop("immediate")
         shutil.rmtree(standby.data_dir, ignore_errors=True)
         _postgres_dir(standby.root)
-        args = self._basebackup_args(
-            primary, standby.data_dir, "--write-recovery-conf", port=via_port
+        source.run_tool(
+            "pg_basebackup",
+            *self._basebackup_args(source, standby.data_dir, "--write-recovery-conf"),
         )
-        primary.run_tool("pg_basebackup", *args)
-        standby.start()
 
+    @staticmethod
+    def _streaming(standby: PgNode, source: PgNode) -> Callable[[], None]:
         def streaming() -> None:
-            rows = primary.query(
+            rows = source.query(
                 "SELECT state FROM pg_stat_replication WHERE application_name = %s",
                 [standby.name],
             )
             if not rows or rows[0][0] != "streaming":
-                raise RuntimeError(f"{standby.name} not streaming from {primary.name}: {rows}")
+                raise RuntimeError(f"{standby.name} not streaming from {source.name}: {rows}")
 
-        standby.wait_until(streaming)
+        return streaming
 
     def restore_pitr(self, target_time: datetime, name: str) -> PgNode:
         """A new instance from the base backup and the WAL archive, recovered to `target_time`

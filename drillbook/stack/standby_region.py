@@ -17,6 +17,7 @@ clients' way into each region (drillbook.stack.front_door), and
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from drillbook.stack.ports import free_port
 from drillbook.stack.postgres import PostgresPair
 from drillbook.stack.redis import RedisNode
 from drillbook.stack.router import Router
-from drillbook.stack.service import ServiceDeployments, service_config
+from drillbook.stack.service import NAME, NAMESPACE, ServiceDeployments, service_config
 from drillbook.toxiproxy import ToxiproxyClient
 
 REGION = "ap-northeast-1"
@@ -157,6 +158,48 @@ class StandbyRegion:
         self.kube.wait_ready()
         self.service.spawn()
         self.service.deploy()
+
+    def take_over(self, rollout_timeout_s: float) -> dict:
+        """Runbook 5.2 step 1, the warm-standby playbook: its database promoted, its Redis
+        rebuilt from nothing (the service refills it), its replicas restarted so they
+        connect afresh; what was done."""
+        self.database.promote()
+        self.rebuild_cache()
+        return {
+            "region": self.region,
+            "database": self.database.name,
+            "rollouts": self._restart_service(rollout_timeout_s),
+        }
+
+    def stand_by(self, rollout_timeout_s: float) -> None:
+        """Back to a warm standby, whatever it holds: its database re-seeded from az-b to
+        cascade across the region link (streaming once that link is up), its Redis emptied,
+        its replicas restarted."""
+        self.pg.start_cascade(self.database, self.pg.node("az-b"), self.cascade_port, wait=False)
+        self.rebuild_cache()
+        self._restart_service(rollout_timeout_s)
+
+    def cascading(self) -> bool:
+        """Its database a standby streaming from az-b."""
+        rows = self.pg.node("az-b").query(
+            "SELECT state FROM pg_stat_replication WHERE application_name = %s", [self.region]
+        )
+        return self.database.is_in_recovery() and rows == [("streaming",)]
+
+    def rebuild_cache(self) -> None:
+        with self.redis.client() as cache:
+            cache.flushall()
+        self.redis.commands.add(f"FLUSHALL  # {self.redis.name}", "rebuilt from nothing")
+
+    def _restart_service(self, timeout_s: float) -> list[dict]:
+        cluster = self.kube.cluster
+        names = cluster.deployments_of(NAMESPACE, NAME)
+        changed = time.monotonic()
+        cluster.restart(NAMESPACE, names)
+        return [
+            cluster.wait_rollout(NAMESPACE, name, timeout_s, since=changed).as_dict()
+            for name in names
+        ]
 
     def wait_ready(self) -> None:
         self.service.wait_ready()

@@ -50,6 +50,11 @@ OPERATIONS: dict[str, OperationSpec] = {
     "service.point_database": _remediation(
         ("name",), "the service pointed at a zone or a restored instance; output json: dict"
     ),
+    "service.take_over": _remediation(
+        ("region",),
+        "the region's warm-standby playbook (runbook 5.2 step 1: standby database promoted, "
+        "Redis rebuilt, service configuration refreshed); output json: dict",
+    ),
     "service.point_cache": _remediation(
         ("node",), "the service pointed at the Redis node primary or replica; output json: dict"
     ),

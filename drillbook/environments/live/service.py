@@ -62,6 +62,11 @@ class LiveService(ServiceAPI):
             {"name": name},
         )
 
+    def take_over(self, region: str) -> Operation[dict]:
+        return self.bindings.operation(
+            "service.take_over", "warm-standby cutover", f"region {region}", {"region": region}
+        )
+
     def point_cache(self, node: str) -> Operation[dict]:
         return self.bindings.operation(
             "service.point_cache",

@@ -65,7 +65,7 @@ class LocalEnvironment:
             "database": database,
             "cache": LocalCache(stack),
             "storage": storage,
-            "network": ProxiedNetwork(stack.toxiproxy),
+            "network": ProxiedNetwork(stack.toxiproxy, regions=stack.region_links()),
             "exports": LocalExportQueue(stack, api, storage),
             "platform": ClusterPlatform(
                 lambda: stack.kube.cluster,

@@ -26,6 +26,19 @@ class LocalService(ServiceAPI):
     def url(self) -> str:
         return self.stack.url
 
+    def take_over(self, region: str) -> Operation[dict]:
+        standby = self.stack.standby
+        if standby is None or standby.region != region:
+            known = standby.region if standby is not None else "none (local.standby_region)"
+            raise ValueError(f"no warm standby in region {region!r}; the stack's: {known}")
+        timeout_s = 2 * self.stack.settings.ready_timeout_s
+        return remediation(
+            "warm-standby cutover",
+            f"region {region}",
+            partial(standby.take_over, timeout_s),
+            partial(standby.stand_by, timeout_s),
+        )
+
     def point_database(self, name: str) -> Operation[dict]:
         dsn = self.database.instance(name).app_dsn
         return remediation(

@@ -1,0 +1,31 @@
+@month_3 @destructive @seed_4_1 @seed_5_2
+Feature: March drill: cross-Region warm-standby cutover
+  The plan's March drill (seed 4.1): the warm standby in ap-northeast-1 takes over within 45
+  minutes including DNS, following runbook 5.2. Its pre-checks come first and stop the drill,
+  naming the one that failed, before anything is cut. The trigger is the primary region
+  becoming unavailable: every link between it and its clients and between it and the standby
+  region is cut. The clients reach the service by the weighted records of "api.glancy", so
+  they follow the cutover only once the weight has moved and their resolvers' answers have
+  expired (the records' TTL): the RTO is measured by the probes through that front door, from
+  the cut to the first window at 99% success. Replication between the regions is
+  asynchronous: what the primary region acknowledged after the standby's last replayed WAL is
+  lost, which the RPO bounds.
+
+  Background:
+    Given the reference service is up
+
+  Scenario: The primary region is cut off and ap-northeast-1 takes over
+    Given replication of "glancy-exports" is Enabled
+    And "lookup-bff" has at least 2 Ready replicas in ap-northeast-1
+    And the weighted record "api.glancy" is configured
+    And probes call "/lookup" and "/history" every 100 ms
+    And a writer commits numbered rows every 50 ms
+    And the baseline is measured for 2 seconds
+    When the region ap-southeast-1 is cut off
+    And the outage is detected after 2 seconds
+    And the warm standby in ap-northeast-1 takes over
+    And 100% of the weight of "api.glancy" moves to ap-northeast-1
+    And within 60 seconds the probes succeed again
+    Then the probes saw the outage
+    And the RTO is at most 45 minutes
+    And the RPO is at most 5 minutes
