@@ -19,7 +19,6 @@ from drillbook.evidence.chart import timeline_png
 from drillbook.evidence.crr_chart import crr_lag_png
 from drillbook.evidence.ledger import LedgerEntry, write_entry
 from drillbook.evidence.signals import MetricDatum, signal_data
-from drillbook.platform.cloud import CloudCallError
 from drillbook.profile import Profile
 
 SEED_TAG = re.compile(r"^seed_(\d+)(?:_(\d+))?$")
@@ -131,10 +130,13 @@ def finish_drill(
 def publish_signals(drill: Drill, cloud: Cloud) -> str | None:
     """Publish the signals the drill measured and attach what was published; the reason when
     they could not be, for the ledger."""
-    data = signal_data(drill.history, drill.feature.stem)
+    data = signal_data(drill.history, drill.feature.stem, drill.scenario)
+    if not data:
+        drill.evidence.attach_text("CloudWatch signals", "no signal was measured: none published")
+        return None
     try:
-        where = cloud.publish_metrics(data) if data else "no signal was measured: nothing"
-    except CloudCallError as exc:
+        where = cloud.publish_metrics(data)
+    except Exception as exc:  # whatever went wrong, the ledger entry is written, saying so
         failed = f"the drill's signals were not published to CloudWatch: {exc}"
         drill.evidence.attach_text("CloudWatch signals", failed)
         return failed

@@ -7,10 +7,29 @@ from __future__ import annotations
 from pytest_bdd import parsers, when
 
 from drillbook.bdd import performs, reverts
-from drillbook.capabilities import Network, Service
+from drillbook.capabilities import Database, Network, Service
+from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill
 from steps import DatabaseInUse
 from steps.network import inject
+
+# On the standby itself: a cascade's upstream is another standby, whose pg_stat_replication
+# the primary does not show.
+WAL_RECEIVER = "SELECT pg_is_in_recovery(), (SELECT status FROM pg_stat_wal_receiver)"
+
+
+@condition("the database in {name} is a streaming standby")
+def streaming_standby(drill: Drill, database: Database, name: str) -> Poll:
+    """A warm standby that is current: in recovery, its WAL receiver streaming."""
+    instance = database.instance(name)
+
+    def poll() -> tuple[bool, str]:
+        [(in_recovery, receiver)] = instance.query(WAL_RECEIVER)
+        if not in_recovery:
+            return False, f"{name} accepts writes: it is no standby"
+        return receiver == "streaming", f"{name}'s WAL receiver: {receiver or 'not running'}"
+
+    return poll
 
 
 @when(parsers.parse("the region {region} is cut off"))

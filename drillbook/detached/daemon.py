@@ -127,6 +127,13 @@ class Runbook:
         heal_export_worker(self.stack)
         return {}
 
+    def take_over(self, region: str) -> dict[str, Any]:
+        return self.service.take_over(region).run()
+
+    def stand_by(self, region: str) -> dict[str, Any]:
+        self.service.take_over(region).revert()
+        return {"region": region}
+
     def components(self) -> dict[str, dict[str, Any]]:
         alive = self.stack.pids()
         self.seen.update(alive)
@@ -139,9 +146,10 @@ def live_endpoints(env: LocalEnvironment) -> dict[str, Any]:
     database = env.capability("database")
     cache = env.capability("cache")
     storage = env.capability("storage")
-    zones = list(stack.pg.nodes)
+    # the primary region's zones; the standby region is not part of the staging it stands for
+    zones = list(stack.settings.zones)
     return {
-        "service": stack.service.url,
+        "service": stack.url,
         "postgres": {zone: stack.pg.node(zone).admin_app_dsn for zone in zones},
         "postgres_app": {zone: database.instance(zone).app_dsn for zone in zones},
         "primary_zone": database.primary_zone,

@@ -64,6 +64,9 @@ BINDINGS: dict[str, Bound] = {
     "cache.wipe_primary": Bound(Call("wipe-redis-primary", {}), HEAL_REDIS, False),
     "cache.restart_primary": Bound(Call("restart-redis-primary", {}), None, True),
     "cache.promote_replica": Bound(Call("promote-redis-replica", {}), HEAL_REDIS, False),
+    "service.take_over": Bound(
+        Call("take-over", {"region": "{region}"}), Call("stand-by", {"region": "{region}"}), True
+    ),
     "exports.kill_worker_mid_task": Bound(
         Call("kill-export-worker", {"timeout": "{timeout_s}"}), Call("heal-export-worker", {}), True
     ),

@@ -134,6 +134,7 @@ class ActionSpec:
 
 ZONE = Param("zone", "str", "the PostgreSQL zone (az-a, az-b)")
 INSTANCE = Param("name", "str", "the name of a restored instance")
+REGION = Param("region", "str", "the warm-standby region (ap-northeast-1)")
 ACTIONS: dict[str, ActionSpec] = {
     spec.name: spec
     for spec in (
@@ -189,6 +190,19 @@ ACTIONS: dict[str, ActionSpec] = {
             timeout_s=120.0,
         ),
         ActionSpec("heal-export-worker", "an export worker running again"),
+        ActionSpec(
+            "take-over",
+            "the warm-standby playbook: the region's standby promoted, its Redis rebuilt, "
+            "its replicas restarted",
+            (REGION,),
+            timeout_s=180.0,
+        ),
+        ActionSpec(
+            "stand-by",
+            "the region a warm standby again, re-seeded from the primary region",
+            (REGION,),
+            timeout_s=180.0,
+        ),
     )
 }
 

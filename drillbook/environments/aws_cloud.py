@@ -20,6 +20,8 @@ from drillbook.platform.cloud import ZONE_TAG, CloudControlPlane, shifted_weight
 
 # A real Aurora failover completes within a minute or two of the call.
 FAILOVER_WAIT_S = 180.0
+# Route53 propagates a change to its name servers within about a minute, sometimes more.
+CHANGE_WAIT_S = 300.0
 
 
 class AwsCloud:
@@ -122,7 +124,7 @@ class AwsCloud:
         after = shifted_weights(before, to, share_pct)
 
         def run() -> dict:
-            change = self.plane.set_weights(zone, name, after)
+            change = self.plane.set_weights(zone, name, after, wait_s=CHANGE_WAIT_S)
             return {
                 "record": name,
                 "zone": zone,
@@ -144,7 +146,7 @@ class AwsCloud:
             "weight move",
             f"record {name}",
             run,
-            lambda: self.plane.set_weights(zone, name, before),
+            lambda: self.plane.set_weights(zone, name, before, wait_s=CHANGE_WAIT_S),
             recover=recover if self.outlives_run else None,
             to=to,
             share_pct=share_pct,
@@ -161,7 +163,7 @@ def put_weights_back(params: dict[str, Any]) -> str:
     """{"region", "endpoint", "zone", "record", "weights"}: the record's weights as they were."""
     plane = CloudControlPlane(params["region"], params["endpoint"])
     try:
-        plane.set_weights(params["zone"], params["record"], params["weights"])
+        plane.set_weights(params["zone"], params["record"], params["weights"], CHANGE_WAIT_S)
     finally:
         plane.close()
     return f"record {params['record']}: weights {params['weights']}"

@@ -9,7 +9,6 @@ back, and the next run puts it back through the same cluster.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
@@ -111,17 +110,11 @@ class ClusterPlatform:
     def restart(self, namespace: str, app: str) -> Operation[list[dict]]:
         names = self.cluster.deployments_of(namespace, app)
 
-        def run() -> list[dict]:
-            changed = time.monotonic()
-            self.cluster.restart(namespace, names)
-            timeout = self.rollout_timeout_s
-            return [
-                self.cluster.wait_rollout(namespace, name, timeout, since=changed).as_dict()
-                for name in names
-            ]
-
         return remediation(
-            "rollout restart", f"deployment {app} in {namespace}", run, deployments=names
+            "rollout restart",
+            f"deployment {app} in {namespace}",
+            partial(self.cluster.restart_rollouts, namespace, names, self.rollout_timeout_s),
+            deployments=names,
         )
 
     def pods_not_ready_outside(self, zone: str) -> tuple[list[str], int]:

@@ -4,7 +4,7 @@ get-metric-statistics`, reads next to the AWS services' own metrics.
 
 Each datum keeps the time it was measured, so a drill published when it ends still draws its
 curves at the right moments. Every metric carries the drill's feature as its `Drill`
-dimension:
+dimension and its scenario as `Scenario`, so two scenarios of a feature stay two series:
 - `ReplicationLag` (Seconds, `Standby`): pg_stat_replication.replay_lag of the standby as its
   primary reported it (the plan's `pg_replication_lag`), from the lag samples while it streamed;
   a sample with no walsender for the standby is no figure, and is left out.
@@ -25,6 +25,7 @@ from drillbook.checks.latency import nearest_rank
 from drillbook.workload.history import History, Op
 
 NAMESPACE = "Glancy/DR"
+Dimensions = tuple[tuple[str, str], ...]
 PROBE_PERIOD_S = 10.0
 
 
@@ -34,7 +35,7 @@ class MetricDatum:
     value: float
     unit: str  # a CloudWatch StandardUnit
     at: float  # epoch seconds
-    dimensions: tuple[tuple[str, str], ...]
+    dimensions: Dimensions
 
     def as_cloudwatch(self) -> dict:
         """One entry of PutMetricData's MetricData."""
@@ -47,16 +48,17 @@ class MetricDatum:
         }
 
 
-def signal_data(history: History, drill: str) -> list[MetricDatum]:
+def signal_data(history: History, drill: str, scenario: str) -> list[MetricDatum]:
     """Every datum of the signals `history` measured, in time order within each metric."""
+    named = (("Drill", drill), ("Scenario", scenario))
     return [
-        *_replication_lag(history, drill),
-        *_crr_lag(history, drill),
-        *_probe_signals(history, drill),
+        *_replication_lag(history, named),
+        *_crr_lag(history, named),
+        *_probe_signals(history, named),
     ]
 
 
-def _replication_lag(history: History, drill: str) -> list[MetricDatum]:
+def _replication_lag(history: History, named: Dimensions) -> list[MetricDatum]:
     data = []
     for op in history.ops(prefix="lag:"):
         value = op.value if isinstance(op.value, dict) else {}
@@ -65,30 +67,30 @@ def _replication_lag(history: History, drill: str) -> list[MetricDatum]:
         # NULL once the standby has replayed everything and the primary is idle: no lag
         lag = value.get("primary_replay_lag_s") or 0.0
         standby = op.process.removeprefix("lag:")
-        dimensions = (("Drill", drill), ("Standby", standby))
+        dimensions = (*named, ("Standby", standby))
         data.append(MetricDatum("ReplicationLag", lag, "Seconds", op.end, dimensions))
     return data
 
 
-def _crr_lag(history: History, drill: str) -> list[MetricDatum]:
+def _crr_lag(history: History, named: Dimensions) -> list[MetricDatum]:
     data = []
     for op in history.ops(prefix="crr:"):
         value = op.value if isinstance(op.value, dict) else {}
         if value.get("lag_s") is None:
             continue
-        dimensions = (("Drill", drill), ("Bucket", op.process.removeprefix("crr:")))
+        dimensions = (*named, ("Bucket", op.process.removeprefix("crr:")))
         data.append(MetricDatum("CrrLag", value["lag_s"], "Seconds", op.end, dimensions))
     return data
 
 
-def _probe_signals(history: History, drill: str) -> list[MetricDatum]:
+def _probe_signals(history: History, named: Dimensions) -> list[MetricDatum]:
     # grouped by the period each operation was invoked in, as the checks window operations
     periods: dict[tuple[str, float], list[Op]] = defaultdict(list)
     for op in history.ops(prefix="probe:"):
         periods[op.process, op.start - op.start % PROBE_PERIOD_S].append(op)
     data = []
     for (process, start), ops in sorted(periods.items()):
-        dimensions = (("Drill", drill), ("Probe", process.removeprefix("probe:")))
+        dimensions = (*named, ("Probe", process.removeprefix("probe:")))
         at = start + PROBE_PERIOD_S
         failed = sum(op.outcome != "ok" for op in ops)
         data.append(

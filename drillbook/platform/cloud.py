@@ -205,7 +205,15 @@ class CloudControlPlane:
     def zone_of(self, record_name: str) -> str:
         """The hosted zone `record_name` belongs to: the longest zone name it ends with."""
         name = _absolute(record_name)
-        zones = self.call("route53", "list_hosted_zones", f"the zone of {name}")["HostedZones"]
+        pages = self.client("route53").get_paginator("list_hosted_zones").paginate()
+        try:
+            zones = [zone for page in pages for zone in page["HostedZones"]]
+        except (BotoCoreError, ClientError) as exc:
+            raise self._error(
+                "route53", "list_hosted_zones", f"the zone of {name}", _describe(exc)
+            ) from exc
+        # a private zone answers inside its VPCs only: clients on the internet never see it
+        zones = [z for z in zones if not z.get("Config", {}).get("PrivateZone")]
         owning = [z["Name"] for z in zones if name == z["Name"] or name.endswith("." + z["Name"])]
         if not owning:
             listed = ", ".join(z["Name"] for z in zones) or "none"

@@ -250,6 +250,14 @@ class Cluster:
             )
         return stamp
 
+    def restart_rollouts(self, namespace: str, names: list[str], timeout_s: float) -> list[dict]:
+        """restart, then wait for each rollout; each rollout's figures, timed from the change."""
+        changed = time.monotonic()
+        self.restart(namespace, names)
+        return [
+            self.wait_rollout(namespace, name, timeout_s, since=changed).as_dict() for name in names
+        ]
+
     def patch_template(self, namespace: str, name: str, patch: dict) -> None:
         self._call(
             f"patch deployment {namespace}/{name}",

@@ -5,12 +5,13 @@ are: it sends each request to the address of one of the name's weighted records,
 to their weights, and a request sent to a region that does not answer fails, as a client fails
 whose resolver gave it that region's address. What it sends where comes from DnsFollower, its
 resolver: it reads the weighted records from Route53 and keeps the answer for the records' TTL
-before asking again, as a caching resolver does, so a weight change reaches clients within one
-TTL of the change, never sooner.
+before asking again, as a caching resolver does, so a weight change reaches clients at most one
+TTL after the change (anywhere within it, depending on when the last answer was read).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -36,15 +37,20 @@ MIN_TTL_S = 1.0
 
 def resolved_weights(records: list[dict], port: int) -> dict[str, int]:
     """host:port -> weight of the addresses Route53 answers with: those of the records with a
-    weight above 0 or, when every weight is 0, of every record alike, as Route53 does (a
-    record with several values gives each its weight)."""
+    weight above 0 or, when every weight is 0, of every record alike, as Route53 does. Route53
+    picks a record by its weight and the client one of its values, so a record's values share
+    its weight (scaled by the values' common multiple to stay whole numbers)."""
+    answered = {r["set_id"]: [v for v in (r["value"] or "").split(",") if v] for r in records}
     weighted = any(record["weight"] > 0 for record in records)
+    scale = math.lcm(*(len(values) for values in answered.values() if values))
     weights: dict[str, int] = {}
     for record in records:
+        values = answered[record["set_id"]]
         weight = record["weight"] if weighted else 1
-        for value in (record["value"] or "").split(","):
-            if value and weight > 0:
-                weights[f"{value}:{port}"] = weights.get(f"{value}:{port}", 0) + weight
+        for value in values:
+            if weight > 0:
+                share = weight * scale // len(values)
+                weights[f"{value}:{port}"] = weights.get(f"{value}:{port}", 0) + share
     return weights
 
 
@@ -66,38 +72,48 @@ class DnsFollower:
         self.port = port
         self.progress = progress
         self.changes: list[tuple[float, dict[str, int]]] = []
-        self.last_error: str | None = None
+        # the thread and a caller asking now must not reload the router at the same time
+        self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="dns-follower", daemon=True)
+        self._thread: threading.Thread | None = None
 
     def follow_once(self) -> float:
         """Resolve, route by the answer if it changed; the seconds to keep the answer: the
         shortest TTL of the records."""
-        try:
-            records = self.resolve()
-            weights = resolved_weights(records, self.port)
-            if weights != self.router.weights:
-                self.router.set_backends(weights)
-                self.changes.append((time.time(), weights))
-                self.progress(f"front router follows DNS: {weights or 'no address'}")
-        except Exception as exc:  # a resolver keeps its last answer while Route53 is away
-            self.last_error = f"{type(exc).__name__}: {exc}"
-            self.progress(f"front router keeps its last answer: {self.last_error}")
-            return RETRY_S
-        self.last_error = None
+        with self._lock:
+            try:
+                records = self.resolve()
+                weights = resolved_weights(records, self.port)
+                if weights != self.router.weights:
+                    self.router.set_backends(weights)
+                    self.changes.append((time.time(), weights))
+                    self.progress(f"front router follows DNS: {weights or 'no address'}")
+            except Exception as exc:  # a resolver keeps its last answer while Route53 is away
+                self.progress(f"front router keeps its last answer: {type(exc).__name__}: {exc}")
+                return RETRY_S
         return max(MIN_TTL_S, min((r["ttl"] or 0 for r in records), default=MIN_TTL_S))
 
     def start(self) -> None:
-        self.follow_once()
+        """Route by the first answer, then follow in a thread."""
+        keep_s = self.follow_once()
+        self._thread = threading.Thread(
+            target=self._run, args=(keep_s,), name="dns-follower", daemon=True
+        )
         self._thread.start()
 
     def stop(self) -> None:
+        """The thread stopped; an error if it is still in a call after the router's ready
+        timeout, so nothing is torn down under it unsaid."""
         self._stopping.set()
+        if self._thread is None:
+            return
+        self._thread.join(timeout=self.router.ready_timeout_s)
         if self._thread.is_alive():
-            self._thread.join(timeout=self.router.ready_timeout_s)
+            raise RuntimeError(
+                f"the front router's resolver did not stop within {self.router.ready_timeout_s:g} s"
+            )
 
-    def _run(self) -> None:
-        keep_s = MIN_TTL_S
+    def _run(self, keep_s: float) -> None:
         while not self._stopping.wait(keep_s):
             keep_s = self.follow_once()
 

@@ -319,15 +319,14 @@ class KubeControlPlane:
             self._api = self._cluster = None
         removed: list[str] = []
         try:
-            if self.entry_ip is not None:
-                pod_network.remove_address(self.entry_ip)
             removed = pod_network.release_subnet(self.root)
         except pod_network.PodNetworkError as exc:
             failures.append(f"pod addresses: {exc}")
         if failures:
             raise RuntimeError(f"kubernetes did not stop cleanly: {failures}")
-        if removed:
-            self.progress(f"kubernetes: removed pod addresses left on lo: {', '.join(removed)}")
+        left = [address for address in removed if address != self.entry_ip]
+        if left:
+            self.progress(f"kubernetes: removed pod addresses left on lo: {', '.join(left)}")
 
     def pids(self) -> dict[str, int]:
         found = {p.component: p.pid for p in [*self.processes, *self.nodes.values()]}

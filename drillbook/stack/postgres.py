@@ -211,6 +211,10 @@ class PgNode(LocalProcess):
             return cursor.fetchall() if cursor.description else []
 
 
+# The pair's zones: the primary and its standby. Another region's node (add_node) is neither.
+PAIR = ("az-a", "az-b")
+
+
 class PostgresPair:
     """Primary az-a with WAL archiving, streaming standby az-b, base backup for PITR."""
 
@@ -236,7 +240,7 @@ class PostgresPair:
         self.archive_dir = root / "archive"
         self.base_backup_dir = root / "backups" / "base"
         self.toxiproxy: ToxiproxyClient | None = None
-        self.nodes = {name: self._new_node(name, free_port()) for name in ("az-a", "az-b")}
+        self.nodes = {name: self._new_node(name, free_port()) for name in PAIR}
         for node in self.nodes.values():
             node.proxy_port = free_port()
         self.restored: list[PgNode] = []
@@ -263,18 +267,18 @@ class PostgresPair:
 
     @property
     def primary(self) -> PgNode:
-        """The running node that accepts writes."""
-        for node in self.nodes.values():
+        """The node of the pair that runs and accepts writes."""
+        for node in map(self.node, PAIR):
             if node.running and not node.is_in_recovery():
                 return node
-        raise RuntimeError(f"no running PostgreSQL primary among {sorted(self.nodes)}")
+        raise RuntimeError(f"no running PostgreSQL primary among {list(PAIR)}")
 
     @property
     def standby(self) -> PgNode:
-        for node in self.nodes.values():
+        for node in map(self.node, PAIR):
             if node.running and node.is_in_recovery():
                 return node
-        raise RuntimeError(f"no running PostgreSQL standby among {sorted(self.nodes)}")
+        raise RuntimeError(f"no running PostgreSQL standby among {list(PAIR)}")
 
     def start(self, schema_path: Path | None) -> None:
         self.start_primary(schema_path)
@@ -393,8 +397,9 @@ class PostgresPair:
 
     def add_node(self, name: str) -> PgNode:
         """One more node, not started (start_cascade starts it): another region's standby.
-        Made before attach_toxiproxy, it gets its proxy like the others."""
-        node = self._new_node(name, free_port())
+        Made before attach_toxiproxy, it gets its proxy like the others. It never archives:
+        once promoted, its timeline must not reach the pair's archive, which a PITR reads."""
+        node = self._new_node(name, free_port(), {"archive_mode": "off"})
         node.proxy_port = free_port()
         self.nodes[name] = node
         return node

@@ -1,5 +1,4 @@
-"""The warm-standby region of the plan's topology (ap-northeast-1), and the front door that
-sends clients to a region by DNS.
+"""The warm-standby region of the plan's topology (ap-northeast-1).
 
 The standby region runs its own Kubernetes (context `ap-northeast-1`, as runbook 5.2's
 `kubectl --context=ap-northeast-1` lines expect) with the service's replicas behind a router
@@ -17,7 +16,6 @@ clients' way into each region (drillbook.stack.front_door), and
 from __future__ import annotations
 
 import secrets
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -172,19 +170,14 @@ class StandbyRegion:
         }
 
     def stand_by(self, rollout_timeout_s: float) -> None:
-        """Back to a warm standby, whatever it holds: its database re-seeded from az-b to
-        cascade across the region link (streaming once that link is up), its Redis emptied,
-        its replicas restarted."""
+        """Back to a warm standby: its database re-seeded from az-b, what was written to it
+        since the takeover discarded, to cascade across the region link (streaming once that
+        link is up: a drill's teardown reverts the takeover before the region's cut), its
+        Redis emptied, its replicas restarted. A drill that needs it current waits for it
+        (the condition "the database in <region> is a streaming standby")."""
         self.pg.start_cascade(self.database, self.pg.node("az-b"), self.cascade_port, wait=False)
         self.rebuild_cache()
         self._restart_service(rollout_timeout_s)
-
-    def cascading(self) -> bool:
-        """Its database a standby streaming from az-b."""
-        rows = self.pg.node("az-b").query(
-            "SELECT state FROM pg_stat_replication WHERE application_name = %s", [self.region]
-        )
-        return self.database.is_in_recovery() and rows == [("streaming",)]
 
     def rebuild_cache(self) -> None:
         with self.redis.client() as cache:
@@ -193,13 +186,9 @@ class StandbyRegion:
 
     def _restart_service(self, timeout_s: float) -> list[dict]:
         cluster = self.kube.cluster
-        names = cluster.deployments_of(NAMESPACE, NAME)
-        changed = time.monotonic()
-        cluster.restart(NAMESPACE, names)
-        return [
-            cluster.wait_rollout(NAMESPACE, name, timeout_s, since=changed).as_dict()
-            for name in names
-        ]
+        return cluster.restart_rollouts(
+            NAMESPACE, cluster.deployments_of(NAMESPACE, NAME), timeout_s
+        )
 
     def wait_ready(self) -> None:
         self.service.wait_ready()

@@ -1,6 +1,6 @@
 """The front door follows DNS for real: a real nginx sends requests where the weighted records
-in a real moto server's Route53 say, picks up a weight change within one TTL and not before,
-and fails the requests it sends to a region that does not answer."""
+in a real moto server's Route53 say, picks up a weight change within one TTL, and fails the
+requests it sends to a region that does not answer."""
 
 from __future__ import annotations
 

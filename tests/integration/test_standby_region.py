@@ -20,11 +20,13 @@ from drillbook.checks.weighted_routing import weighted_routing
 from drillbook.environments.cluster_platform import ClusterPlatform
 from drillbook.environments.local import stack_regions
 from drillbook.environments.local.cloud import LocalCloud
+from drillbook.environments.local.service import LocalService
 from drillbook.stack import LocalSettings, LocalStack
 from drillbook.stack.cloud import API_RECORD, API_TTL_S
 from drillbook.stack.front_door import entry_link
 from drillbook.stack.standby_region import REGION, cascade_link
 from drillbook.waits import wait_until
+from steps.region import WAL_RECEIVER
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 
@@ -109,3 +111,29 @@ def test_clients_follow_the_weight_to_the_standby_region_within_the_ttl(stack):
         move.revert()
     time.sleep(API_TTL_S + 1.0)
     assert region_answering(stack) == PRIMARY
+
+
+def test_a_takeover_is_reverted_to_a_warm_standby_even_while_the_region_link_is_cut(stack):
+    """As a drill's teardown runs it: the takeover's revert before the cut's."""
+    link = cascade_link(REGION)
+    stack.toxiproxy.update_proxy(link, enabled=False)
+    takeover = LocalService(stack, None, None).take_over(REGION)
+    try:
+        done = takeover.run()
+        assert done["database"] == REGION and len(done["rollouts"]) == 1
+        assert not stack.standby.database.is_in_recovery()
+        with stack.standby.redis.client() as cache:
+            assert cache.dbsize() == 0
+        takeover.revert()
+        assert stack.standby.database.is_in_recovery()
+    finally:
+        stack.toxiproxy.reset_proxy(link)
+    wait_until(
+        "the standby region's WAL receiver streaming again",
+        lambda: (
+            stack.standby.database.query(WAL_RECEIVER)[0][1] == "streaming",
+            stack.standby.database.query(WAL_RECEIVER),
+        ),
+        30,
+        progress=lambda _: None,
+    )

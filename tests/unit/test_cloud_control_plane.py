@@ -171,7 +171,7 @@ def test_a_drills_signals_are_published_in_batches_and_read_back_as_statistics(p
             for at, lag in ((now - 1500 + i, (i % 7) * 0.5) for i in range(1500))
         ]
     )
-    data = signal_data(history, "2_pitr")
+    data = signal_data(history, "2_pitr", "switch")
     cloud = AwsCloud(lambda: plane, metrics_namespace=NAMESPACE)
     assert cloud.publish_metrics(data) == (
         f"1500 data points in namespace {NAMESPACE} at {plane.endpoint}"
@@ -182,7 +182,11 @@ def test_a_drills_signals_are_published_in_batches_and_read_back_as_statistics(p
         "the lag of az-b",
         Namespace=NAMESPACE,
         MetricName="ReplicationLag",
-        Dimensions=[{"Name": "Drill", "Value": "2_pitr"}, {"Name": "Standby", "Value": "az-b"}],
+        Dimensions=[
+            {"Name": "Drill", "Value": "2_pitr"},
+            {"Name": "Scenario", "Value": "switch"},
+            {"Name": "Standby", "Value": "az-b"},
+        ],
         StartTime=datetime.fromtimestamp(now - 1600, UTC),
         EndTime=datetime.fromtimestamp(now + 60, UTC),
         Period=3600,

@@ -26,7 +26,7 @@ def probe(start: float, latency: float, outcome: str = "ok") -> Op:
 
 def by_name(history: History) -> dict[str, list[tuple[float, float]]]:
     found: dict[str, list[tuple[float, float]]] = {}
-    for datum in signal_data(history, "2_pitr"):
+    for datum in signal_data(history, "2_pitr", "switch"):
         found.setdefault(datum.name, []).append((datum.at, datum.value))
     return found
 
@@ -45,12 +45,13 @@ def test_replication_lag_is_the_primarys_replay_lag_while_the_standby_streams():
 
 def test_every_datum_names_the_drill_and_what_it_measured():
     history = History([lag(T + 1, True, 0.5)])
-    [datum] = signal_data(history, "2_pitr")
-    assert datum.dimensions == (("Drill", "2_pitr"), ("Standby", "az-b"))
+    [datum] = signal_data(history, "2_pitr", "switch")
+    assert datum.dimensions == (("Drill", "2_pitr"), ("Scenario", "switch"), ("Standby", "az-b"))
     entry = datum.as_cloudwatch()
     assert entry["Unit"] == "Seconds" and entry["Timestamp"].timestamp() == T + 1
     assert entry["Dimensions"] == [
         {"Name": "Drill", "Value": "2_pitr"},
+        {"Name": "Scenario", "Value": "switch"},
         {"Name": "Standby", "Value": "az-b"},
     ]
 
@@ -78,7 +79,7 @@ def test_probe_error_rate_and_p95_per_period_of_invocation():
 
 
 def test_nothing_measured_is_no_data():
-    assert signal_data(History(), "2_pitr") == []
+    assert signal_data(History(), "2_pitr", "switch") == []
 
 
 class StubCloud:
@@ -106,7 +107,9 @@ def test_a_drills_signals_are_published_and_summed_up_in_its_evidence(tmp_path):
     cloud = StubCloud()
     assert publish_signals(drill, cloud) is None
     assert [d.value for d in cloud.published] == [0.25, 1.5]
-    assert {d.dimensions for d in cloud.published} == {(("Drill", "2_pitr"), ("Standby", "az-b"))}
+    assert {d.dimensions for d in cloud.published} == {
+        (("Drill", "2_pitr"), ("Scenario", "s"), ("Standby", "az-b"))
+    }
     assert attached(drill, "CloudWatch signals")
 
 

@@ -67,12 +67,13 @@ def test_impossible_shares_are_refused(current, to, share, error):
         shifted_weights(current, to, share)
 
 
-def test_the_front_door_resolves_to_the_weighted_addresses_or_every_one_when_all_are_0():
+def test_the_front_door_resolves_to_the_weighted_records_or_every_one_when_all_are_0():
     records = [record(A, 100, "127.0.0.2"), record(B, 0, "127.0.0.3")]
     assert resolved_weights(records, 8080) == {"127.0.0.2:8080": 100}
+    # each record alike, and a record's two values share its half
     records = [record(A, 0, "127.0.0.2"), record(B, 0, "127.0.0.3,127.0.0.4")]
     assert resolved_weights(records, 8080) == {
-        "127.0.0.2:8080": 1,
+        "127.0.0.2:8080": 2,
         "127.0.0.3:8080": 1,
         "127.0.0.4:8080": 1,
     }
