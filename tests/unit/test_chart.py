@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import matplotlib.image as mpimg
@@ -50,9 +49,9 @@ def assert_png(path: Path) -> None:
     assert plt.get_fignums() == []  # the figure was closed
 
 
-def test_recovered_drill_renders_6000_ops_quickly(tmp_path: Path) -> None:
+def test_recovered_drill_of_6000_ops_renders(tmp_path: Path) -> None:
+    """How fast is benchmarks/check_speed.py's."""
     history = drill_history(6000, outage=(0.0, 12.0))
-    began = time.perf_counter()
     out = timeline_png(
         history,
         tmp_path / "charts" / "t.png",
@@ -62,10 +61,8 @@ def test_recovered_drill_renders_6000_ops_quickly(tmp_path: Path) -> None:
         thresholds={"P95 limit (s)": 2.5},
         rto_threshold_s=1800,
     )
-    elapsed = time.perf_counter() - began
     assert out == tmp_path / "charts" / "t.png"
     assert_png(out)
-    assert elapsed < 1.5, f"rendering 6000 ops took {elapsed:.2f} s"
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable
 
 import pytest
@@ -154,11 +153,8 @@ def test_result_is_json_serialisable():
     assert json.loads(json.dumps(result.as_dict()))["name"] == "RTO"
 
 
-def test_100k_ops_take_well_under_a_second():
+def test_100k_ops_of_two_outages_end_at_the_second():
+    """A drill of the plan's length; how fast it is judged is benchmarks/check_speed.py's."""
     history = probe_history(2000, down_between((0, 300), (900, 905)), rate_hz=50)
     assert len(history) >= 100_000
-    started = time.perf_counter()
-    result = rto(history, T0, 1800)
-    elapsed = time.perf_counter() - started
-    assert result.figure == pytest.approx(905, abs=0.05)
-    assert elapsed < 1.0, f"rto() took {elapsed:.3f} s on {len(history)} ops"
+    assert rto(history, T0, 1800).figure == pytest.approx(905, abs=0.05)
