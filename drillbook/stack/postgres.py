@@ -512,15 +512,16 @@ class PostgresPair:
 
         primary.wait_until(archived)
 
-    def restore_topology(self) -> None:
-        """Back to "az-a primary, az-b streaming standby" keeping what was written to az-b.
+    def restore_topology(self) -> bool:
+        """Back to "az-a primary, az-b streaming standby" keeping what was written to az-b;
+        whether anything had to change.
 
         After a failover the promoted az-b holds the newest data: it is stopped cleanly and its
         data directory becomes az-a's; az-a starts as primary and az-b is re-seeded from it.
         """
         az_a, az_b = self.node("az-a"), self.node("az-b")
         if self._in_topology(az_a, az_b):
-            return
+            return False
         if not (az_a.running and not az_a.is_in_recovery()):
             if not az_b.running or az_b.is_in_recovery():
                 raise RuntimeError(
@@ -546,6 +547,7 @@ class PostgresPair:
                     self.proxy_name(node.name), upstream=node.address, enabled=True
                 )
         self.progress("topology restored: az-a primary, az-b streaming")
+        return True
 
     def _in_topology(self, az_a: PgNode, az_b: PgNode) -> bool:
         """az-a writable, az-b a running standby streaming from it, proxies pointing home."""

@@ -149,10 +149,7 @@ class StandbyRegion:
         """Once the primary region's standby streams and the proxies exist: the cascading
         standby, then the service's replicas."""
         self.redis.wait_ready()
-        self.pg.start_cascade(self.database, self.pg.node("az-b"), self.cascade_port)
-        self.progress(
-            f"postgres {self.region} streaming from az-b across {cascade_link(self.region)}"
-        )
+        self.reseed_database()
         self.kube.wait_ready()
         self.service.spawn()
         self.service.deploy()
@@ -178,6 +175,14 @@ class StandbyRegion:
         self.pg.start_cascade(self.database, self.pg.node("az-b"), self.cascade_port, wait=False)
         self.rebuild_cache()
         self._restart_service(rollout_timeout_s)
+
+    def reseed_database(self) -> None:
+        """Its database a standby again, re-seeded from az-b and streaming from it: after the
+        primary region's pair is rebuilt, az-b no longer holds the WAL the region had reached."""
+        self.pg.start_cascade(self.database, self.pg.node("az-b"), self.cascade_port)
+        self.progress(
+            f"postgres {self.region} streaming from az-b across {cascade_link(self.region)}"
+        )
 
     def rebuild_cache(self) -> None:
         with self.redis.client() as cache:

@@ -20,6 +20,7 @@ from drillbook.checks.weighted_routing import weighted_routing
 from drillbook.environments.cluster_platform import ClusterPlatform
 from drillbook.environments.local import stack_regions
 from drillbook.environments.local.cloud import LocalCloud
+from drillbook.environments.local.heal import heal_database
 from drillbook.environments.local.service import LocalService
 from drillbook.stack import LocalSettings, LocalStack
 from drillbook.stack.cloud import API_RECORD, API_TTL_S
@@ -135,5 +136,24 @@ def test_a_takeover_is_reverted_to_a_warm_standby_even_while_the_region_link_is_
             stack.standby.database.query(WAL_RECEIVER),
         ),
         30,
+        progress=lambda _: None,
+    )
+
+
+def test_healing_the_pair_after_a_failover_reseeds_the_region_behind_it(stack):
+    """After the February drill: az-a killed, az-b promoted, the pair rebuilt with az-b
+    re-seeded. The rebuilt az-b lacks the WAL the region had reached, so it is re-seeded too,
+    or March's pre-check finds it no longer streaming."""
+    stack.pg.node("az-a").kill9()
+    stack.pg.node("az-b").promote()
+    heal_database(stack)
+    [(in_recovery, receiver)] = stack.standby.database.query(WAL_RECEIVER)
+    assert (in_recovery, receiver) == (True, "streaming")
+    # what az-a takes from now on reaches the region
+    stack.pg.primary.query("CREATE TABLE IF NOT EXISTS healed (n int)")
+    wait_until(
+        "the table created on az-a to reach the region",
+        lambda: (bool(stack.standby.database.query("SELECT to_regclass('healed')")[0][0]), None),
+        10,
         progress=lambda _: None,
     )

@@ -10,9 +10,12 @@ from drillbook.stack import LocalStack
 
 
 def heal_database(stack: LocalStack) -> None:
-    """az-a primary, az-b streaming standby, the service connected to az-a, no data lost."""
-    stack.pg.restore_topology()
+    """az-a primary, az-b streaming standby, the service connected to az-a, no data lost; the
+    standby region's database re-seeded from the rebuilt az-b, whose WAL it cannot follow."""
+    rebuilt = stack.pg.restore_topology()
     stack.service.switch_database(stack.pg.primary.app_dsn)
+    if rebuilt and stack.standby is not None:
+        stack.standby.reseed_database()
 
 
 def heal_redis(stack: LocalStack) -> None:
