@@ -127,6 +127,16 @@ _ENDPOINTS = {
         },
         False,
     ),
+    # region -> the links that connect it (all cut when it is cut off) and its own cluster
+    "regions": (
+        MappingOf(
+            {
+                "links": (ListOf(str), True),
+                "kubernetes": ({"kubeconfig": (str, True), "context": (str, False)}, False),
+            }
+        ),
+        False,
+    ),
     "aws": (
         {
             "region": (str, True),

@@ -36,8 +36,10 @@ from drillbook.detached.runbook import (
 from drillbook.environments.local import LocalEnvironment
 from drillbook.environments.local.heal import heal_database, heal_export_worker, heal_redis
 from drillbook.evidence.redact import redact_obj
+from drillbook.evidence.signals import NAMESPACE as METRICS_NAMESPACE
 from drillbook.private_files import write_private
 from drillbook.profile import Profile, load_profile, profile_path
+from drillbook.stack import LocalStack
 from drillbook.stack.kubernetes import KUBE_CONTEXT
 from drillbook.stack.objectstore import EXPORTS_BUCKET
 from drillbook.stack.service import NAME as SERVICE_NAME
@@ -146,12 +148,14 @@ def live_endpoints(env: LocalEnvironment) -> dict[str, Any]:
     database = env.capability("database")
     cache = env.capability("cache")
     storage = env.capability("storage")
-    # the primary region's zones; the standby region is not part of the staging it stands for
-    zones = list(stack.settings.zones)
+    # the primary region's zones and the standby region's node: the nodes of the pair
+    nodes = list(stack.settings.zones)
+    if stack.standby is not None:
+        nodes.append(stack.standby.region)
     return {
         "service": stack.url,
-        "postgres": {zone: stack.pg.node(zone).admin_app_dsn for zone in zones},
-        "postgres_app": {zone: database.instance(zone).app_dsn for zone in zones},
+        "postgres": {node: stack.pg.node(node).admin_app_dsn for node in nodes},
+        "postgres_app": {node: database.instance(node).app_dsn for node in nodes},
         "primary_zone": database.primary_zone,
         "redis": {node: cache.url(node) for node in ("primary", "replica")},
         "toxiproxy": stack.toxiproxy.base_url,
@@ -169,12 +173,35 @@ def live_endpoints(env: LocalEnvironment) -> dict[str, Any]:
             "context": KUBE_CONTEXT,
             "service": {"namespace": NAMESPACE, "name": SERVICE_NAME},
         },
+        "regions": live_regions(stack),
+        "aws": {
+            "region": storage.primary_region,
+            "endpoint_url": stack.aws.endpoint_url,
+            "metrics_namespace": METRICS_NAMESPACE,
+        },
         "storage": {
             "primary_region": storage.primary_region,
             "dr_region": storage.dr_region,
             "replication_link": storage.replication_link(storage.dr_region),
             "exports_bucket": EXPORTS_BUCKET,
         },
+    }
+
+
+def live_regions(stack: LocalStack) -> dict[str, Any]:
+    """Each region's links and the kubeconfig of its cluster."""
+    clusters = {stack.storage.primary.region: stack.kube}
+    if stack.standby is not None:
+        clusters[stack.standby.region] = stack.standby.kube
+    return {
+        region: {
+            "links": links,
+            "kubernetes": {
+                "kubeconfig": str(clusters[region].kubeconfig),
+                "context": clusters[region].context,
+            },
+        }
+        for region, links in stack.region_links().items()
     }
 
 

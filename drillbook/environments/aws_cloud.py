@@ -10,6 +10,7 @@ cluster and instance (never a credential), so the next run fails back after a SI
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -123,6 +124,8 @@ class AwsCloud:
         before = {r["set_id"]: r["weight"] for r in records}
         after = shifted_weights(before, to, share_pct)
 
+        ttl_s = max((r["ttl"] or 0 for r in records), default=0)
+
         def run() -> dict:
             change = self.plane.set_weights(zone, name, after, wait_s=CHANGE_WAIT_S)
             return {
@@ -131,8 +134,13 @@ class AwsCloud:
                 "before": before,
                 "after": change["weights"],
                 "change_id": change["change_id"],
-                "ttl_s": max(r["ttl"] or 0 for r in records),
+                "ttl_s": ttl_s,
             }
+
+        def revert() -> None:
+            self.plane.set_weights(zone, name, before, wait_s=CHANGE_WAIT_S)
+            # clients keep the moved answer for up to a TTL: what runs next must not meet them
+            time.sleep(ttl_s)
 
         recover = {
             "op": "route53-weights",
@@ -146,7 +154,7 @@ class AwsCloud:
             "weight move",
             f"record {name}",
             run,
-            lambda: self.plane.set_weights(zone, name, before, wait_s=CHANGE_WAIT_S),
+            revert,
             recover=recover if self.outlives_run else None,
             to=to,
             share_pct=share_pct,

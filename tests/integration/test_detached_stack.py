@@ -108,7 +108,13 @@ def test_up_writes_a_live_profile_and_its_env_file(
     named = references(endpoints)
     assert set(named) <= set(variables) and len(named) == len(variables) - 1
     assert endpoints["kubernetes"]["service"] == {"namespace": "prod", "name": "lookup-bff"}
-    assert set(endpoints["postgres_app"]) == {"az-a", "az-b"}
+    # the standby region's node beside the primary region's zones, each region's links
+    assert set(endpoints["postgres_app"]) == {"az-a", "az-b", "ap-northeast-1"}
+    regions = endpoints["regions"]
+    assert set(regions) == {"ap-southeast-1", "ap-northeast-1"}
+    assert "region-ap-southeast-1" in regions["ap-southeast-1"]["links"]
+    assert regions["ap-northeast-1"]["kubernetes"]["context"] == "ap-northeast-1"
+    assert endpoints["aws"]["endpoint_url"].startswith("http://127.0.0.1:")
     bindings = profile["live"]["bindings"]
     assert set(bindings) == set(OPERATIONS)
     for name, binding in bindings.items():

@@ -37,7 +37,7 @@ from drillbook.environments.live.storage import LiveStorage
 from drillbook.environments.proxied_network import ProxiedNetwork
 from drillbook.faults.recover import run_recover
 from drillbook.glancy import replicas_breaker, replicas_cache_stats, same_answer
-from drillbook.profile import Profile, load_profile
+from drillbook.profile import Profile, ProfileError, load_profile
 from drillbook.stack.ports import free_port
 from drillbook.stack.toxiproxy_server import ToxiproxyServer, find_toxiproxy_server
 from drillbook.waits import WaitTimeout
@@ -487,3 +487,38 @@ def test_start_refuses_a_service_that_does_not_answer(tmp_path: Path) -> None:
         WaitTimeout, match=r"staging.yaml to answer GET http://127.0.0.1:\d+/healthz"
     ):
         environment.start()
+
+
+REGIONS = """
+    toxiproxy: http://toxiproxy.example:8474
+    kubernetes: {{kubeconfig: {kubeconfig}, context: staging}}
+    regions:
+      ap-southeast-1:
+        links: [entry-sg, pg-az-a]
+      ap-northeast-1:
+        links: [entry-tyo, pg-tyo]
+        kubernetes: {{kubeconfig: {kubeconfig}, context: ap-northeast-1}}
+"""
+
+
+def test_the_regions_links_and_clusters_come_from_the_profile(tmp_path: Path) -> None:
+    path = tmp_path / "staging.yaml"
+    text = PROFILE.format(service=SERVICE, python=sys.executable)
+    endpoints = REGIONS.format(kubeconfig=tmp_path / "kubeconfig")
+    path.write_text(text.replace("  bindings:\n", endpoints.lstrip("\n") + "  bindings:\n", 1))
+    environment = LiveEnvironment(load_profile(path, {}), tmp_path, lambda _: None)
+    network = environment.capability("network")
+    assert network.region_links("ap-northeast-1") == ["entry-tyo", "pg-tyo"]
+    with pytest.raises(LookupError, match=r"region 'eu-west-1'.*ap-southeast-1, ap-northeast-1"):
+        network.region_links("eu-west-1")
+    # only the regions that name their own cluster have one to read
+    assert list(environment.capability("platform").regions) == ["ap-northeast-1"]
+
+
+def test_a_regions_link_list_is_required(tmp_path: Path) -> None:
+    path = tmp_path / "staging.yaml"
+    text = PROFILE.format(service=SERVICE, python=sys.executable)
+    broken = "    regions:\n      ap-northeast-1: {kubernetes: {kubeconfig: k}}\n"
+    path.write_text(text.replace("  bindings:\n", broken + "  bindings:\n", 1))
+    with pytest.raises(ProfileError, match=r"live.endpoints.regions.ap-northeast-1.links"):
+        load_profile(path, {})

@@ -28,7 +28,7 @@ from drillbook.environments.live.storage import LiveStorage
 from drillbook.environments.proxied_network import ProxiedNetwork
 from drillbook.glancy import GlancyClient
 from drillbook.platform.cloud import CloudControlPlane
-from drillbook.platform.kubernetes import cluster_from_kubeconfig
+from drillbook.platform.kubernetes import Cluster, cluster_from_kubeconfig
 from drillbook.profile import Profile
 from drillbook.toxiproxy import ToxiproxyClient
 from drillbook.waits import wait_until
@@ -126,8 +126,9 @@ class LiveEnvironment:
                 ready_s,
             )
         database = built.get("database") or Unprovided("database", self.profile)
+        regions = endpoints.get("regions", {})
         if "platform" in provided:
-            built["platform"] = live_platform(endpoints["kubernetes"])
+            built["platform"] = live_platform(endpoints["kubernetes"], regions)
         if "cloud" in provided:
             aws = endpoints["aws"]
             plane = CloudControlPlane(aws["region"], aws.get("endpoint_url"))
@@ -144,7 +145,8 @@ class LiveEnvironment:
             built["storage"] = LiveStorage(endpoints["s3"], endpoints["storage"], self.profile.path)
         if "network" in provided:
             toxiproxy = ToxiproxyClient(endpoints["toxiproxy"])
-            built["network"] = ProxiedNetwork(toxiproxy, endpoints.get("links"))
+            region_links = {region: spec["links"] for region, spec in regions.items()}
+            built["network"] = ProxiedNetwork(toxiproxy, endpoints.get("links"), region_links)
         if "exports" in provided:
             built["exports"] = LiveExportQueue(
                 built["service"].api,
@@ -186,14 +188,27 @@ class LiveEnvironment:
         return None
 
 
-def live_platform(kubernetes: dict[str, Any]) -> ClusterPlatform:
-    """The cluster of the profile's kubeconfig and context, connected when first used."""
-    kubeconfig = {"kubeconfig": kubernetes["kubeconfig"], "context": kubernetes.get("context")}
+def live_platform(kubernetes: dict[str, Any], regions: dict[str, Any]) -> ClusterPlatform:
+    """The cluster of the profile's kubeconfig and context, and each region's that names
+    one, connected when first used."""
     return ClusterPlatform(
-        functools.cache(lambda: cluster_from_kubeconfig(**kubeconfig)),
+        connected(kubernetes),
         ROLLOUT_TIMEOUT_S,
-        kubeconfig,
+        kubeconfig_of(kubernetes),
+        regions={
+            region: connected(spec["kubernetes"])
+            for region, spec in regions.items()
+            if "kubernetes" in spec
+        },
     )
+
+
+def kubeconfig_of(kubernetes: dict[str, Any]) -> dict[str, Any]:
+    return {"kubeconfig": kubernetes["kubeconfig"], "context": kubernetes.get("context")}
+
+
+def connected(kubernetes: dict[str, Any]) -> Callable[[], Cluster]:
+    return functools.cache(lambda: cluster_from_kubeconfig(**kubeconfig_of(kubernetes)))
 
 
 def admin_urls(

@@ -76,13 +76,22 @@ def _replicas(context: LiveContext) -> str:
 
 
 def _cluster(context: LiveContext) -> Cluster:
-    kubernetes = context.endpoints["kubernetes"]
+    return _connect(context.endpoints["kubernetes"])
+
+
+def _connect(kubernetes: dict[str, Any]) -> Cluster:
     return cluster_from_kubeconfig(kubernetes["kubeconfig"], kubernetes.get("context"))
 
 
 def platform(context: LiveContext) -> Iterator[Finding]:
-    kubeconfig = context.endpoints["kubernetes"]["kubeconfig"]
-    yield checked(f"kubernetes ({kubeconfig})", lambda: _zones(_cluster(context)))
+    kubernetes = context.endpoints["kubernetes"]
+    yield checked(f"kubernetes ({kubernetes['kubeconfig']})", lambda: _zones(_connect(kubernetes)))
+    for region, spec in context.endpoints.get("regions", {}).items():
+        if "kubernetes" in spec:
+            yield checked(
+                f"kubernetes of region {region} ({spec['kubernetes']['kubeconfig']})",
+                lambda spec=spec: _zones(_connect(spec["kubernetes"])),
+            )
 
 
 def _zones(cluster: Cluster) -> str:
@@ -155,6 +164,9 @@ def network(context: LiveContext) -> Iterator[Finding]:
     finally:
         client.close()
     yield Finding(f"toxiproxy {url}", True, f"proxies: {', '.join(sorted(proxies))}")
-    for link, proxy in links.items():
+    regions = context.endpoints.get("regions", {})
+    named = [*links, *(link for spec in regions.values() for link in spec["links"])]
+    for link in dict.fromkeys(named):
+        proxy = links.get(link, link)
         ok = proxy in proxies
         yield Finding(f"network link {link}", ok, f"proxy {proxy} {'exists' if ok else 'missing'}")
