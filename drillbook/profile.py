@@ -93,6 +93,8 @@ _LOCAL = {
     "llm_breaker": (bool, False),
     # the warm-standby region's name; without it the stack is the primary region alone
     "standby_region": (str, False),
+    # the TTL of the service's weighted records, in seconds (default 5)
+    "dns_ttl_s": (int, False),
 }
 _S3_REGION = {
     "endpoint": (Url, True),

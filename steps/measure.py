@@ -22,6 +22,7 @@ from drillbook.checks import (
     sla,
 )
 from drillbook.checks.duration import to_seconds
+from drillbook.checks.sla_window import sla_over_window
 from drillbook.drill import Drill, MissingStep
 from drillbook.profile import Profile
 from drillbook.workload import surviving_ids
@@ -63,6 +64,12 @@ def endpoint_saw_outage(drill: Drill, path: str) -> None:
 @then(parsers.parse("the SLA over the drill is at least {pct:g}%"))
 def sla_at_least(drill: Drill, pct: float) -> None:
     drill.verdict(sla(drill.history, pct))
+
+
+@then(parsers.parse("the SLA over the {minutes:g} minutes from T0 is at least {pct:g}%"))
+def sla_over_plan_window(drill: Drill, minutes: float, pct: float) -> None:
+    """The plan's window, however soon the drill ends: see drillbook.checks.sla_window."""
+    drill.verdict(sla_over_window(drill.history, drill.require_t0(), minutes * 60, pct))
 
 
 @then(parsers.parse('no request to "{path}" failed during the drill'))

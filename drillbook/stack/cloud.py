@@ -96,6 +96,7 @@ def seed_control_plane(
     bucket: str = EXPORTS_BUCKET,
     hosted_zone: str = HOSTED_ZONE,
     api_record: str = API_RECORD,
+    api_ttl_s: int = API_TTL_S,
     timeout_s: float = 5.0,
 ) -> SeededControlPlane:
     """Create, on a fresh moto server, the resources the drills act on:
@@ -107,14 +108,14 @@ def seed_control_plane(
       primary's name as it does between the two MinIO servers),
     - the hosted zone with the API's weighted A records, one per region of `api_addresses`
       (region -> the address of its entry point), SetIdentifier the region: the primary
-      region's weight 100, the others' 0.
+      region's weight 100, the others' 0, each with the TTL `api_ttl_s`.
     """
     primary = CloudControlPlane(primary_region, endpoint_url, timeout_s=timeout_s)
     dr = CloudControlPlane(dr_region, endpoint_url, timeout_s=timeout_s)
     try:
         instances = _seed_cluster(primary, cluster, zones)
         destination = _seed_replicated_bucket(primary, dr, bucket)
-        zone_id = _seed_weighted_records(primary, hosted_zone, api_record, api_addresses)
+        zone_id = _seed_weighted_records(primary, hosted_zone, api_record, api_addresses, api_ttl_s)
     finally:
         primary.close()
         dr.close()
@@ -193,7 +194,11 @@ def _seed_replicated_bucket(primary: CloudControlPlane, dr: CloudControlPlane, b
 
 
 def _seed_weighted_records(
-    plane: CloudControlPlane, hosted_zone: str, record: str, addresses: Mapping[str, str]
+    plane: CloudControlPlane,
+    hosted_zone: str,
+    record: str,
+    addresses: Mapping[str, str],
+    ttl_s: int,
 ) -> str:
     zone_id = plane.call(
         "route53",
@@ -217,7 +222,7 @@ def _seed_weighted_records(
                         "SetIdentifier": region,
                         # the primary region takes all traffic until a cutover moves the weight
                         "Weight": 100 if region == plane.region else 0,
-                        "TTL": API_TTL_S,
+                        "TTL": ttl_s,
                         "ResourceRecords": [{"Value": address}],
                     },
                 }

@@ -12,7 +12,13 @@ from pathlib import Path
 from drillbook.commands import CommandLog
 from drillbook.faults.recover import KUBE_FOLDER
 from drillbook.platform.cloud import CloudControlPlane
-from drillbook.stack.cloud import API_RECORD, HOSTED_ZONE, MotoServer, seed_control_plane
+from drillbook.stack.cloud import (
+    API_RECORD,
+    API_TTL_S,
+    HOSTED_ZONE,
+    MotoServer,
+    seed_control_plane,
+)
 from drillbook.stack.export_worker import ExportWorker
 from drillbook.stack.front_door import FrontDoor, entry_link
 from drillbook.stack.kubernetes import KubeControlPlane
@@ -66,6 +72,8 @@ class LocalSettings:
     # The warm-standby region (drillbook.stack.standby_region), and clients coming in through
     # the front door by DNS; None: the primary region alone, clients straight at its router.
     standby_region: str | None = None
+    # The TTL of the service's weighted records: how long clients keep an answer.
+    dns_ttl_s: int = API_TTL_S
 
 
 def _check_traversable(run_dir: Path) -> None:
@@ -272,6 +280,7 @@ class LocalStack:
                 primary_region=self.storage.primary.region,
                 dr_region=self.storage.dr.region,
                 api_addresses=self._entry_addresses(),
+                api_ttl_s=self.settings.dns_ttl_s,
                 zones=self.settings.zones,
                 # moto loads a service's backend on its first call, seconds on a busy machine:
                 # a shorter read timeout would retry a create that went through

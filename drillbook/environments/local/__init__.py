@@ -112,6 +112,7 @@ def local_settings(profile: Profile) -> LocalSettings:
         "llm_timeout_s",
         "llm_breaker",
         "standby_region",
+        "dns_ttl_s",
     )
     extra = {k: local[k] for k in optional if k in local}
     return LocalSettings(
