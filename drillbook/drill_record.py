@@ -12,12 +12,14 @@ from pathlib import Path
 import allure
 
 from drillbook.capabilities import Cloud
+from drillbook.capabilities.operation import REMEDIATION
 from drillbook.checks.sla import error_rate
 from drillbook.commands import render as render_commands
 from drillbook.drill import MONTHS, RESTORE, Drill
 from drillbook.evidence.chart import timeline_png
 from drillbook.evidence.crr_chart import crr_lag_png
 from drillbook.evidence.ledger import LedgerEntry, write_entry
+from drillbook.evidence.region_chart import region_probes, regions_png
 from drillbook.evidence.signals import MetricDatum, signal_data
 from drillbook.profile import Profile
 
@@ -76,6 +78,18 @@ def finish_drill(
             rto_threshold_s=rto_limit(drill),
         )
         drill.evidence.attach_png("timeline: probe success and latency", chart)
+    if region_probes(drill.history):
+        chart = regions_png(
+            drill.history,
+            drill.out_dir / "regions.png",
+            t0=t0,
+            marks={
+                f"{op.value['kind']} ({op.value['target']})": op.start
+                for op in drill.operations(REMEDIATION)
+            },
+            title=f"{drill.feature.stem}: {drill.scenario}",
+        )
+        drill.evidence.attach_png("traffic by region: who answered the probes", chart)
     buckets = sorted({op.process.removeprefix("crr:") for op in drill.history.ops(prefix="crr:")})
     if buckets:
         chart = crr_lag_png(

@@ -9,7 +9,11 @@ Feature: March drill: cross-Region warm-standby cutover
   expired (the records' TTL): the RTO is measured by the probes through that front door, from
   the cut to the first window at 99% success. Replication between the regions is
   asynchronous: what the primary region acknowledged after the standby's last replayed WAL is
-  lost, which the RPO bounds.
+  lost, which the RPO bounds. The plan's SLA of 99.0% holds over its cutover window, the 45
+  minutes from the cut: a cutover done in seconds ends the drill long before the window does,
+  so the window's SLA counts the time the probes saw the service unavailable, and the rest of
+  the window at the success they saw after recovery. 99% of 45 minutes leaves 27 s without
+  service: a slower DNS TTL or takeover spends it.
 
   Background:
     Given the reference service is up
@@ -17,6 +21,7 @@ Feature: March drill: cross-Region warm-standby cutover
   Scenario: The primary region is cut off and ap-northeast-1 takes over
     Given replication of "glancy-exports" is Enabled
     And "lookup-bff" has at least 2 Ready replicas in ap-northeast-1
+    And within 30 seconds the database in ap-northeast-1 is a streaming standby
     And the weighted record "api.glancy" is configured
     And probes call "/lookup" and "/history" every 100 ms
     And a writer commits numbered rows every 50 ms
@@ -28,4 +33,6 @@ Feature: March drill: cross-Region warm-standby cutover
     And within 60 seconds the probes succeed again
     Then the probes saw the outage
     And the RTO is at most 45 minutes
+    And the SLA over the 45 minutes from T0 is at least 99.0%
+    And the LLM adapter answers in full from ap-northeast-1
     And the RPO is at most 5 minutes

@@ -90,13 +90,16 @@ def create_app(config: ServiceConfig) -> FastAPI:
     _install_error_handlers(app)
 
     @app.middleware("http")
-    async def budget_header(
+    async def state_headers(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
         response = await call_next(request)
         # the last state seen (every recorded usage and budget read refreshes it): no I/O here
         if state := budget.known_state:
             response.headers["X-Budget-State"] = state
+        # which region answered: behind a front door that follows DNS, clients cannot tell
+        if config.region:
+            response.headers["X-Region"] = config.region
         return response
 
     async def complete(prompt: str) -> Completion | str:

@@ -4,13 +4,15 @@ step 1, a remediation reverted by making the region a warm standby again)."""
 
 from __future__ import annotations
 
-from pytest_bdd import parsers, when
+from pytest_bdd import parsers, then, when
 
 from drillbook.bdd import performs, reverts
 from drillbook.capabilities import Database, Network, Service
+from drillbook.checks.degradation import full_answers_from
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill
 from steps import DatabaseInUse
+from steps.llm import LOOKUPS
 from steps.network import inject
 
 # On the standby itself: a cascade's upstream is another standby, whose pg_stat_replication
@@ -55,3 +57,10 @@ def take_over(drill: Drill, service: Service, region: str) -> None:
     done = drill.apply(service.take_over(region))
     drill.remember(DatabaseInUse(region))
     drill.evidence.attach_json(f"warm-standby cutover: {region}", done)
+
+
+@then(parsers.parse("the LLM adapter answers in full from {region}"))
+def llm_answers_from(drill: Drill, region: str) -> None:
+    """Runbook 5.2 step 4 (`kubectl --context=<region> logs deploy/llm-adapter`), as clients
+    see it: the lookups the region answered after T0 carried the LLM's example."""
+    drill.verdict(full_answers_from(drill.history, LOOKUPS, region, drill.require_t0()))

@@ -43,3 +43,47 @@ def degraded_answers(
 
 def _degraded(value: object) -> bool:
     return isinstance(value, dict) and value.get("degraded") is True
+
+
+def full_answers_from(history: History, prefix: str, region: str, start: float) -> CheckResult:
+    """Runbook 5.2 step 4, the LLM adapter verified from `region`: every answer of the
+    `prefix` requests invoked from `start` that the region gave was the full payload, with
+    the LLM's example; failures are the SLA's and the RTO's to judge, not this check's."""
+    ops = window_ops(history, prefix, start)
+    answered = [op for op in ops if op.outcome == "ok" and _region(op.value) == region]
+    name = f"LLM answers from {region}"
+    if not answered:
+        seen = sorted({r for op in ops if (r := _region(op.value))})
+        why = (
+            f"no request of {prefix}* invoked {describe_window(start, None)} was answered by "
+            f"{region} (answered by: {', '.join(seen) or 'no region said'})"
+        )
+        return not_measured(name, "%", 100.0, why, {"requests": len(ops)})
+    degraded = [op for op in answered if not _full(op.value)]
+    figure = 100.0 * (len(answered) - len(degraded)) / len(answered)
+    passed = not degraded
+    details = {
+        "answered": len(answered),
+        "degraded": len(degraded),
+        "first_degraded": [
+            {"at": op.start, "reason": op.value.get("reason")} for op in degraded[:10]
+        ],
+    }
+    explanation = (
+        f"{len(answered) - len(degraded)} of the {len(answered)} answers {region} gave to "
+        f"{prefix}* {describe_window(start, None)} carried the LLM's example"
+        + (
+            ""
+            if passed
+            else f"; {len(degraded)} were degraded, e.g. {details['first_degraded'][0]}"
+        )
+    )
+    return CheckResult(name, figure, "%", 100.0, passed, explanation, details)
+
+
+def _region(value: object) -> str | None:
+    return value.get("region") if isinstance(value, dict) else None
+
+
+def _full(value: object) -> bool:
+    return isinstance(value, dict) and value.get("degraded") is False

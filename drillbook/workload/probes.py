@@ -28,14 +28,18 @@ def timed(call: Callable[[], T]) -> tuple[float, float, T]:
 
 
 def answer_flags(response: httpx.Response) -> dict | None:
-    """What a probe keeps of an answer: whether it was the degraded payload, and why."""
+    """What a probe keeps of an answer: whether it was the degraded payload, and why, and the
+    region that answered when the service says (its X-Region header)."""
     try:
         body = response.json()
     except ValueError:
         return None
     if not isinstance(body, dict) or "degraded" not in body:
         return None
-    return {"degraded": body["degraded"], "reason": body.get("degraded_reason")}
+    flags = {"degraded": body["degraded"], "reason": body.get("degraded_reason")}
+    if region := response.headers.get("X-Region"):
+        flags["region"] = region
+    return flags
 
 
 class HttpProbe(PacedWorker):

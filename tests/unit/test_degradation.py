@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from drillbook.checks import degraded_answers
+from drillbook.checks.degradation import full_answers_from
 from drillbook.workload import History, Op
 
 T0 = 1_700_000_000.0
@@ -43,3 +44,34 @@ def test_no_request_in_the_window_is_not_measured():
     assert result.explanation.startswith(
         "degraded answers not measured: no request of probe:/lookup* was invoked from"
     )
+
+
+TOKYO = "ap-northeast-1"
+
+
+def in_region(answer: tuple[str, object], region: str) -> tuple[str, object]:
+    outcome, value = answer
+    return outcome, {**value, "region": region}
+
+
+def test_the_regions_answers_all_full_pass_whatever_the_other_region_said():
+    history = lookups(
+        in_region(DEGRADED, "ap-southeast-1"), ("fail", None), *[in_region(FULL, TOKYO)] * 5
+    )
+    result = full_answers_from(history, "probe:/lookup", TOKYO, T0)
+    assert result.passed and result.figure == 100.0
+    assert result.explanation.startswith("5 of the 5 answers ap-northeast-1 gave")
+
+
+def test_a_degraded_answer_from_the_region_fails():
+    history = lookups(*[in_region(FULL, TOKYO)] * 3, in_region(DEGRADED, TOKYO))
+    result = full_answers_from(history, "probe:/lookup", TOKYO, T0)
+    assert not result.passed and result.figure == 75.0
+    assert "1 were degraded" in result.explanation and "llm_circuit_open" in result.explanation
+
+
+def test_a_region_that_answered_nothing_is_not_measured_naming_who_did():
+    history = lookups(*[in_region(FULL, "ap-southeast-1")] * 3, FULL)
+    result = full_answers_from(history, "probe:/lookup", TOKYO, T0)
+    assert result.verdict == "not measured"
+    assert "answered by: ap-southeast-1" in result.explanation
