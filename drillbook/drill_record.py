@@ -83,10 +83,10 @@ def finish_drill(
             drill.history,
             drill.out_dir / "regions.png",
             t0=t0,
-            marks={
-                f"{op.value['kind']} ({op.value['target']})": op.start
+            marks=[
+                (f"{op.value['kind']} ({op.value['target']})", op.start)
                 for op in drill.operations(REMEDIATION)
-            },
+            ],
             title=f"{drill.feature.stem}: {drill.scenario}",
         )
         drill.evidence.attach_png("traffic by region: who answered the probes", chart)

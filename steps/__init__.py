@@ -41,12 +41,17 @@ def client_timeout(profile: Profile) -> float:
 
 
 def rto_now(
-    drill: Drill, profile: Profile, threshold_s: float, prefix: str = "probe:"
+    drill: Drill,
+    profile: Profile,
+    threshold_s: float,
+    prefix: str = "probe:",
+    since: float | None = None,
 ) -> CheckResult:
-    """The RTO of the probes whose process starts with `prefix`, with the profile's window."""
+    """The RTO of the probes whose process starts with `prefix`, with the profile's window,
+    from T0 or from `since`."""
     return rto(
         drill.history,
-        drill.require_t0(),
+        drill.require_t0() if since is None else since,
         threshold_s,
         processes_prefix=prefix,
         window_s=profile.workload["window_s"],

@@ -4,14 +4,22 @@ step 1, a remediation reverted by making the region a warm standby again)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+from typing import ClassVar
+
 from pytest_bdd import parsers, then, when
 
 from drillbook.bdd import performs, reverts
 from drillbook.capabilities import Database, Network, Service
+from drillbook.capabilities.operation import REMEDIATION
+from drillbook.capabilities.service import TAKE_OVER
 from drillbook.checks.degradation import full_answers_from
+from drillbook.checks.duration import to_seconds
+from drillbook.checks.region_diff import tables_differ
 from drillbook.conditions import Poll, condition
-from drillbook.drill import Drill
-from steps import DatabaseInUse
+from drillbook.drill import Drill, MissingStep
+from drillbook.profile import Profile
+from steps import DatabaseInUse, rto_now
 from steps.llm import LOOKUPS
 from steps.network import inject
 
@@ -50,13 +58,56 @@ def region_restored(drill: Drill, network: Network, region: str) -> None:
         drill.restore(network.target(link))
 
 
+@dataclass(frozen=True)
+class TakenOver:
+    """A region's (last) takeover and what it reported."""
+
+    PROVIDED_BY: ClassVar[str] = "When the warm standby in {key} takes over"
+    done: dict
+
+
 @when(parsers.parse("the warm standby in {region} takes over"))
 @performs("service.take_over", region="{region}")
 def take_over(drill: Drill, service: Service, region: str) -> None:
-    """The region's database is the one in use from now on: the drill's writer follows it."""
+    """The database the takeover names is the one in use from now on: the drill's writer
+    follows it. The same step fails back to the primary region once it is a warm standby."""
     done = drill.apply(service.take_over(region))
-    drill.remember(DatabaseInUse(region))
+    drill.remember(DatabaseInUse(done["database"]))
+    drill.remember(TakenOver(done), key=region)
     drill.evidence.attach_json(f"warm-standby cutover: {region}", done)
+
+
+@when(parsers.parse("the region {region} is rebuilt as a warm standby"))
+@performs("service.stand_by", region="{region}")
+def stand_by(drill: Drill, service: Service, region: str) -> None:
+    """Re-seeded from the region taking the writes, streaming from it: the failback's first
+    step for the primary region, and the standby region's return to its normal state."""
+    done = drill.apply(service.stand_by(region))
+    drill.evidence.attach_json(f"rebuilt as a warm standby: {region}", done)
+
+
+@then(parsers.parse("the RTO from the takeover by {region} is at most {limit:g} {unit}"))
+def rto_from_takeover(
+    drill: Drill, dr_profile: Profile, region: str, limit: float, unit: str
+) -> None:
+    """A failback's own RTO: from the start of the region's (last) takeover, when the other
+    region was fenced, to the first window at 99% success through the front door."""
+    started = [op.start for op in drill.operations(REMEDIATION, target=f"region {region}")
+               if op.value.get("kind") == TAKE_OVER]  # fmt: skip
+    if not started:
+        raise MissingStep(
+            f"no takeover by {region} to measure from: the step needs "
+            f"{TakenOver.PROVIDED_BY.format(key=region)!r} earlier in the scenario"
+        )
+    result = rto_now(drill, dr_profile, to_seconds(limit, unit), since=started[-1])
+    drill.verdict(replace(result, name=f"RTO from the takeover by {region}"))
+
+
+@then(parsers.parse("no table differed between the regions when {region} took over"))
+def no_table_differed(drill: Drill, region: str) -> None:
+    """Runbook 5.2's diff of a failback, as the takeover recorded it."""
+    taken = drill.recall(TakenOver, key=region)
+    drill.verdict(tables_differ(taken.done.get("diff") or {}))
 
 
 @then(parsers.parse("the LLM adapter answers in full from {region}"))

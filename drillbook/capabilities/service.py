@@ -27,7 +27,18 @@ class Service(Protocol):
     def take_over(self, region: str) -> Operation[dict]:
         """Runbook 5.2 step 1, the warm-standby playbook of `region`: its standby database
         promoted, its Redis rebuilt, its replicas' configuration refreshed. Reverted by
-        making it a warm standby again."""
+        making it a warm standby again. For the primary region, rebuilt as a warm standby
+        (stand_by), the failback: the other region fenced, its last WAL replayed, the regions'
+        tables compared, the primary region promoted. The result names the `database` that
+        takes the writes from now on, and a failback's `diff` (table -> instance -> rows,
+        md5)."""
+        ...
+
+    def stand_by(self, region: str) -> Operation[dict]:
+        """`region` made a warm standby of the region that now takes the writes: re-seeded
+        from it and streaming. For the primary region after a cutover, the first step of the
+        failback (reverted by making it writable again with what it holds); for the standby
+        region after a failback, its normal state again."""
         ...
 
     def point_cache(self, node: str) -> Operation[dict]:
@@ -98,5 +109,7 @@ class Service(Protocol):
         ...
 
 
+# The kind of a takeover in the journal and the history, either way between the regions.
+TAKE_OVER = "warm-standby cutover"
 # The target a release is journaled under (Service.roll_out): restoring it rolls back.
 RELEASE = "service release"

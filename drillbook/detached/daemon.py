@@ -132,14 +132,26 @@ class Runbook:
     def take_over(self, region: str) -> dict[str, Any]:
         return self.service.take_over(region).run()
 
+    def hand_back(self, region: str) -> dict[str, Any]:
+        return undone(self.service.take_over(region))
+
     def stand_by(self, region: str) -> dict[str, Any]:
-        self.service.take_over(region).revert()
-        return {"region": region}
+        return self.service.stand_by(region).run()
+
+    def reclaim(self, region: str) -> dict[str, Any]:
+        return undone(self.service.stand_by(region))
 
     def components(self) -> dict[str, dict[str, Any]]:
         alive = self.stack.pids()
         self.seen.update(alive)
         return {name: {"pid": pid, "alive": name in alive} for name, pid in self.seen.items()}
+
+
+def undone(operation: Operation) -> dict[str, Any]:
+    """The operation's revert run, if it has one."""
+    if operation.revert is not None:
+        operation.revert()
+    return {"reverted": operation.revert is not None, "target": operation.target}
 
 
 def live_endpoints(env: LocalEnvironment) -> dict[str, Any]:

@@ -65,7 +65,10 @@ BINDINGS: dict[str, Bound] = {
     "cache.restart_primary": Bound(Call("restart-redis-primary", {}), None, True),
     "cache.promote_replica": Bound(Call("promote-redis-replica", {}), HEAL_REDIS, False),
     "service.take_over": Bound(
-        Call("take-over", {"region": "{region}"}), Call("stand-by", {"region": "{region}"}), True
+        Call("take-over", {"region": "{region}"}), Call("hand-back", {"region": "{region}"}), True
+    ),
+    "service.stand_by": Bound(
+        Call("stand-by", {"region": "{region}"}), Call("reclaim", {"region": "{region}"}), True
     ),
     "exports.kill_worker_mid_task": Bound(
         Call("kill-export-worker", {"timeout": "{timeout_s}"}), Call("heal-export-worker", {}), True

@@ -198,8 +198,22 @@ ACTIONS: dict[str, ActionSpec] = {
             timeout_s=180.0,
         ),
         ActionSpec(
+            "hand-back",
+            "what take-over did undone: the standby region a warm standby again (nothing for "
+            "the primary region, whose failback needs no undoing)",
+            (REGION,),
+            timeout_s=180.0,
+        ),
+        ActionSpec(
             "stand-by",
-            "the region a warm standby again, re-seeded from the primary region",
+            "the region a warm standby of the region taking the writes, re-seeded from it",
+            (REGION,),
+            timeout_s=180.0,
+        ),
+        ActionSpec(
+            "reclaim",
+            "what stand-by did undone: the primary region writable again with what it holds "
+            "(nothing for the standby region, a warm standby being its normal state)",
             (REGION,),
             timeout_s=180.0,
         ),

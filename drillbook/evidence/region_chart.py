@@ -44,10 +44,10 @@ def per_second(ops: list[Op], t0: float, bins: np.ndarray) -> dict[str, np.ndarr
 
 
 def regions_png(
-    history: History, path: Path, *, t0: float, marks: dict[str, float], title: str
+    history: History, path: Path, *, t0: float, marks: list[tuple[str, float]], title: str
 ) -> Path:
     """Stacked bars of the probes per second by the region that answered, failures on top in
-    red; `marks` (label -> epoch) drawn as labelled vertical lines."""
+    red; `marks` ((label, epoch), a label may recur) drawn as labelled vertical lines."""
     ops = region_probes(history)
     first = np.floor(min(op.start for op in ops) - t0)
     last = np.ceil(max(op.start for op in ops) - t0) + 1
@@ -64,7 +64,9 @@ def regions_png(
             )  # fmt: skip
             bottom += count
         # one label above another: a takeover and a weight move may be a second apart
-        for i, (name, at) in enumerate({"T0 fault injected": t0, **marks}.items()):
+        for i, (name, at) in enumerate(
+            sorted([("T0 fault injected", t0), *marks], key=lambda m: m[1])
+        ):
             ax.axvline(at - t0, color="black", linewidth=1)
             ax.text(at - t0, 1.01 + 0.045 * i, name, transform=ax.get_xaxis_transform(),
                     fontsize=8)  # fmt: skip

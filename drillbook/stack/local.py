@@ -193,6 +193,7 @@ class LocalStack:
                 ),
                 commands=self.pg.commands,
                 progress=progress,
+                home_region=self.storage.primary.region,
                 region=settings.standby_region,
             )
             self.front = FrontDoor(
@@ -314,7 +315,7 @@ class LocalStack:
         if self.standby is None:
             return {}
         standby = self.standby.region
-        between = [cascade_link(standby), REPLICATION_PROXY]
+        between = [cascade_link(standby), self.standby.return_link, REPLICATION_PROXY]
         primary_dbs = [PostgresPair.proxy_name(zone) for zone in self.settings.zones]
         return {
             self.storage.primary.region: [

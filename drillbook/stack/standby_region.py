@@ -10,6 +10,8 @@ replicas read from that standby, so they serve what a read-only database allows.
 Links between regions are Toxiproxy proxies, so a region cut is a real network fault: the
 clients' way into each region (drillbook.stack.front_door), and
 - `pg-cascade-<region>`: the standby region's replication stream;
+- `pg-cascade-<primary region>`: the stream back, which a failback rebuilds the primary
+  region's databases from;
 - `llm-<region>`: the standby region's way to the LLM.
 """
 
@@ -66,9 +68,13 @@ class StandbyRegion:
         settings: RegionSettings,
         commands: CommandLog,
         progress: Callable[[str], None] = print,
+        home_region: str,
         region: str = REGION,
     ) -> None:
         self.region = region
+        # the primary region, which a failback rebuilds from this one across `return_link`
+        self.home_region = home_region
+        self.return_port = free_port()
         self.pg = pg
         self.progress = progress
         logs = logs / region
@@ -139,6 +145,9 @@ class StandbyRegion:
             f"127.0.0.1:{self.cascade_port}",
             self.pg.node("az-b").address,
         )
+        toxiproxy.create_proxy(
+            self.return_link, f"127.0.0.1:{self.return_port}", self.database.address
+        )
         redis = self.redis
         toxiproxy.create_proxy(redis.name, f"127.0.0.1:{redis.proxy_port}", redis.address)
         toxiproxy.create_proxy(
@@ -166,7 +175,7 @@ class StandbyRegion:
             "rollouts": self._restart_service(rollout_timeout_s),
         }
 
-    def stand_by(self, rollout_timeout_s: float) -> None:
+    def stand_by(self, rollout_timeout_s: float) -> dict:
         """Back to a warm standby: its database re-seeded from az-b, what was written to it
         since the takeover discarded, to cascade across the region link (streaming once that
         link is up: a drill's teardown reverts the takeover before the region's cut), its
@@ -174,7 +183,16 @@ class StandbyRegion:
         (the condition "the database in <region> is a streaming standby")."""
         self.pg.start_cascade(self.database, self.pg.node("az-b"), self.cascade_port, wait=False)
         self.rebuild_cache()
-        self._restart_service(rollout_timeout_s)
+        return {
+            "region": self.region,
+            "source": "az-b",
+            "rollouts": self._restart_service(rollout_timeout_s),
+        }
+
+    @property
+    def return_link(self) -> str:
+        """The replication stream back to the primary region, once this one took over."""
+        return cascade_link(self.home_region)
 
     def reseed_database(self) -> None:
         """Its database a standby again, re-seeded from az-b and streaming from it: after the

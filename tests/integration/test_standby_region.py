@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import psycopg
 import pytest
 
 from drillbook.checks.replicas import ready_replicas
@@ -157,3 +158,39 @@ def test_healing_the_pair_after_a_failover_reseeds_the_region_behind_it(stack):
         10,
         progress=lambda _: None,
     )
+
+
+def test_a_failback_rebuilds_the_primary_region_from_the_standby_and_loses_nothing(stack):
+    service = LocalService(stack, None, None)
+    home = stack.storage.primary.region
+    service.take_over(REGION).run()
+    standby = stack.standby.database
+    standby.query("CREATE TABLE written_in_tokyo (n int)", dbname="glancy")
+    standby.query("INSERT INTO written_in_tokyo SELECT generate_series(1, 100)", dbname="glancy")
+    with pytest.raises(RuntimeError, match=r"az-a accepts writes: rebuild ap-southeast-1"):
+        service.take_over(home).run()  # not a standby of ap-northeast-1 yet
+
+    service.stand_by(home).run()
+    az_a = stack.pg.node("az-a")
+    assert az_a.is_in_recovery()
+    done = service.take_over(home).run()
+
+    assert done["database"] == "az-a" and done["fenced"] == REGION
+    written = done["diff"]["written_in_tokyo"]  # replayed in full before az-a took over
+    assert written[REGION]["rows"] == 100 and written["az-a"] == written[REGION]
+    assert not az_a.is_in_recovery()
+    # the standby region is fenced until it is rebuilt
+    with (
+        pytest.raises(psycopg.errors.ReadOnlySqlTransaction),
+        psycopg.connect(standby.app_dsn, autocommit=True) as conn,
+    ):
+        conn.execute("INSERT INTO written_in_tokyo VALUES (0)")
+    service.stand_by(REGION).run()
+    wait_until(
+        "the standby region streaming from the rebuilt pair",
+        lambda: (standby.query(WAL_RECEIVER)[0][1] == "streaming", standby.query(WAL_RECEIVER)),
+        30,
+        progress=lambda _: None,
+    )
+    [(rows,)] = standby.query("SELECT count(*) FROM written_in_tokyo", dbname="glancy")
+    assert rows == 100

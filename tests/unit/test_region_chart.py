@@ -40,7 +40,7 @@ def test_each_second_counts_who_answered_the_probes_that_name_a_region() -> None
 
 
 def test_the_chart_is_drawn(tmp_path: Path) -> None:
-    marks = {"weight move record api.glancy": T0 + 2.5}
+    marks = [("weight move", T0 + 2.5), ("weight move", T0 + 4.0)]
     out = regions_png(cutover(), tmp_path / "regions.png", t0=T0, marks=marks, title="March")
     height, width = mpimg.imread(out).shape[:2]
     assert (width, height) == (FIG_SIZE_IN[0] * DPI, FIG_SIZE_IN[1] * DPI)

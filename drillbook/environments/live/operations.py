@@ -53,7 +53,14 @@ OPERATIONS: dict[str, OperationSpec] = {
     "service.take_over": _remediation(
         ("region",),
         "the region's warm-standby playbook (runbook 5.2 step 1: standby database promoted, "
-        "Redis rebuilt, service configuration refreshed); output json: dict",
+        "Redis rebuilt, service configuration refreshed), or the primary region's failback once "
+        'it is a warm standby; output json: {"database": the instance taking the writes, '
+        '"diff": optional, table -> instance -> {"rows", "md5"}}',
+    ),
+    "service.stand_by": _remediation(
+        ("region",),
+        "the region made a warm standby of the region taking the writes (re-seeded from it, "
+        "streaming); output json: dict",
     ),
     "service.point_cache": _remediation(
         ("node",), "the service pointed at the Redis node primary or replica; output json: dict"

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from drillbook.capabilities.operation import Operation
-from drillbook.capabilities.service import RELEASE
+from drillbook.capabilities.service import RELEASE, TAKE_OVER
 from drillbook.environments.common import ServiceAPI, single_version
 from drillbook.environments.live.cache import check_node
 from drillbook.environments.live.database import LiveDatabase
@@ -64,7 +64,12 @@ class LiveService(ServiceAPI):
 
     def take_over(self, region: str) -> Operation[dict]:
         return self.bindings.operation(
-            "service.take_over", "warm-standby cutover", f"region {region}", {"region": region}
+            "service.take_over", TAKE_OVER, f"region {region}", {"region": region}
+        )
+
+    def stand_by(self, region: str) -> Operation[dict]:
+        return self.bindings.operation(
+            "service.stand_by", "rebuild as warm standby", f"region {region}", {"region": region}
         )
 
     def point_cache(self, node: str) -> Operation[dict]:

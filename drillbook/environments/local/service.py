@@ -6,11 +6,17 @@ from functools import partial
 from typing import Any
 
 from drillbook.capabilities.operation import Operation, fault, remediation
-from drillbook.capabilities.service import RELEASE
+from drillbook.capabilities.service import RELEASE, TAKE_OVER
 from drillbook.environments.common import ServiceAPI, single_version
 from drillbook.environments.local.cache import redis_node
 from drillbook.environments.local.database import LocalDatabase
 from drillbook.environments.local.heal import heal_database, heal_redis
+from drillbook.environments.local.regions import (
+    fail_back,
+    rebuild_home,
+    reclaim_home,
+    standby_region,
+)
 from drillbook.glancy import GlancyClient
 from drillbook.stack import LocalStack
 
@@ -27,17 +33,43 @@ class LocalService(ServiceAPI):
         return self.stack.url
 
     def take_over(self, region: str) -> Operation[dict]:
-        standby = self.stack.standby
-        if standby is None or standby.region != region:
-            known = standby.region if standby is not None else "none (local.standby_region)"
-            raise ValueError(f"no warm standby in region {region!r}; the stack's: {known}")
+        """The standby region's playbook, or the primary region's failback once it was
+        rebuilt as a warm standby (drillbook.environments.local.regions)."""
+        standby = standby_region(self.stack)
         timeout_s = 2 * self.stack.settings.ready_timeout_s
+        if region == standby.home_region:
+            # back where it belongs: nothing to revert
+            return remediation(
+                TAKE_OVER, f"region {region}", partial(fail_back, self.stack, timeout_s)
+            )
+        self._known(region)
         return remediation(
-            "warm-standby cutover",
+            TAKE_OVER,
             f"region {region}",
             partial(standby.take_over, timeout_s),
             partial(standby.stand_by, timeout_s),
         )
+
+    def stand_by(self, region: str) -> Operation[dict]:
+        standby = standby_region(self.stack)
+        if region == standby.home_region:
+            return remediation(
+                "rebuild as warm standby",
+                f"region {region}",
+                partial(rebuild_home, self.stack),
+                partial(reclaim_home, self.stack),
+            )
+        self._known(region)
+        timeout_s = 2 * self.stack.settings.ready_timeout_s
+        return remediation(
+            "rebuild as warm standby", f"region {region}", partial(standby.stand_by, timeout_s)
+        )
+
+    def _known(self, region: str) -> None:
+        standby = standby_region(self.stack)
+        if region != standby.region:
+            known = f"{standby.home_region}, {standby.region}"
+            raise ValueError(f"no region {region!r} in the stack; its regions: {known}")
 
     def point_database(self, name: str) -> Operation[dict]:
         dsn = self.database.instance(name).app_dsn

@@ -1,0 +1,41 @@
+@month_9 @destructive @seed_4_1 @seed_5_2
+Feature: September drill: failback to the primary region
+  The plan's September drill (seed 4.1): after a cutover to ap-northeast-1, traffic fails
+  back to ap-southeast-1 within 30 minutes, by the steps of runbook 5.2 taken the other way
+  (5.2 step 4: 主 Region 恢复后按相同步骤回切，确保 RTO ≤30 min，记录 diff). The cutover is
+  March's. Then the primary region's links come back and its databases are rebuilt as a warm
+  standby of ap-northeast-1, which took every write meanwhile; the failback fences
+  ap-northeast-1 (its database read-only, its sessions ended), waits until az-a has replayed
+  all of its WAL, records the diff of every table between the two regions, and promotes az-a.
+  The clients follow the weight back as their resolvers' answers expire: the failback's RTO is
+  measured from the fence to the first window at 99% success through the front door. Nothing
+  acknowledged in either region may be lost. ap-northeast-1 then returns to its normal state,
+  a warm standby with its replicas Ready.
+
+  Background:
+    Given the reference service is up
+
+  Scenario: After a cutover, ap-southeast-1 is rebuilt from ap-northeast-1 and takes the traffic back
+    Given "lookup-bff" has at least 2 Ready replicas in ap-northeast-1
+    And within 30 seconds the database in ap-northeast-1 is a streaming standby
+    And the weighted record "api.glancy" is configured
+    And probes call "/lookup" and "/history" every 100 ms
+    And a writer commits numbered rows every 50 ms
+    And the baseline is measured for 2 seconds
+    When the region ap-southeast-1 is cut off
+    And the outage is detected after 2 seconds
+    And the warm standby in ap-northeast-1 takes over
+    And 100% of the weight of "api.glancy" moves to ap-northeast-1
+    And within 60 seconds the probes succeed again
+    And the links of ap-southeast-1 are restored
+    And the region ap-southeast-1 is rebuilt as a warm standby
+    And within 60 seconds the database in az-a is a streaming standby
+    And the warm standby in ap-southeast-1 takes over
+    And 100% of the weight of "api.glancy" moves to ap-southeast-1
+    And within 60 seconds the probes succeed again
+    And the region ap-northeast-1 is rebuilt as a warm standby
+    And within 60 seconds the database in ap-northeast-1 is a streaming standby
+    Then the RTO from the takeover by ap-southeast-1 is at most 30 minutes
+    And no table differed between the regions when ap-southeast-1 took over
+    And the RPO is at most 5 minutes
+    And "lookup-bff" has at least 2 Ready replicas in ap-northeast-1
