@@ -30,6 +30,8 @@ from drillbook.stack.process import ManagedProcess
 from drillbook.stack.tools import REPO_ROOT, find_tool
 
 API_TIMEOUT_S = 5.0
+# How long kube-apiserver may take to exit on SIGTERM before it is killed.
+APISERVER_STOP_S = 2.0
 # The context of the primary region's cluster in the kubeconfigs written here.
 KUBE_CONTEXT = "drillbook"
 SERVICE_RANGE = "10.96.0.0/16"
@@ -310,8 +312,11 @@ class KubeControlPlane:
         plane in reverse order; every stop is tried."""
         failures = []
         for process in [*self.nodes.values(), *reversed(self.processes)]:
+            # kube-apiserver stops serving at once, then waits about 20 s for its ServiceCIDR
+            # allocator; its state is etcd's, so it is killed after a short grace
+            grace_s = APISERVER_STOP_S if process.component == "kube-apiserver" else None
             try:
-                process.stop(timeout_s=self.ready_timeout_s)
+                process.stop(timeout_s=grace_s or self.ready_timeout_s)
             except Exception as exc:  # keep stopping the rest
                 failures.append(f"{process.component}: {exc}")
         if self._api is not None:
