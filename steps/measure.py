@@ -67,9 +67,17 @@ def sla_at_least(drill: Drill, pct: float) -> None:
 
 
 @then(parsers.parse("the SLA over the {minutes:g} minutes from T0 is at least {pct:g}%"))
-def sla_over_plan_window(drill: Drill, minutes: float, pct: float) -> None:
+def sla_over_plan_window(drill: Drill, dr_profile: Profile, minutes: float, pct: float) -> None:
     """The plan's window, however soon the drill ends: see drillbook.checks.sla_window."""
-    drill.verdict(sla_over_window(drill.history, drill.require_t0(), minutes * 60, pct))
+    result = sla_over_window(
+        drill.history,
+        drill.require_t0(),
+        minutes * 60,
+        pct,
+        rto_window_s=dr_profile.workload["window_s"],
+        min_requests=dr_profile.workload["window_requests"],
+    )
+    drill.verdict(result)
 
 
 @then(parsers.parse('no request to "{path}" failed during the drill'))

@@ -72,7 +72,7 @@ def take_over(drill: Drill, service: Service, region: str) -> None:
     """The database the takeover names is the one in use from now on: the drill's writer
     follows it. The same step fails back to the primary region once it is a warm standby."""
     done = drill.apply(service.take_over(region))
-    drill.remember(DatabaseInUse(done["database"]))
+    drill.remember(DatabaseInUse(done.get("database", region)))
     drill.remember(TakenOver(done), key=region)
     drill.evidence.attach_json(f"warm-standby cutover: {region}", done)
 

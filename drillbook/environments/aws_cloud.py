@@ -23,6 +23,8 @@ from drillbook.platform.cloud import ZONE_TAG, CloudControlPlane, shifted_weight
 FAILOVER_WAIT_S = 180.0
 # Route53 propagates a change to its name servers within about a minute, sometimes more.
 CHANGE_WAIT_S = 300.0
+# A weight move's revert waits the records' TTL for clients to follow back, up to this.
+FOLLOW_WAIT_MAX_S = 60.0
 
 
 class AwsCloud:
@@ -140,7 +142,7 @@ class AwsCloud:
         def revert() -> None:
             self.plane.set_weights(zone, name, before, wait_s=CHANGE_WAIT_S)
             # clients keep the moved answer for up to a TTL: what runs next must not meet them
-            time.sleep(ttl_s)
+            time.sleep(min(ttl_s, FOLLOW_WAIT_MAX_S))
 
         recover = {
             "op": "route53-weights",

@@ -425,7 +425,6 @@ class PostgresPair:
         """The pair a warm standby of `source` (another region's node that took over): az-a
         re-seeded from it, streaming across the link on `via_port`, and az-b from az-a."""
         az_a, az_b = self.node("az-a"), self.node("az-b")
-        az_b.stop("immediate")  # a standby of the az-a being replaced
         self.start_cascade(az_a, source, via_port)
         self._start_standby(az_b, az_a)
 

@@ -194,12 +194,14 @@ class StandbyRegion:
         """The replication stream back to the primary region, once this one took over."""
         return cascade_link(self.home_region)
 
-    def reseed_database(self) -> None:
-        """Its database a standby again, re-seeded from az-b and streaming from it: after the
-        primary region's pair is rebuilt, az-b no longer holds the WAL the region had reached."""
-        self.pg.start_cascade(self.database, self.pg.node("az-b"), self.cascade_port)
+    def reseed_database(self, *, wait: bool = True) -> None:
+        """Its database a standby again, re-seeded from az-b to stream from it (`wait`: until
+        it does): after the primary region's pair is rebuilt, az-b no longer holds the WAL the
+        region had reached."""
+        self.pg.start_cascade(self.database, self.pg.node("az-b"), self.cascade_port, wait=wait)
         self.progress(
-            f"postgres {self.region} streaming from az-b across {cascade_link(self.region)}"
+            f"postgres {self.region} {'streaming' if wait else 're-seeded to stream'} from az-b "
+            f"across {cascade_link(self.region)}"
         )
 
     def rebuild_cache(self) -> None:

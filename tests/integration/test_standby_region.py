@@ -148,8 +148,12 @@ def test_healing_the_pair_after_a_failover_reseeds_the_region_behind_it(stack):
     stack.pg.node("az-a").kill9()
     stack.pg.node("az-b").promote()
     heal_database(stack)
-    [(in_recovery, receiver)] = stack.standby.database.query(WAL_RECEIVER)
-    assert (in_recovery, receiver) == (True, "streaming")
+    wait_until(
+        "the region streaming from the rebuilt az-b",
+        lambda: (stack.standby.database.query(WAL_RECEIVER) == [(True, "streaming")], None),
+        30,
+        progress=lambda _: None,
+    )
     # what az-a takes from now on reaches the region
     stack.pg.primary.query("CREATE TABLE IF NOT EXISTS healed (n int)")
     wait_until(

@@ -80,7 +80,14 @@ def test_a_timed_out_probe_weighs_the_time_its_users_waited() -> None:
 
 def test_a_failure_just_before_recovery_is_not_spread_over_the_rest_of_the_window() -> None:
     # the last failure's interval runs past the recovery the RTO check finds
-    history = probes(20, (0, 10))
+    history = probes(30, (0, 10))
     result = sla_over_window(history, T0, WINDOW_S, 99.0)
     assert result.details["tail_ratio"] == 1.0
     assert result.figure == pytest.approx(100 * (1 - 10 / WINDOW_S), abs=0.01)
+
+
+def test_too_short_an_observation_after_recovery_is_not_measured() -> None:
+    result = sla_over_window(probes(15, (0, 10)), T0, WINDOW_S, 99.0)
+    assert result.verdict == "not measured"
+    assert "of probes after recovering at" in result.explanation
+    assert "takes at least 10 s" in result.explanation

@@ -55,12 +55,14 @@ OPERATIONS: dict[str, OperationSpec] = {
         "the region's warm-standby playbook (runbook 5.2 step 1: standby database promoted, "
         "Redis rebuilt, service configuration refreshed), or the primary region's failback once "
         'it is a warm standby; output json: {"database": the instance taking the writes, '
-        '"diff": optional, table -> instance -> {"rows", "md5"}}',
+        '"diff": optional, table -> instance -> {"rows", "md5"}}. Its revert gets the same '
+        "region: the standby region a warm standby again, nothing for the primary region",
     ),
     "service.stand_by": _remediation(
         ("region",),
         "the region made a warm standby of the region taking the writes (re-seeded from it, "
-        "streaming); output json: dict",
+        "streaming); output json: dict. Its revert gets the same region: the primary region "
+        "writable again, nothing for the standby region",
     ),
     "service.point_cache": _remediation(
         ("node",), "the service pointed at the Redis node primary or replica; output json: dict"

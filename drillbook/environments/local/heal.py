@@ -11,11 +11,14 @@ from drillbook.stack import LocalStack
 
 def heal_database(stack: LocalStack) -> None:
     """az-a primary, az-b streaming standby, the service connected to az-a, no data lost; the
-    standby region's database re-seeded from the rebuilt az-b, whose WAL it cannot follow."""
+    standby region's database, if a standby, re-seeded from the rebuilt az-b, whose WAL it
+    cannot follow (without waiting: the link between the regions may still be cut). One that
+    took writes is left as it is: its takeover's revert decides."""
     rebuilt = stack.pg.restore_topology()
     stack.service.switch_database(stack.pg.primary.app_dsn)
-    if rebuilt and stack.standby is not None:
-        stack.standby.reseed_database()
+    standby = stack.standby
+    if rebuilt and standby is not None and standby.database.is_in_recovery():
+        standby.reseed_database(wait=False)
 
 
 def heal_redis(stack: LocalStack) -> None:

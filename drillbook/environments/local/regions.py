@@ -25,11 +25,14 @@ TABLES = "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY t
 TABLE_DIGEST = (
     "SELECT count(*), md5(coalesce(string_agg(t::text, '|' ORDER BY t::text), '')) FROM {} t"
 )
-FENCE = [
-    "ALTER SYSTEM SET default_transaction_read_only = on",
-    "SELECT pg_reload_conf()",
+FENCE: list[tuple[str, list[str]]] = [
+    ("ALTER SYSTEM SET default_transaction_read_only = on", []),
+    ("SELECT pg_reload_conf()", []),
     # a session that began before the reload could still hold a write transaction open
-    f"SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = '{APP_USER}'",
+    (
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE usename = %s",
+        [APP_USER],
+    ),
 ]
 
 
@@ -59,8 +62,8 @@ def fail_back(stack: LocalStack, timeout_s: float) -> dict:
             f"az-a accepts writes: rebuild {region.home_region} as a warm standby of "
             f"{region.region} before it takes over"
         )
-    for statement in FENCE:
-        source.query(statement)
+    for statement, params in FENCE:
+        source.query(statement, params)
     [(lsn,)] = source.query("SELECT pg_current_wal_lsn()::text")
     az_a.wait_until(replayed(az_a, lsn), timeout_s)
     diff = table_diff(source, az_a)
