@@ -327,7 +327,7 @@ def test_a_command_that_prints_no_json_is_an_error(tmp_path):
 def test_an_interrupted_command_is_killed_before_its_revert_can_run(tmp_path):
     """A Ctrl-C (or a stop condition) during a fault's command: the command must not finish
     the fault after the revert that follows has run."""
-    script(tmp_path, "kill.sh", "sleep 2\ntouch finished\n")
+    script(tmp_path, "kill.sh", "touch started\nsleep 2\ntouch finished\n")
     profile = load(
         tmp_path,
         "cache.kill_primary:\n  run: {kind: command, argv: [./kill.sh]}\n"
@@ -335,7 +335,16 @@ def test_an_interrupted_command_is_killed_before_its_revert_can_run(tmp_path):
     )
     op = Bindings.of(profile).operation("cache.kill_primary", "kill", "redis primary", {})
     main = threading.main_thread().ident
-    threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT)).start()
+
+    def interrupt_once_running() -> None:
+        # while the command runs: a Ctrl-C inside Popen itself is a known gap, not this test's
+        deadline = time.monotonic() + 10
+        while not (tmp_path / "started").exists() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)
+        signal.pthread_kill(main, signal.SIGINT)
+
+    threading.Thread(target=interrupt_once_running, daemon=True).start()
     with pytest.raises(KeyboardInterrupt):
         op.run()
     time.sleep(2.5)
