@@ -344,9 +344,14 @@ def test_an_interrupted_command_is_killed_before_its_revert_can_run(tmp_path):
         time.sleep(0.3)
         signal.pthread_kill(main, signal.SIGINT)
 
-    threading.Thread(target=interrupt_once_running, daemon=True).start()
-    with pytest.raises(KeyboardInterrupt):
-        op.run()
+    # Python's own Ctrl-C handler, whatever an earlier test of the session left installed
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        threading.Thread(target=interrupt_once_running, daemon=True).start()
+        with pytest.raises(KeyboardInterrupt):
+            op.run()
+    finally:
+        signal.signal(signal.SIGINT, previous)
     time.sleep(2.5)
     assert not (tmp_path / "finished").exists()
 
