@@ -32,16 +32,18 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Drills run in calendar order (features are named by month: 2_pitr before 10_...), after
-    any other test; otherwise the order is pytest's."""
+    any other test, and the other features (the runbooks) after the calendar: a failback
+    leaves the WAL archive without what the other region wrote, so a PITR drill must come
+    before it. Otherwise the order is pytest's."""
     items.sort(key=_calendar_order)
 
 
 def _calendar_order(item: pytest.Item) -> tuple[int, int]:
     path = Path(str(item.path))
     month = path.name.partition("_")[0]
-    if path.suffix != ".feature" or not month.isdigit():
+    if path.suffix != ".feature":
         return (0, 0)
-    return (1, int(month))
+    return (1, int(month)) if month.isdigit() else (2, 0)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -18,16 +18,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from drillbook.capabilities.operation import FAULT, REMEDIATION, Operation
 from drillbook.checks import CheckResult
 from drillbook.checks.result import FAIL
 from drillbook.evidence.allure import Evidence
 from drillbook.faults.journal import Fault, FaultJournal
+from drillbook.parts import Part
 from drillbook.waits import pause
 from drillbook.workload import History, Op, Workload
 from drillbook.workload.history import short_error
+
+if TYPE_CHECKING:
+    from drillbook.draws import Draw
+    from drillbook.spot_check import SpotCheck
 
 T = TypeVar("T")
 MONTHS = (
@@ -109,6 +114,14 @@ class Drill:
     step: StepRef | None = None
     # The commands the environment ran since a moment (epoch seconds), for the evidence.
     commands: Callable[[float], list[Any]] | None = None
+    # The seeded random draws made and the spot-check lines written, for the ledger.
+    draws: list[dict[str, Any]] = field(default_factory=list)
+    spot_checks: list[dict[str, str]] = field(default_factory=list)
+    # The scenario's parts (drillbook.parts), the line of the first Given/When step that raised
+    # and of the one a signal stopped: which part did not pass the first time.
+    parts: list[Part] = field(default_factory=list)
+    failed_line: int | None = None
+    interrupted_line: int | None = None
     _facts: dict[tuple[type, str], Any] = field(default_factory=dict)
     _observed: dict[str, Any] = field(default_factory=dict)
     _recovered_at: float | None = None
@@ -326,6 +339,16 @@ class Drill:
     @property
     def recovered_at(self) -> float | None:
         return self._recovered_at
+
+    def drew(self, draw: Draw) -> None:
+        """A seeded random draw, for the ledger and the report."""
+        self.draws.append(draw.as_dict())
+        self.evidence.attach_json(f"random draw: {draw.what}", draw.as_dict())
+
+    def spot_checked(self, line: SpotCheck) -> None:
+        """A line of the plan's spot-check record (4.3), whatever the verdict that follows."""
+        self.spot_checks.append(line.as_record())
+        self.evidence.attach_json(f"spot-check record (plan 4.3): {line.item}", line.as_record())
 
     def verdict(self, result: CheckResult) -> CheckResult:
         """Record a check with the step that produced it; raise CheckFailed unless it passed,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import asdict, dataclass
+from functools import cache
 from pathlib import Path
 
 import allure
@@ -15,13 +16,15 @@ from drillbook.capabilities import Cloud
 from drillbook.capabilities.operation import REMEDIATION
 from drillbook.checks.sla import error_rate
 from drillbook.commands import render as render_commands
-from drillbook.drill import MONTHS, RESTORE, Drill
+from drillbook.drill import MONTHS, RESTORE, Drill, StepRef, Verdict
 from drillbook.evidence.chart import timeline_png
 from drillbook.evidence.crr_chart import crr_lag_png
 from drillbook.evidence.ledger import LedgerEntry, write_entry
 from drillbook.evidence.region_chart import region_probes, regions_png
 from drillbook.evidence.signals import MetricDatum, signal_data
+from drillbook.parts import every_part_first_time, part_outcomes
 from drillbook.profile import Profile
+from drillbook.runbook_lines import runbook_lines
 
 SEED_TAG = re.compile(r"^seed_(\d+)(?:_(\d+))?$")
 PLAN = Path(__file__).resolve().parents[1] / "docs" / "dr-plan.zh.md"
@@ -45,6 +48,16 @@ def label_drill(drill: Drill, runbook_url: str) -> None:
             allure.dynamic.link(f"{runbook_url}#{plan_anchor(section)}", name=f"plan §{section}")
 
 
+def link_runbook_line(runbook_url: str, feature: Path, line: int) -> None:
+    """Inside a running step: a link to the plan's section of the runbook line it executes,
+    if a runbook comment names one (drillbook.runbook_lines)."""
+    named = runbook_lines(feature).get(line)
+    if named is not None:
+        url = f"{runbook_url}#{plan_anchor(named.section)}"
+        allure.attach(url, f"plan §{named.section}: {named.text}", allure.attachment_type.URI_LIST)
+
+
+@cache  # asked for every linked step: the plan is read once per section
 def plan_anchor(section: str) -> str:
     """The Markdown anchor of a numbered heading of the plan ("4.1" -> "41-年度演练日历")."""
     pattern = re.compile(rf"^#+\s+{re.escape(section)}\.?\s")
@@ -107,6 +120,12 @@ def finish_drill(
     unpublished = None
     if cloud is not None and cloud.metrics_namespace is not None:
         unpublished = publish_signals(drill, cloud)
+    parts = part_outcomes(drill.parts, drill.failed_line, drill.interrupted_line)
+    if parts:
+        # a figure whatever happened: a failed part stopped the scenario before any Then
+        first = StepRef(drill.parts[0].line, "the parts of the scenario")
+        drill.verdicts.append(Verdict(first, every_part_first_time(parts)))
+        drill.evidence.attach_json("parts of the scenario (所有脚本一次通过)", parts)
     for verdict in drill.verdicts:
         drill.evidence.parameter(verdict.key, verdict.result.shown)
     figures = {
@@ -130,15 +149,24 @@ def finish_drill(
         error_rate=figures["error_rate"],
         recovered_at=drill.recovered_at,
         aborted=drill.aborted,
+        draws=drill.draws,
+        spot_checks=drill.spot_checks,
+        drill_type=drill_type(drill),
+        parts=parts,
     )
     if drill.failure:
-        entry.issues.append({"check": "step", "explanation": drill.failure, "owner": "", "due": ""})
+        entry.add_issue("step", drill.failure)
     if unpublished:
-        entry.issues.append(
-            {"check": "CloudWatch signals", "explanation": unpublished, "owner": "", "due": ""}
-        )
+        entry.add_issue("CloudWatch signals", unpublished)
     files = write_entry(reports / "ledger", entry)
     return Recorded(files.id, entry.verdict, files.json_path)
+
+
+def drill_type(drill: Drill) -> str | None:
+    """The calendar month the drill is (month_8), or the runbook feature it is."""
+    if drill.month is not None:
+        return f"month_{drill.month}"
+    return drill.feature.stem if "runbook" in drill.tags else None
 
 
 def publish_signals(drill: Drill, cloud: Cloud) -> str | None:
@@ -176,7 +204,8 @@ def latency_limits(drill: Drill) -> dict[str, float]:
 
 
 def rto_limit(drill: Drill) -> float | None:
-    return next((r.threshold for r in drill.results if r.name == "RTO"), None)
+    rtos = [r for r in drill.results if r.name == "RTO" or r.name.startswith("RTO ")]
+    return rtos[0].threshold if rtos else None
 
 
 def relative(path: Path) -> str:

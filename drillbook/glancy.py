@@ -88,6 +88,26 @@ class GlancyClient:
     def replay_exports(self) -> dict:
         return self.call("POST", "/admin/exports/replay")
 
+    def downloaded(self, task_id: str) -> bytes:
+        """What a user holding the export task downloads: its status, then the bytes its
+        download link serves (a presigned link, fetched as it is, with the same timeout)."""
+        task = self.call("GET", f"/exports/{task_id}")
+        link = task.get("download_url")
+        if task.get("status") != "done" or not link:
+            raise ServiceCallError(f"export {task_id} is {task.get('status')}: no download link")
+        try:
+            response = httpx.get(link, timeout=self.timeout_s)
+        except httpx.TransportError as exc:
+            raise ServiceCallError(
+                f"download of export {task_id} failed: {type(exc).__name__}: {exc}"
+            ) from exc
+        if response.status_code != 200:
+            raise ServiceCallError(
+                f"download of export {task_id} answered {response.status_code}: "
+                f"{response.text[:200]}"
+            )
+        return response.content
+
     def version(self) -> str:
         """The version this replica runs, as it reports it."""
         return self.health()["version"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from dataclasses import dataclass
+from typing import TypeVar
 
 import boto3
 from botocore.client import BaseClient
@@ -16,6 +17,9 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 # How a version listing names a delete marker instead of an ETag.
 DELETE_MARKER = "delete marker"
+# How many differing versions a diff names.
+FIRST_SHOWN = 20
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,9 @@ class ObjectState:
     version_id: str | None
     sha256: str
     replication_status: str | None
+    # When the store says the version was written (epoch seconds, the store's clock, whole
+    # seconds as the Last-Modified header gives it)
+    written_at: float | None = None
 
 
 def latest_objects(client: BaseClient, bucket: str, prefix: str = "") -> dict[str, ObjectState]:
@@ -37,6 +44,7 @@ def latest_objects(client: BaseClient, bucket: str, prefix: str = "") -> dict[st
                 version_id=got.get("VersionId"),
                 sha256=hashlib.sha256(got["Body"].read()).hexdigest(),
                 replication_status=got.get("ReplicationStatus"),
+                written_at=got["LastModified"].timestamp(),
             )
     return found
 
@@ -60,6 +68,34 @@ def all_versions(client: BaseClient, bucket: str, prefix: str = "") -> dict[tupl
         for marker in page.get("DeleteMarkers", []):
             found[(marker["Key"], marker["VersionId"])] = DELETE_MARKER
     return found
+
+
+def two_regions(by_region: dict[str, T]) -> tuple[tuple[str, T], tuple[str, T]]:
+    """The two (region, value) pairs of a comparison between regions."""
+    if len(by_region) != 2:
+        raise ValueError(f"a diff compares two regions, not {sorted(by_region)}")
+    first, second = by_region.items()
+    return first, second
+
+
+def versions_diff(regions: dict[str, dict[tuple[str, str], str]]) -> dict:
+    """Two regions' versions of a bucket (region -> all_versions) compared: how many each
+    holds, how many (key, version id) pairs are missing from one or carry different ETags,
+    and the first of those with what each region holds."""
+    (first, at_first), (second, at_second) = two_regions(regions)
+    differing = {
+        f"{key} {version}": {
+            first: at_first.get((key, version), "missing"),
+            second: at_second.get((key, version), "missing"),
+        }
+        for key, version in sorted(at_first.keys() | at_second.keys())
+        if at_first.get((key, version)) != at_second.get((key, version))
+    }
+    return {
+        "versions": {first: len(at_first), second: len(at_second)},
+        "differing": len(differing),
+        "first": dict(list(differing.items())[:FIRST_SHOWN]),
+    }
 
 
 def restore_previous_version(client: BaseClient, bucket: str, key: str) -> None:

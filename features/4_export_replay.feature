@@ -29,3 +29,5 @@ Feature: April drill: export task replay and cross-Region replication check
     And the replayed exports completed within 15 minutes
     And every object in "glancy-exports" is replicated from ap-southeast-1 to ap-northeast-1 with the same content
     And every export artifact in ap-northeast-1 has the content hash its task recorded
+    # 4.3 抽查：导出任务重放，随机抽 20 条失败任务
+    And a spot check of 20 replayed exports drawn at random downloads each with the content its task recorded

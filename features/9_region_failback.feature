@@ -6,7 +6,10 @@ Feature: September drill: failback to the primary region
   March's. Then the primary region's links come back and its databases are rebuilt as a warm
   standby of ap-northeast-1, which took every write meanwhile; the failback fences
   ap-northeast-1 (its database read-only, its sessions ended), waits until az-a has replayed
-  all of its WAL, records the diff of every table between the two regions, and promotes az-a.
+  all of its WAL and until the exports ap-northeast-1 stored have come back by CRR (the plan's
+  版本化 + CRR 回切, at most its 60 s CRR limit), records the diff between the two regions (every
+  table, every version of the exports bucket, and the Redis keys, which the plan lets a cutover
+  lose and so are recorded, not compared with 0), and promotes az-a.
   The clients follow the weight back as their resolvers' answers expire: the failback's RTO is
   measured from the fence to the first window at 99% success through the front door, with
   10 s observed at the end so that a window of probes follows the last step. Nothing
@@ -22,6 +25,7 @@ Feature: September drill: failback to the primary region
     And the weighted record "api.glancy" is configured
     And probes call "/lookup" and "/history" every 100 ms
     And a writer commits numbered rows every 50 ms
+    And exports are requested every 250 ms
     And the baseline is measured for 2 seconds
     When the region ap-southeast-1 is cut off
     And the outage is detected after 2 seconds
@@ -39,5 +43,6 @@ Feature: September drill: failback to the primary region
     And the workload runs for 10 more seconds
     Then the RTO from the takeover by ap-southeast-1 is at most 30 minutes
     And no table differed between the regions when ap-southeast-1 took over
+    And no object differed between the regions when ap-southeast-1 took over
     And the RPO is at most 5 minutes
     And "lookup-bff" has at least 2 Ready replicas in ap-northeast-1

@@ -44,6 +44,10 @@ class RedisSwitch(BaseModel):
     url: str = Field(min_length=1)
 
 
+class CacheMode(BaseModel):
+    force_l2: bool
+
+
 class ReplayRequest(BaseModel):
     since: float | None = None
 
@@ -68,7 +72,7 @@ def _regenerate_prompt(word: str) -> str:
 def create_app(config: ServiceConfig) -> FastAPI:
     db = Database(config.database)
     redis = RedisEndpoint(config.redis)
-    cache = ResultCache(redis, config.cache_ttl_s)
+    cache = ResultCache(redis, config.cache_ttl_s, config.l1_cache_ttl_s, config.force_l2)
     budget = Budget(config.budget, db, redis)
     quota = Quota(config.quota, db, redis)
     llm = LlmClient(config.llm) if config.llm else None
@@ -125,7 +129,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         usage = budget.usage(completion.total_tokens, "lookup") if completion else None
 
         async def work(conn) -> dict:
-            result = cached or await lookups.result_for(conn, word)
+            result = cached.result if cached else await lookups.result_for(conn, word)
             await lookups.record_lookup(conn, user, word)
             if usage:
                 await budget.insert(conn, usage)
@@ -142,7 +146,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             await cache.put(word, result)
         if isinstance(outcome, str):
             return results.degraded_result(word, outcome)
-        answer = {**result, "source": "cache" if cached else "db"}
+        answer = {**result, "source": cached.tier if cached else "db"}
         if completion:
             answer |= {"ai_example": completion.content, "degraded": False}
         if config.version == "v2":
@@ -280,6 +284,15 @@ def create_app(config: ServiceConfig) -> FastAPI:
     async def get_cache_stats() -> dict:
         """This process's result-cache reads: hits, misses and unavailable since `since`."""
         return cache.stats()
+
+    @app.get("/admin/cache/mode")
+    async def get_cache_mode() -> dict:
+        return cache.mode()
+
+    @app.put("/admin/cache/mode")
+    async def put_cache_mode(body: CacheMode) -> dict:
+        """Force L2 (runbook 5.1 step 3, 强制 L2: the L1 emptied and bypassed) or lift it."""
+        return cache.force(body.force_l2)
 
     @app.get("/admin/quota")
     async def get_quota(user: Name) -> dict:

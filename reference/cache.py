@@ -1,12 +1,13 @@
 """Redis: its client, which can be pointed at another node at runtime, and the result cache
-(optional: failures fall back to the database)."""
+(optional: failures fall back to the database) in two tiers: each replica's own memory (L1,
+short-lived, when configured) in front of Redis (L2), which every replica shares."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from redis.asyncio import Redis
 from redis.asyncio.retry import Retry
@@ -21,6 +22,16 @@ log = logging.getLogger("reference.cache")
 # After a failed call, optional uses of Redis (cache, quota counters) skip it this long: a
 # stalled server then costs one socket timeout per period, not one per call of every request.
 _SKIP_AFTER_FAILURE_S = 1.0
+# How many words the L1 holds at most; past that it starts empty again.
+_L1_MAX_ENTRIES = 10_000
+# Where a cached result came from, as a lookup's `source` reports it.
+L1, L2 = "l1", "cache"
+
+
+@dataclass(frozen=True)
+class Cached:
+    result: dict
+    tier: str  # L1 or L2
 
 
 def connect_redis(config: RedisConfig) -> Redis:
@@ -83,19 +94,62 @@ class RedisEndpoint:
 class ResultCache:
     """Cached lookup results; logs once when Redis starts failing and once when it recovers.
 
-    It counts its own reads, which are the cache's hit rate (plan section 2): a hit or a miss
-    for each lookup Redis answered, and as unavailable one it did not (failed, or skipped after
-    a failure). Other reads of Redis, the quota and budget counters', are not cache reads and
-    are not counted. The counts start at 0 when the process starts, at `since`.
+    It counts its own reads of Redis, which are the cache's hit rate (plan section 2): a hit or
+    a miss for each lookup Redis answered, and as unavailable one it did not (failed, or
+    skipped after a failure). Other reads of Redis, the quota and budget counters', are not
+    cache reads and are not counted; nor are the L1's hits, counted apart (`l1_hits`). The
+    counts start at 0 when the process starts, at `since`.
+
+    While L2 is forced the L1 is neither read nor filled, so every replica answers what Redis
+    holds (after a Redis failover, the promoted node's content rather than each replica's
+    memory of the old one).
     """
 
-    def __init__(self, redis: RedisEndpoint, ttl_s: int) -> None:
-        self.redis, self.ttl_s = redis, ttl_s
+    def __init__(
+        self, redis: RedisEndpoint, ttl_s: int, l1_ttl_s: float = 0.0, force_l2: bool = False
+    ) -> None:
+        self.redis, self.ttl_s, self.l1_ttl_s = redis, ttl_s, l1_ttl_s
+        self.force_l2 = force_l2
+        self._l1: dict[str, tuple[float, dict]] = {}
         self._failing = False
         self.since = time.time()
-        self.hits = self.misses = self.unavailable = 0
+        self.hits = self.misses = self.unavailable = self.l1_hits = 0
 
-    async def get(self, word: str) -> dict | None:
+    def force(self, force_l2: bool) -> dict:
+        """L2 forced (the L1 emptied and left alone) or not; the mode now."""
+        self.force_l2 = force_l2
+        self._l1.clear()
+        log.warning("result cache: L2 %s", "forced" if force_l2 else "behind the L1 again")
+        return self.mode()
+
+    def mode(self) -> dict:
+        return {"l1_ttl_s": self.l1_ttl_s, "force_l2": self.force_l2}
+
+    async def get(self, word: str) -> Cached | None:
+        """From the L1 while it is used, else from Redis."""
+        if self._l1_used:
+            expires, result = self._l1.get(word, (0.0, {}))
+            if expires > time.monotonic():
+                self.l1_hits += 1
+                return Cached(result, L1)
+        result = await self._read(word)
+        if result is None:
+            return None
+        self._keep(word, result)
+        return Cached(result, L2)
+
+    @property
+    def _l1_used(self) -> bool:
+        return self.l1_ttl_s > 0 and not self.force_l2
+
+    def _keep(self, word: str, result: dict) -> None:
+        if not self._l1_used:
+            return
+        if len(self._l1) >= _L1_MAX_ENTRIES:
+            self._l1.clear()
+        self._l1[word] = (time.monotonic() + self.l1_ttl_s, result)
+
+    async def _read(self, word: str) -> dict | None:
         if not self.redis.available:
             self.unavailable += 1
             return None
@@ -120,11 +174,14 @@ class ResultCache:
             "hits": self.hits,
             "misses": self.misses,
             "unavailable": self.unavailable,
+            "l1_hits": self.l1_hits,
+            **self.mode(),
             "since": self.since,
             "redis": {"address": self.redis.describe(), "available": self.redis.available},
         }
 
     async def put(self, word: str, result: dict) -> None:
+        self._keep(word, result)
         if not self.redis.available:
             return
         try:

@@ -95,6 +95,10 @@ class ServiceConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     cache_ttl_s: int = 300
+    # The replica's own cache in front of Redis (L1): how long an entry serves, 0 for none;
+    # and whether lookups skip it and read Redis (L2) alone, runbook 5.1 step 3's 强制 L2.
+    l1_cache_ttl_s: float = 0.0
+    force_l2: bool = False
     llm: LlmConfig | None = None  # None: lookups answer from the database alone
     budget: BudgetConfig = BudgetConfig()
     quota: QuotaConfig = QuotaConfig()
@@ -179,6 +183,8 @@ def load_config(path: str | Path) -> ServiceConfig:
         host=top.get("host", str, "127.0.0.1"),
         port=top.get("port", int, 8080),
         cache_ttl_s=top.get("cache_ttl_s", int, 300),
+        l1_cache_ttl_s=top.get("l1_cache_ttl_s", float, 0.0),
+        force_l2=top.get("force_l2", bool, False),
         llm=_llm(top.section("llm")) if "llm" in top.data else None,
         budget=_budget(top.section("budget", optional=True)),
         quota=QuotaConfig(

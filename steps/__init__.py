@@ -6,12 +6,19 @@ the selected environment must provide each, or the scenario is refused before it
 """
 
 import re
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, TypeVar
 
 from drillbook.checks import CheckResult, rto
+from drillbook.checks.spot import sampled
+from drillbook.draws import Draw, sample
 from drillbook.drill import Drill
 from drillbook.profile import Profile
+from drillbook.spot_check import SampleCheck
+
+T = TypeVar("T")
 
 QUOTED = re.compile(r'"([^"]+)"')
 
@@ -46,9 +53,10 @@ def rto_now(
     threshold_s: float,
     prefix: str = "probe:",
     since: float | None = None,
+    until: float | None = None,
 ) -> CheckResult:
     """The RTO of the probes whose process starts with `prefix`, with the profile's window,
-    from T0 or from `since`."""
+    from T0 or from `since`, over the probes invoked before `until` if given."""
     return rto(
         drill.history,
         drill.require_t0() if since is None else since,
@@ -56,6 +64,7 @@ def rto_now(
         processes_prefix=prefix,
         window_s=profile.workload["window_s"],
         min_requests=profile.workload["window_requests"],
+        until=until,
     )
 
 
@@ -87,3 +96,30 @@ def cache_in_use(drill: Drill) -> str:
     if not drill.knows(CacheInUse):
         drill.remember(CacheInUse("primary"))
     return drill.recall(CacheInUse).node
+
+
+def spot_check_sample(
+    drill: Drill,
+    progress: Callable[[str], None],
+    seed: int,
+    n: int,
+    spec: SampleCheck,
+    population: Mapping[str, T],
+    verify: Callable[[T], str | None],
+) -> None:
+    """A spot check by random sample (plan 4.3): `n` items of `population` (key -> item)
+    drawn with the session's seed, each verified (`verify` says what is wrong, None: nothing);
+    the draw and the line of the spot-check record are written whatever the verdict."""
+    if n < 1:
+        raise ValueError(f"a spot check draws at least 1 {spec.unit}, not {n}")
+    what = f"{spec.check} ({drill.scenario})"
+    drawn = sample(seed, what, list(population), n)
+    draw = Draw(what, seed, ", ".join(drawn) or "none", f"{len(population)} {spec.unit}")
+    drill.drew(draw)
+    progress(f"drew {draw}")
+    result = sampled(
+        spec.check, spec.unit, len(population), {k: verify(population[k]) for k in drawn}
+    )
+    wrong = result.figure if result.measured else None
+    drill.spot_checked(spec.line(time.time(), len(population), len(drawn), wrong))
+    drill.verdict(result)

@@ -1,8 +1,9 @@
 """Runbook 5.2's AWS lines: the pre-checks (`aws s3api get-bucket-replication` must say
 Enabled, `aws route53 list-resource-record-sets` must show weighted routing), the RDS cluster
 failover (`aws rds failover-db-cluster`), a fault whose revert fails back with the topology
-restored, and the traffic switch (`aws route53 change-resource-record-sets`), reverted by
-putting the weights back."""
+restored, its cross-region form (the read replica cluster in the standby region promoted),
+and the traffic switch (`aws route53 change-resource-record-sets`), reverted by putting the
+weights back."""
 
 from __future__ import annotations
 
@@ -55,3 +56,12 @@ def fail_over(drill: Drill, cloud: Cloud, cluster: str) -> None:
     drill.evidence.attach_json(
         f"failover of {cluster}", {**moved, "writer": cloud.cluster_writer(cluster)}
     )
+
+
+@when(parsers.parse('the database cluster "{cluster}" fails over to {region}'))
+@performs("cloud.fail_over_region", cluster="{cluster}", region="{region}")
+def fail_over_region(drill: Drill, cloud: Cloud, cluster: str, region: str) -> None:
+    """Runbook 5.2 step 2 after the takeover: the database endpoint as RDS records it moves to
+    the region (its read replica cluster promoted); the record before and after is evidence."""
+    moved = drill.apply(cloud.fail_over_region(cluster, region))
+    drill.evidence.attach_json(f"RDS failover record of {cluster}: {region}", moved)

@@ -73,3 +73,20 @@ def recovery_poll(drill: Drill, profile: Profile, prefix: str) -> Poll:
         return result.passed and result.measured, result.explanation
 
     return poll
+
+
+@condition('the probes of "{path}" fail')
+def endpoint_fails(drill: Drill, dr_profile: Profile, path: str) -> Poll:
+    """The endpoint unreachable as its clients see it (runbook 5.1's trigger "a Redis node
+    unreachable"): its last window of requests, by the profile's window size, all failed."""
+    prefix, count = probe_process(path), dr_profile.workload["window_requests"]
+
+    def poll() -> tuple[bool, str]:
+        last = drill.history.ops(prefix=prefix)[-count:]
+        failed = [op for op in last if op.outcome != "ok"]
+        seen = f"{len(failed)} of the last {len(last)} requests of {prefix} failed"
+        if failed:
+            seen += f" (last error: {failed[-1].error})"
+        return len(last) == count and len(failed) == count, seen
+
+    return poll

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from functools import partial
 from typing import ClassVar
 
 from pytest_bdd import given, parsers, then, when
@@ -12,19 +14,27 @@ from pytest_bdd import given, parsers, then, when
 from drillbook.bdd import performs
 from drillbook.capabilities import Database, DatabaseInstance, Service
 from drillbook.checks.duration import duration_check
-from drillbook.checks.result import not_measured
-from drillbook.checks.rows import history_matches, rows_match
+from drillbook.checks.result import CheckResult, not_measured
+from drillbook.checks.rows import history_matches, rows_match, tables_match
+from drillbook.draws import Draw, fraction
 from drillbook.drill import Drill
-from steps import DatabaseInUse
+from drillbook.evidence.ledger import iso_utc8
+from drillbook.spot_check import pitr_spot_check, table_rows
+from steps import DatabaseInUse, quoted
 
 RESTORED = "pitr"
+RESTORE_DRAW = "PITR spot check: restore target time"
 
 
 @dataclass(frozen=True)
 class RestoreTarget:
-    PROVIDED_BY: ClassVar[str] = "Given the restore target time is marked"
+    PROVIDED_BY: ClassVar[str] = (
+        "Given the restore target time is marked (or: a restore target time is drawn at random "
+        "since the scenario began)"
+    )
     at: datetime
     rows: list[tuple]
+    drawn: bool = False
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,7 @@ class DeletedUsers:
 
 
 @given("the restore target time is marked")
+@when("the restore target time is marked")
 def mark_target(drill: Drill, database: Database) -> None:
     time.sleep(0.05)  # keep the target strictly after the last commit before it
     target = database.clock()
@@ -53,6 +64,35 @@ def mark_target(drill: Drill, database: Database) -> None:
         f"psql {database.primary_zone}: lookups committed at or before {target.isoformat()}",
         rows_text(rows),
     )
+
+
+DRAW_TARGET = "a restore target time is drawn at random since the scenario began"
+
+
+@given(DRAW_TARGET)
+@when(DRAW_TARGET)
+def draw_target(
+    drill: Drill, database: Database, draw_seed: int, progress: Callable[[str], None]
+) -> None:
+    """Seed 4.3's 随机恢复: a time drawn uniformly from the scenario so far, on the database's
+    clock (its start is this long before the database's now), so that the restored copy holds
+    what the scenario wrote before it and lacks what came after."""
+    end = database.clock()
+    start = end - timedelta(seconds=time.time() - drill.started_at)
+    what = f"{RESTORE_DRAW} ({drill.scenario})"  # two scenarios of a session draw apart
+    share = fraction(draw_seed, what)
+    target = start + (end - start) * share
+    draw = Draw(
+        what,
+        draw_seed,
+        iso_utc8(target.timestamp()),
+        f"{iso_utc8(start.timestamp())} to {iso_utc8(end.timestamp())} (the scenario so far), "
+        f"{share:.1%} into it",
+    )
+    drill.drew(draw)
+    progress(f"drew {draw}")
+    time.sleep(0.05)  # a commit of the target's last instant is visible before the rows are read
+    drill.remember(RestoreTarget(target, database.lookups_committed_by(target), drawn=True))
 
 
 @when("a bad DELETE removes every lookup")
@@ -109,7 +149,37 @@ def restored_equals_target(drill: Drill) -> None:
     instance = drill.recall(Restored).instance
     restored = drill.observed(f"lookups of {instance.name}", instance.lookups)
     drill.evidence.attach_text(f"psql {instance.name}: every row of lookups", rows_text(restored))
-    drill.verdict(rows_match("lookups", drill.recall(RestoreTarget).rows, restored))
+    target = drill.recall(RestoreTarget)
+    verdict_with_spot_check(drill, target, rows_match("lookups", target.rows, restored))
+
+
+@then(parsers.parse("the restored tables {tables} equal the source at the target time"))
+def restored_tables_equal(drill: Drill, database: Database, tables: str) -> None:
+    """The plan's PITR spot check (seed 4.3): each table of the restored copy against the
+    source's rows committed by the target time (drillbook.spot_check), the line of the
+    spot-check record written whatever the verdict."""
+    target = drill.recall(RestoreTarget)
+    restored = drill.recall(Restored).instance
+    source = database.instance(database.primary_zone)
+    names = quoted(tables)
+    expected = {
+        name: drill.observed(
+            f"{name} committed by the target", partial(table_rows, source, name, target.at)
+        )
+        for name in names
+    }
+    got = {
+        name: drill.observed(f"{name} of {restored.name}", partial(table_rows, restored, name))
+        for name in names
+    }
+    verdict_with_spot_check(drill, target, tables_match(expected, got))
+
+
+def verdict_with_spot_check(drill: Drill, target: RestoreTarget, result: CheckResult) -> None:
+    """A restore's comparison is the plan's PITR spot check: its line of the 4.3 record is
+    written whatever the verdict, then the verdict."""
+    drill.spot_checked(pitr_spot_check(time.time(), target.at, result.figure, drawn=target.drawn))
+    drill.verdict(result)
 
 
 @then(parsers.parse("the restore took at most {limit:g} {unit}"))

@@ -6,6 +6,7 @@ the artifacts replicated to the DR region."""
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from typing import ClassVar
@@ -15,12 +16,13 @@ from pytest_bdd import given, parsers, then, when
 from drillbook.bdd import performs, reverts
 from drillbook.capabilities import ExportQueue, ObjectStorage, Service
 from drillbook.capabilities.exports import REPLAY, WORKER
-from drillbook.checks.crr import replicated
+from drillbook.checks.crr import replicated, replicated_at_cut
 from drillbook.checks.duration import to_seconds
 from drillbook.checks.exports import (
     ExportRecord,
     acknowledged,
     artifacts_match,
+    download_problem,
     exactly_once,
     replay_completed,
 )
@@ -28,8 +30,9 @@ from drillbook.checks.latency import answered_within
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill, MissingStep
 from drillbook.objects import ObjectState, split_location
+from drillbook.spot_check import SampleCheck
 from drillbook.workload import HttpProbe
-from steps import probe_process
+from steps import probe_process, spot_check_sample
 from steps.traffic import user_id
 
 EXPORTS = probe_process("/exports")
@@ -38,6 +41,13 @@ REQUEST_TIMEOUT_S = 10.0
 # How long the kill waits for the worker to be inside a task.
 KILL_WINDOW_S = 10.0
 USERS = 10
+REPLAYED_SAMPLE = SampleCheck(
+    check="replayed exports not downloadable as recorded",
+    unit="replayed exports",
+    item="导出任务重放",
+    drawn="重放补偿的失败任务",
+    right="可下载且内容与记录一致",
+)
 
 
 @dataclass(frozen=True)
@@ -183,6 +193,28 @@ def replay_time(drill: Drill, exports: ExportQueue, limit: float, unit: str) -> 
     drill.verdict(replay_completed(replays[-1].start, replayed, records, limit, unit))
 
 
+@condition(
+    'every object in "{location}" that {source} held at the cut is in {target}, '
+    "or was in flight for at most {lag:g} seconds"
+)
+def objects_held_at_cut_replicated(
+    drill: Drill, storage: ObjectStorage, location: str, source: str, target: str, lag: float
+) -> Poll:
+    """Runbook 5.2 step 5's CRR check while `source` is cut off (the cut: T0): the objects it
+    held then, each replicated or in flight within the CRR lag `lag` (drillbook.checks.crr)."""
+    bucket, prefix = split_location(location)
+    cut = drill.require_t0()
+
+    def poll() -> tuple[bool, str]:
+        states = [
+            (region, storage.latest_objects(region, bucket, prefix)) for region in (source, target)
+        ]
+        result = replicated_at_cut(location, *states, cut=cut, lag_limit_s=lag)
+        return result.passed, result.explanation
+
+    return poll
+
+
 @then(
     parsers.parse(
         'every object in "{location}" is replicated from {source} to {target} with the same content'
@@ -204,6 +236,40 @@ def artifacts_in_region(drill: Drill, exports: ExportQueue, region: str) -> None
     records = export_records(drill, exports)
     stored = drill.observed(f"export artifacts in {region}", partial(exports.artifacts, region))
     drill.verdict(artifacts_match(drill.history, EXPORTS, records, region, stored))
+
+
+@then(
+    parsers.parse(
+        "a spot check of {n:d} replayed exports drawn at random downloads each with the content "
+        "its task recorded"
+    )
+)
+def replayed_spot_check(
+    drill: Drill,
+    exports: ExportQueue,
+    draw_seed: int,
+    progress: Callable[[str], None],
+    n: int,
+) -> None:
+    """Seed 4.3's 导出任务重放 (随机抽 20 条失败任务): tasks the replay compensated, each fetched
+    as its user would (status, then the download link) and its bytes hashed against what its
+    task recorded."""
+    records = export_records(drill, exports)
+    population = {task: task for task in drill.recall(Replayed).tasks}
+
+    def verify(task: str) -> str | None:
+        return download_problem(records.get(task), download(exports, task))
+
+    spot_check_sample(drill, progress, draw_seed, n, REPLAYED_SAMPLE, population, verify)
+
+
+def download(exports: ExportQueue, task: str) -> bytes | str:
+    """The bytes a user downloads, or what the user saw instead: whatever went wrong is this
+    task's problem, never the end of the spot check."""
+    try:
+        return exports.downloaded(task)
+    except Exception as exc:  # noqa: BLE001 - recorded as the task's problem
+        return f"{type(exc).__name__}: {exc}"
 
 
 # What the Then steps read of the live environment, read once: the worker may complete a task

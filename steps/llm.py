@@ -8,25 +8,37 @@ that needs them.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pytest_bdd import parsers, then
 
 from drillbook.capabilities import Network, Service
 from drillbook.checks import degraded_answers, duration_check
+from drillbook.checks.degradation import begun_and_answered, degraded_payload_problem
+from drillbook.checks.result import clock
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill, MissingStep
-from drillbook.workload import Op
+from drillbook.spot_check import SampleCheck
+from drillbook.workload import Op, answer_flag
+from steps import spot_check_sample
 
 LOOKUPS = "probe:/lookup"
 # The network link to the LLM provider.
 LLM = "llm"
 FAULT_STEP = 'When "llm" answers N ms late'
 RESTORE_STEP = 'When the network to "llm" is restored'
+DEGRADED_SAMPLE = SampleCheck(
+    check="lookups without the degraded payload",
+    unit="lookups",
+    item="熔断降级抽查",
+    drawn="故障期间的查询",
+    right="为基础释义 + 模板例句",
+)
 
 
 def full_answer(op: Op) -> bool:
     """A lookup answered 200 with the full payload, not the degraded one."""
-    flags = op.value if isinstance(op.value, dict) else {}
-    return op.outcome == "ok" and flags.get("degraded") is False
+    return op.outcome == "ok" and answer_flag(op, "degraded") is False
 
 
 @condition("the LLM circuit breaker is {state}")
@@ -60,6 +72,26 @@ def full_answers(drill: Drill) -> Poll:
 def all_degraded(drill: Drill, network: Network) -> None:
     start, end = drill.fault_window(network.target(LLM))
     drill.verdict(degraded_answers(drill.history, LOOKUPS, start, end))
+
+
+@then(
+    parsers.parse(
+        "a spot check of {n:d} lookups drawn at random from the fault finds each a basic "
+        "definition with a template example"
+    )
+)
+def degraded_spot_check(
+    drill: Drill, network: Network, draw_seed: int, progress: Callable[[str], None], n: int
+) -> None:
+    """Seed 4.3 for January (100% 返回基础释义 + 模板例句): lookups begun and answered while
+    the LLM link was faulty, each judged on what its answer carried, not only on its degraded
+    flag."""
+    start, end = drill.fault_window(network.target(LLM))
+    ops = begun_and_answered(drill.history, LOOKUPS, start, end)
+    population = {f"{clock(op.start)} #{n}": op for n, op in enumerate(ops, 1)}
+    spot_check_sample(
+        drill, progress, draw_seed, n, DEGRADED_SAMPLE, population, degraded_payload_problem
+    )
 
 
 @then(parsers.parse("the LLM circuit breaker opened within {limit:g} {unit} of the fault"))

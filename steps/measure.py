@@ -6,7 +6,7 @@ cannot change a figure.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import ClassVar
 
 from pytest_bdd import given, parsers, then, when
@@ -46,7 +46,8 @@ def rto_at_most(drill: Drill, dr_profile: Profile, limit: float, unit: str) -> N
 def endpoint_rto_at_most(
     drill: Drill, dr_profile: Profile, path: str, limit: float, unit: str
 ) -> None:
-    drill.verdict(rto_now(drill, dr_profile, to_seconds(limit, unit), prefix=probe_process(path)))
+    result = rto_now(drill, dr_profile, to_seconds(limit, unit), prefix=probe_process(path))
+    drill.verdict(replace(result, name=f"RTO {path}"))
 
 
 @then("the probes saw the outage")
@@ -76,6 +77,7 @@ def sla_over_plan_window(drill: Drill, dr_profile: Profile, minutes: float, pct:
         pct,
         rto_window_s=dr_profile.workload["window_s"],
         min_requests=dr_profile.workload["window_requests"],
+        settled_from=max(op.start for op in drill.operations()),
     )
     drill.verdict(result)
 

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import itertools
 import secrets
+import tempfile
 import time
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
+from pathlib import Path
 from typing import ClassVar
 
 from pytest_bdd import given, parsers, then, when
 
 from drillbook.bdd import performs
 from drillbook.capabilities import Cache, Service
+from drillbook.capabilities.service import FORCE_L2
 from drillbook.checks import (
     QuotaSample,
     accepting_again,
@@ -27,18 +30,26 @@ from drillbook.checks import (
     rpo,
     signal_raised,
 )
+from drillbook.checks.cache_tiers import l1_answers_after
 from drillbook.checks.duration import to_seconds
+from drillbook.checks.rdb import rdb_loads
 from drillbook.conditions import Poll, condition
-from drillbook.drill import Drill, DrillError
+from drillbook.drill import Drill, DrillError, MissingStep
 from drillbook.profile import Profile
+from drillbook.redis_snapshot import snapshot_and_load
+from drillbook.spot_check import rdb_spot_check as rdb_spot_check_line
 from drillbook.workload import HttpProbe, RedisStatsSampler, RedisWriter, answer_flags
 from steps import CacheInUse, cache_in_use, client_timeout, probe_user
+from steps.llm import LOOKUPS
 from steps.traffic import SEED_WORDS
 
 # The Redis node the service uses when nothing has moved it.
 PRIMARY = "primary"
 # Lost Redis keys read as the span of writes they were acknowledged in.
 SECONDS_OF_WRITES = "s of writes"
+# The limit on taking a snapshot, and on reading it: under a second for the drill's own cache,
+# minutes for a large one.
+RDB_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -188,6 +199,21 @@ def point_at_replica(drill: Drill, service: Service) -> None:
     drill.evidence.attach_json("service redis endpoint", answer)
 
 
+@when("forced L2 is enabled")
+@performs("service.force_l2")
+def force_l2(drill: Drill, service: Service) -> None:
+    """Runbook 5.1 step 3, 完成后启用强制 L2: the replicas read Redis alone from now on."""
+    drill.evidence.attach_json("PUT /admin/cache/mode", drill.apply(service.force_l2()))
+
+
+@then("no lookup was answered from L1 after forced L2 was enabled")
+def no_l1_answer(drill: Drill) -> None:
+    forced = drill.remediations(FORCE_L2)
+    if not forced:
+        raise MissingStep("no L2 was forced: add 'When forced L2 is enabled' before this step")
+    drill.verdict(l1_answers_after(drill.history, LOOKUPS, forced[-1].end))
+
+
 @when("the quota compensation job runs")
 @performs("service.recompute_quota")
 def compensation_job(drill: Drill, service: Service) -> None:
@@ -214,6 +240,23 @@ def hit_rate_at_least(drill: Drill, pct: float) -> Poll:
         return done, last.describe()
 
     return poll
+
+
+@then("a spot check of the Redis RDB snapshot finds it loadable")
+def rdb_spot_check(drill: Drill, cache: Cache) -> None:
+    """Seed 4.3's Redis AOF 校验: the node in use snapshotted as `redis-cli --rdb` does and
+    read by `redis-check-rdb` (drillbook.redis_snapshot); the line of the spot-check record,
+    with the hit rate last measured, is written whatever the verdict."""
+    node = drill.recall(CacheInUse).node if drill.knows(CacheInUse) else PRIMARY
+    with tempfile.TemporaryDirectory(prefix="drillbook-rdb-") as work_dir:
+        snapshot = drill.observed(
+            f"RDB snapshot of {node}",
+            lambda: snapshot_and_load(node, cache.url(node), Path(work_dir), RDB_S),
+        )
+    drill.evidence.attach_json(f"redis-cli --rdb, redis-check-rdb: {node}", asdict(snapshot))
+    rates = [point.rate for point in hit_rates(drill.history) if point.rate is not None]
+    drill.spot_checked(rdb_spot_check_line(time.time(), snapshot, rates[-1] if rates else None))
+    drill.verdict(rdb_loads(snapshot))
 
 
 @then(parsers.parse("Redis accepted commands again within {limit:g} {unit} of the fault"))

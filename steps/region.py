@@ -7,15 +7,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
-from pytest_bdd import parsers, then, when
+from pytest_bdd import given, parsers, then, when
 
 from drillbook.bdd import performs, reverts
 from drillbook.capabilities import Database, Network, Service
 from drillbook.capabilities.operation import REMEDIATION
 from drillbook.capabilities.service import TAKE_OVER
-from drillbook.checks.degradation import full_answers_from
+from drillbook.checks.degradation import answered_in_full_by, full_answers_from
 from drillbook.checks.duration import to_seconds
-from drillbook.checks.region_diff import tables_differ
+from drillbook.checks.region_diff import objects_differ, tables_differ
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill, MissingStep
 from drillbook.profile import Profile
@@ -42,7 +42,11 @@ def streaming_standby(drill: Drill, database: Database, name: str) -> Poll:
     return poll
 
 
-@when(parsers.parse("the region {region} is cut off"))
+CUT_OFF = "the region {region} is cut off"
+
+
+@given(parsers.parse(CUT_OFF))  # runbook 5.2's trigger
+@when(parsers.parse(CUT_OFF))
 @performs("network.cut", region="{region}")
 def region_cut_off(drill: Drill, network: Network, region: str) -> None:
     """Every link of the region cut, in the order the environment lists them; the first cut
@@ -92,15 +96,35 @@ def rto_from_takeover(
 ) -> None:
     """A failback's own RTO: from the start of the region's (last) takeover, when the other
     region was fenced, to the first window at 99% success through the front door."""
-    started = [op.start for op in drill.operations(REMEDIATION, target=f"region {region}")
+    started = takeover_starts(drill, region)[-1]
+    result = rto_now(drill, dr_profile, to_seconds(limit, unit), since=started)
+    drill.verdict(replace(result, name=f"RTO from the takeover by {region}"))
+
+
+@then(parsers.parse("the RTO of the cutover to {region} is at most {limit:g} {unit}"))
+def rto_of_cutover(drill: Drill, dr_profile: Profile, region: str, limit: float, unit: str) -> None:
+    """A cutover's RTO in a scenario that fails back too: from T0 to the first window at 99%
+    success, over the probes invoked before the next takeover (the failback's fence), whose
+    own outage is the failback's RTO."""
+    taken = takeover_starts(drill, region)[0]
+    later = [start for start in takeover_starts(drill) if start > taken]
+    until = later[0] if later else None
+    result = rto_now(drill, dr_profile, to_seconds(limit, unit), until=until)
+    drill.verdict(replace(result, name=f"RTO of the cutover to {region}"))
+
+
+def takeover_starts(drill: Drill, region: str | None = None) -> list[float]:
+    """When the region's takeovers began (any region's, without one), in order; a missing
+    takeover of the region names the step it needs."""
+    target = None if region is None else f"region {region}"
+    started = [op.start for op in drill.operations(REMEDIATION, target=target)
                if op.value.get("kind") == TAKE_OVER]  # fmt: skip
-    if not started:
+    if not started and region is not None:
         raise MissingStep(
             f"no takeover by {region} to measure from: the step needs "
             f"{TakenOver.PROVIDED_BY.format(key=region)!r} earlier in the scenario"
         )
-    result = rto_now(drill, dr_profile, to_seconds(limit, unit), since=started[-1])
-    drill.verdict(replace(result, name=f"RTO from the takeover by {region}"))
+    return started
 
 
 @then(parsers.parse("no table differed between the regions when {region} took over"))
@@ -110,8 +134,33 @@ def no_table_differed(drill: Drill, region: str) -> None:
     drill.verdict(tables_differ(taken.done.get("diff") or {}))
 
 
+@then(parsers.parse("no object differed between the regions when {region} took over"))
+def no_object_differed(drill: Drill, region: str) -> None:
+    """Runbook 5.2's diff of a failback for object storage (版本化 + CRR 回切), as the
+    takeover recorded it."""
+    taken = drill.recall(TakenOver, key=region)
+    drill.verdict(objects_differ(taken.done.get("objects")))
+
+
 @then(parsers.parse("the LLM adapter answers in full from {region}"))
 def llm_answers_from(drill: Drill, region: str) -> None:
     """Runbook 5.2 step 4 (`kubectl --context=<region> logs deploy/llm-adapter`), as clients
     see it: the lookups the region answered after T0 carried the LLM's example."""
     drill.verdict(full_answers_from(drill.history, LOOKUPS, region, drill.require_t0()))
+
+
+@condition("lookups are answered in full from {region}")
+def answered_in_full_from(drill: Drill, region: str) -> Poll:
+    """Runbook 5.2 step 4 while the drill acts: the last probed lookup was answered by the
+    region (the service's `X-Region` header) with the LLM's example."""
+
+    def poll() -> tuple[bool, str]:
+        lookups = drill.history.ops(process=LOOKUPS)
+        if not lookups:
+            return False, "no lookup probed yet"
+        last = lookups[-1]
+        return answered_in_full_by(
+            last, region
+        ), f"last lookup {last.outcome}: {last.value or last.error}"
+
+    return poll

@@ -31,13 +31,27 @@ def service_is_up(service: Service) -> None:
 def probes_call(
     drill: Drill, service: Service, dr_profile: Profile, paths: str, interval: int
 ) -> None:
+    start_probes(drill, service, paths, interval, client_timeout(dr_profile))
+
+
+@given(parsers.parse("probes call {paths} every {interval:d} ms, waiting up to {wait:g} seconds"))
+def patient_probes_call(
+    drill: Drill, service: Service, paths: str, interval: int, wait: float
+) -> None:
+    """Clients that wait longer than the profile's probe timeout: where the answer under test
+    comes only after a dependency's timeout (a degraded answer after the LLM adapter's), an
+    impatient probe would record the harness's impatience, not the service's answer."""
+    start_probes(drill, service, paths, interval, wait)
+
+
+def start_probes(drill: Drill, service: Service, paths: str, interval: int, wait_s: float) -> None:
     for path in quoted(paths):
         probe = HttpProbe(
             drill.history,
             service.url,
             path,
             interval_s=interval / 1000,
-            timeout_s=client_timeout(dr_profile),
+            timeout_s=wait_s,
             params={"word": "drill", "user": probe_user(drill)},
             record=answer_flags,
         )

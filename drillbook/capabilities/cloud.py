@@ -45,3 +45,9 @@ class Cloud(Protocol):
         moves and the service follows it. Reverted by failing back with the topology restored.
         Its result: {"cluster", "from", "to", "from_zone", "to_zone"}."""
         ...
+
+    def fail_over_region(self, cluster: str, region: str) -> Operation[dict]:
+        """Runbook 5.2 step 2 across regions: the cluster's read replica cluster in `region`
+        promoted to a writer (`aws rds promote-read-replica-db-cluster`). Its result: {"cluster",
+        "region", "promoted", "before", "after"}, each state {"cluster", "source", "status"}."""
+        ...

@@ -30,6 +30,11 @@ class ExportQueue(Protocol):
         lists the re-enqueued task ids under "replayed". Its kind is REPLAY."""
         ...
 
+    def downloaded(self, task_id: str) -> bytes:
+        """GET /exports/{task_id}, then its download link, as a user holding the task does;
+        raises (drillbook.glancy.ServiceCallError) naming what a user would have seen."""
+        ...
+
     def artifacts(self, region: str) -> dict[str, ObjectState]:
         """Each export artifact's latest version as the region's bucket serves it, by key,
         downloaded and hashed."""

@@ -12,7 +12,9 @@ class Network(Protocol):
         """Connections refused and open ones dropped."""
         ...
 
-    def latency(self, link: str, ms: int) -> Operation[None]: ...
+    def latency(self, link: str, ms: int, jitter_ms: int = 0) -> Operation[None]:
+        """Each chunk delayed `ms`, give or take up to `jitter_ms`."""
+        ...
 
     def silence(self, link: str) -> Operation[None]:
         """Connections stay open, nothing comes back."""

@@ -45,6 +45,11 @@ class Service(Protocol):
         """Use the Redis node `node` ("primary", "replica")."""
         ...
 
+    def force_l2(self) -> Operation[dict]:
+        """Runbook 5.1 step 3's 强制 L2: every replica reads Redis alone, its own L1 cache
+        emptied and bypassed, until reverted; the result is the cache mode."""
+        ...
+
     def versions(self) -> list[str]:
         """The version each replica reports."""
         ...
@@ -111,5 +116,7 @@ class Service(Protocol):
 
 # The kind of a takeover in the journal and the history, either way between the regions.
 TAKE_OVER = "warm-standby cutover"
+# The kind of forcing L2, and its target, in the journal and the history.
+FORCE_L2, CACHE_TIERS = "force L2", "service cache tiers"
 # The target a release is journaled under (Service.roll_out): restoring it rolls back.
 RELEASE = "service release"

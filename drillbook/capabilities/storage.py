@@ -41,6 +41,14 @@ class ObjectStorage(Protocol):
         """A new version of `key` written in the region: its version id and SHA-256."""
         ...
 
+    def copy(
+        self, source: str, bucket: str, key: str, target: str, target_bucket: str
+    ) -> Operation[dict]:
+        """`aws s3 cp` across regions: the key's current bytes read in `source`, written as
+        the same key in `target_bucket` of `target`. A remediation that stays: the copy is
+        the runbook's record, not a fault."""
+        ...
+
     def current(self, region: str, bucket: str, key: str) -> Current:
         """The key's current version as the region serves it, its bytes hashed; an unreadable
         key is a Current naming the error."""

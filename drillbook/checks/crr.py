@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from drillbook.checks.result import CheckResult, clock, not_measured, number
 from drillbook.checks.sla import describe_window
-from drillbook.objects import ObjectState
+from drillbook.objects import FIRST_SHOWN, ObjectState
 from drillbook.workload.history import History, Op
 
 
@@ -119,7 +119,8 @@ def replicated(
     target: tuple[str, dict[str, ObjectState]],
 ) -> CheckResult:
     """Every object of `bucket` in the source region is in the target region as the same
-    version with the same content, reported COMPLETED by the source and REPLICA by the target.
+    version with the same content, reported COMPLETED by the source and REPLICA by the target
+    (or, for an object the target region wrote and replicated back, the other way round).
 
     `source` and `target` are (region, key -> state). The figure is the number of objects that
     are not; an empty source bucket is not a replication measured.
@@ -130,15 +131,11 @@ def replicated(
     if not at_source:
         why = f"{bucket} holds no object in {source_region}"
         return not_measured(name, "objects", 0, why, {"objects": 0})
-    problems = {
-        key: problem
-        for key, state in sorted(at_source.items())
-        if (problem := _problem(state, at_target.get(key)))
-    }
+    problems = _problems(at_source, at_target)
     details = {
         "objects": len(at_source),
         "not_replicated": len(problems),
-        "problems": dict(list(problems.items())[:20]),
+        "problems": dict(list(problems.items())[:FIRST_SHOWN]),
     }
     if problems:
         first = next(iter(problems.items()))
@@ -149,9 +146,100 @@ def replicated(
     else:
         explanation = (
             f"all {len(at_source)} objects of {route} replicated: same version and SHA-256, "
-            f"{SOURCE_DONE} at the source, {TARGET_COPY} at the target"
+            f"{SOURCE_DONE} where written, {TARGET_COPY} where copied"
         )
     return CheckResult(name, len(problems), "objects", 0, not problems, explanation, details)
+
+
+def replicated_at_cut(
+    bucket: str,
+    source: tuple[str, dict[str, ObjectState]],
+    target: tuple[str, dict[str, ObjectState]],
+    cut: float,
+    lag_limit_s: float,
+) -> CheckResult:
+    """`replicated` for a source region cut off at `cut` (epoch seconds), as runbook 5.2 step 5
+    verifies CRR while the primary region is down: only the objects it held at the cut count.
+
+    An object its store had not reported replicated (not COMPLETED) was in flight at the cut
+    when written at most `lag_limit_s` (the plan's CRR lag) before it: the cut, not CRR, kept
+    it from the target, and it is named, not failed. One written after the cut (a worker of
+    the cut-off region finishing its task) could not replicate until the links are back. Both
+    are the failback's to reconcile, and its diff of versions shows whether they were. The
+    figure is the number of objects held at the cut that are neither replicated nor in flight;
+    not measured when none was replicated (nothing was verified). `written_at` is the store's
+    clock in whole seconds: an object written in the second of the cut can count as held, and
+    is then in flight; a lag limit of many seconds absorbs that and a small clock skew.
+    Written for buckets whose keys are written once (exports): a key rewritten after the cut
+    is judged by its newest version, so it is left out as written after it.
+    """
+    (source_region, at_source), (target_region, at_target) = source, target
+    name = f"objects held at the cut not replicated to {target_region}"
+    route = f"{bucket} from {source_region} to {target_region}"
+    held = {key: state for key, state in at_source.items() if _written_by(state, cut)}
+    after = len(at_source) - len(held)
+    if not held:
+        why = f"{bucket} held no object in {source_region} at the cut ({after} written after it)"
+        return not_measured(name, "objects", 0, why, {"objects": 0, "after_cut": after})
+    problems = _problems(held, at_target)
+    in_flight = {
+        key: f"{problem}, written {cut - held[key].written_at:.2f} s before the cut"
+        for key, problem in problems.items()
+        if held[key].replication_status != SOURCE_DONE and cut - held[key].written_at <= lag_limit_s
+    }
+    failing = {key: problem for key, problem in problems.items() if key not in in_flight}
+    if len(in_flight) == len(held):
+        why = (
+            f"none of the {len(held)} objects of {route} held at the cut was replicated yet: "
+            f"all in flight ({_first(in_flight)})"
+        )
+        return not_measured(name, "objects", 0, why, {"objects": len(held), "after_cut": after})
+    details = {
+        "objects": len(held),
+        "after_cut": after,
+        "lag_limit_s": lag_limit_s,
+        "in_flight": dict(list(in_flight.items())[:FIRST_SHOWN]),
+        "not_replicated": len(failing),
+        "problems": dict(list(failing.items())[:FIRST_SHOWN]),
+    }
+    aside = (
+        f"{len(in_flight)} in flight at the cut (written within the {number(lag_limit_s)} s "
+        f"CRR lag, not yet replicated{': ' + _first(in_flight) if in_flight else ''}), "
+        f"{after} written after it"
+    )
+    if failing:
+        first = next(iter(failing.items()))
+        explanation = (
+            f"{len(failing)} of {len(held)} objects of {route} held at the cut not replicated "
+            f"with the same content; first: {first[0]}: {first[1]}; {aside}"
+        )
+    else:
+        explanation = (
+            f"{len(held) - len(in_flight)} of {len(held)} objects of {route} held at the cut "
+            f"replicated with the same version and SHA-256; {aside}"
+        )
+    return CheckResult(name, len(failing), "objects", 0, not failing, explanation, details)
+
+
+def _first(problems: dict[str, str], shown: int = 3) -> str:
+    return "; ".join(f"{key}: {why}" for key, why in list(problems.items())[:shown])
+
+
+def _written_by(state: ObjectState, cut: float) -> bool:
+    if state.written_at is None:
+        raise ValueError("the store did not say when the object was written")
+    return state.written_at <= cut
+
+
+def _problems(
+    at_source: dict[str, ObjectState], at_target: dict[str, ObjectState]
+) -> dict[str, str]:
+    """Key -> why the source's object is not replicated in the target, by key."""
+    return {
+        key: problem
+        for key, state in sorted(at_source.items())
+        if (problem := _problem(state, at_target.get(key)))
+    }
 
 
 def _problem(source: ObjectState, target: ObjectState | None) -> str | None:
@@ -161,10 +249,16 @@ def _problem(source: ObjectState, target: ObjectState | None) -> str | None:
         return f"target holds version {target.version_id}, source {source.version_id}"
     if target.sha256 != source.sha256:
         return f"content differs: SHA-256 {target.sha256} at the target, {source.sha256}"
-    if source.replication_status != SOURCE_DONE:
-        return f"source reports replication status {source.replication_status}"
-    if target.replication_status != TARGET_COPY:
-        return f"target reports replication status {target.replication_status}"
+    back = source.replication_status == TARGET_COPY  # the target region wrote it, CRR back
+    expected = {"source": TARGET_COPY, "target": SOURCE_DONE} if back else {
+        "source": SOURCE_DONE, "target": TARGET_COPY}  # fmt: skip
+    for end, state in (("source", source), ("target", target)):
+        if state.replication_status != expected[end]:
+            written = " (written in the target region, replicated back)" if back else ""
+            return (
+                f"{end} reports replication status {state.replication_status}, expected "
+                f"{expected[end]}{written}"
+            )
     return None
 
 
@@ -188,7 +282,7 @@ def versions_match(
         for (key, version), etag in sorted(at_source.items())
         if at_target.get((key, version)) != etag
     }
-    details = {"versions": len(at_source), "differing": dict(list(differing.items())[:20])}
+    details = {"versions": len(at_source), "differing": dict(list(differing.items())[:FIRST_SHOWN])}
     if differing:
         first = next(iter(differing.items()))
         explanation = (

@@ -9,19 +9,22 @@ from __future__ import annotations
 
 from drillbook.checks.result import CheckResult, not_measured, number
 from drillbook.checks.sla import describe_window, window_ops
-from drillbook.workload import History
+from drillbook.workload import History, Op, answer_flag
 
 
 def degraded_answers(
     history: History, prefix: str, start: float, end: float, threshold_pct: float = 100.0
 ) -> CheckResult:
-    """Percent of the `prefix` requests invoked in [start, end] answered 2xx and degraded."""
-    ops = window_ops(history, prefix, start, end)
+    """Percent of the `prefix` requests begun and answered within [start, end] that were
+    answered 2xx and degraded. A request still in flight at `end`, when the dependency came
+    back, may rightly have had the full answer, so it is not one of the fault's; a failure
+    is still the SLA's and the failed-requests check's to count."""
+    ops = begun_and_answered(history, prefix, start, end)
     where = f"{prefix} {describe_window(start, end)}"
     if not ops:
-        why = f"no request of {prefix}* was invoked {describe_window(start, end)}"
+        why = f"no request of {prefix}* was begun and answered {describe_window(start, end)}"
         return not_measured("degraded answers", "%", threshold_pct, why, {"requests": 0})
-    degraded = [op for op in ops if op.outcome == "ok" and _degraded(op.value)]
+    degraded = [op for op in ops if op.outcome == "ok" and answer_flag(op, "degraded") is True]
     others = [op for op in ops if op not in degraded]
     figure = 100.0 * len(degraded) / len(ops)
     passed = figure >= threshold_pct
@@ -41,8 +44,28 @@ def degraded_answers(
     return CheckResult("degraded answers", figure, "%", threshold_pct, passed, explanation, details)
 
 
-def _degraded(value: object) -> bool:
-    return isinstance(value, dict) and value.get("degraded") is True
+def begun_and_answered(history: History, prefix: str, start: float, end: float) -> list[Op]:
+    """The `prefix` requests begun and answered within [start, end]: the fault's own."""
+    return [op for op in window_ops(history, prefix, start, end) if op.end <= end]
+
+
+def degraded_payload_problem(op: Op) -> str | None:
+    """What a lookup answered during the fault lacked of the plan's degraded payload (基础释义 +
+    模板例句): a 2xx, marked degraded, with a definition and an example, none generated."""
+    if op.outcome != "ok":
+        return f"not answered: {op.outcome} {op.status or ''} {op.error or ''}".strip()
+    if answer_flag(op, "degraded") is not True:
+        return "a full answer, not the degraded payload"
+    missing = [
+        phrase
+        for part, phrase in (("definition", "a definition"), ("example", "an example"))
+        if answer_flag(op, part) is not True
+    ]
+    if missing:
+        return f"degraded without {' or '.join(missing)}"
+    if answer_flag(op, "ai_example"):
+        return "degraded, yet with a generated example"
+    return None
 
 
 def full_answers_from(history: History, prefix: str, region: str, start: float) -> CheckResult:
@@ -50,16 +73,16 @@ def full_answers_from(history: History, prefix: str, region: str, start: float) 
     `prefix` requests invoked from `start` that the region gave was the full payload, with
     the LLM's example; failures are the SLA's and the RTO's to judge, not this check's."""
     ops = window_ops(history, prefix, start)
-    answered = [op for op in ops if op.outcome == "ok" and _region(op.value) == region]
+    answered = [op for op in ops if op.outcome == "ok" and answer_flag(op, "region") == region]
     name = f"LLM answers from {region}"
     if not answered:
-        seen = sorted({r for op in ops if (r := _region(op.value))})
+        seen = sorted({r for op in ops if (r := answer_flag(op, "region"))})
         why = (
             f"no request of {prefix}* invoked {describe_window(start, None)} was answered by "
             f"{region} (answered by: {', '.join(seen) or 'no region said'})"
         )
         return not_measured(name, "%", 100.0, why, {"requests": len(ops)})
-    degraded = [op for op in answered if not _full(op.value)]
+    degraded = [op for op in answered if not _full(op)]
     figure = 100.0 * (len(answered) - len(degraded)) / len(answered)
     passed = not degraded
     details = {
@@ -81,9 +104,10 @@ def full_answers_from(history: History, prefix: str, region: str, start: float) 
     return CheckResult(name, figure, "%", 100.0, passed, explanation, details)
 
 
-def _region(value: object) -> str | None:
-    return value.get("region") if isinstance(value, dict) else None
+def answered_in_full_by(op: Op, region: str) -> bool:
+    """A lookup the region answered with the LLM's example."""
+    return op.outcome == "ok" and answer_flag(op, "region") == region and _full(op)
 
 
-def _full(value: object) -> bool:
-    return isinstance(value, dict) and value.get("degraded") is False
+def _full(op: Op) -> bool:
+    return answer_flag(op, "degraded") is False

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from drillbook.checks.result import CheckResult
 
-UNITS = {"second": 1.0, "seconds": 1.0, "minute": 60.0, "minutes": 60.0}
+UNITS = {
+    "second": 1.0, "seconds": 1.0, "minute": 60.0, "minutes": 60.0, "hour": 3600.0, "hours": 3600.0,
+}  # fmt: skip
 
 
 def to_seconds(value: float, unit: str) -> float:

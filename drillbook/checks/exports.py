@@ -8,6 +8,7 @@ indeterminate write, it is never counted as lost.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, replace
 
 from drillbook.checks.duration import duration_check, to_seconds
@@ -135,6 +136,22 @@ def artifacts_match(
         explanation += f"; first problem: task {task}: {problem}"
     figure = len(problems)
     return CheckResult(name, figure, "artifacts", 0, figure == 0, explanation, details)
+
+
+def download_problem(record: ExportRecord | None, downloaded: bytes | str) -> str | None:
+    """What is wrong with one task as its user gets it: `downloaded` is the bytes its link
+    served, or what the user saw instead (an error). None when it completed once and the
+    download has the SHA-256 the task recorded."""
+    if record is None or record.completed_at is None:
+        return "never completed"
+    if record.completing_attempts > 1 or record.versions > 1:
+        return f"completed more than once: {_twice(record)}"
+    if isinstance(downloaded, str):
+        return downloaded
+    digest = hashlib.sha256(downloaded).hexdigest()
+    if digest != record.sha256:
+        return f"the download has SHA-256 {digest}, the task recorded {record.sha256}"
+    return None
 
 
 def _artifact_problem(record: ExportRecord, state: ObjectState | None) -> str | None:

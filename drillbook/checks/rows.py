@@ -32,6 +32,34 @@ def rows_match(table: str, expected: Sequence[tuple], restored: Sequence[tuple])
     return CheckResult(name, differing, "rows", 0, differing == 0, explanation, details)
 
 
+def tables_match(
+    expected: Mapping[str, Sequence[tuple]], restored: Mapping[str, Sequence[tuple]]
+) -> CheckResult:
+    """`rows_match` over several tables at once, as the plan's spot check counts them ("差异
+    0 条"): the figure is the rows that differ in all of them; not measured when no table had
+    a row at the target time nor after the restore."""
+    name = "rows differing from the target time"
+    per_table = {
+        table: rows_match(table, rows, restored[table]) for table, rows in expected.items()
+    }
+    measured = {table: result for table, result in per_table.items() if result.measured}
+    if not measured:
+        why = f"no row in {', '.join(expected)} at the target time nor after the restore"
+        return not_measured(name, "rows", 0, why, {"tables": list(expected)})
+    differing = sum(result.figure for result in measured.values())
+    wrong = [result.explanation for result in measured.values() if result.figure]
+    counted = ", ".join(
+        f"{table} ({len(expected[table])} rows)" if table in measured
+        else f"{table} (no row on either side)"
+        for table in expected
+    )  # fmt: skip
+    explanation = f"{differing} rows differ from the target time over {counted}" + (
+        f": {'; '.join(wrong)}" if wrong else ""
+    )
+    details = {table: result.details for table, result in per_table.items()}
+    return CheckResult(name, differing, "rows", 0, differing == 0, explanation, details)
+
+
 def history_matches(
     who: str, expected: Mapping[str, Sequence[int]], got: Mapping[str, Sequence[int]]
 ) -> CheckResult:

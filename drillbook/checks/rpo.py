@@ -22,9 +22,11 @@ def rpo(
     *,
     process_prefix: str = "writer",
     name: str = "RPO",
+    moment: str = "T0",
 ) -> CheckResult:
     """`t0` minus the recovery point: the acknowledgement time of the last write before `t0`
-    that survived together with every write acknowledged before it.
+    that survived together with every write acknowledged before it. The explanation calls
+    `t0` by `moment` (T0, or a switch the figure is measured at).
 
     Not measured when no write was acknowledged before `t0`: nothing could be lost then, and
     nothing shows that a write would have survived either.
@@ -48,7 +50,7 @@ def rpo(
         else:
             why = (
                 f"none of the {len(writes)} writes ({process_prefix}*) was acknowledged before "
-                f"T0 ({details['acked']} acknowledged after it), so none could show what "
+                f"{moment} ({details['acked']} acknowledged after it), so none could show what "
                 "survives the fault"
             )
         return not_measured(name, "s", threshold_s, why, details)
@@ -64,8 +66,8 @@ def rpo(
     details["recovery_point"] = recovery_point
     explanation = (
         f"{name} {figure:.2f} s {'≤' if passed else '>'} {number(threshold_s)} s: "
-        f"recovery point is {anchor} ({len(lost)} of {len(acked)} writes acknowledged before T0 "
-        f"lost, {details['indeterminate']} indeterminate not counted)"
+        f"recovery point is {anchor} ({len(lost)} of {len(acked)} writes acknowledged before "
+        f"{moment} lost, {details['indeterminate']} indeterminate not counted)"
     )
     return CheckResult(name, figure, "s", threshold_s, passed, explanation, details)
 
@@ -122,7 +124,13 @@ OUTSTANDING = {
 
 
 def rpo_lag(
-    history: History, t0: float, threshold_s: float, *, prefix: str = "lag:"
+    history: History,
+    t0: float,
+    threshold_s: float,
+    *,
+    prefix: str = "lag:",
+    name: str = "RPO (replication lag)",
+    moment: str = "T0",
 ) -> CheckResult:
     """Replication lag (seed section 7) at the last successful LagSampler sample completed at or
     before `t0` that has a figure: what a failover at `t0` could lose.
@@ -165,14 +173,13 @@ def rpo_lag(
         "max_sent_replay_bytes": _max_of(samples, "primary_sent_replay_bytes"),
         "max_written_replay_bytes": _max_of(samples, "primary_written_standby_replay_bytes"),
     }
-    name = "RPO (replication lag)"
     if not usable:
         if not samples:
-            why = f"no successful lag sample ({prefix}*) completed before T0"
+            why = f"no successful lag sample ({prefix}*) completed before {moment}"
         else:
             why = (
                 f"none of the {len(samples)} successful lag samples ({prefix}*) completed "
-                f"before T0 has a lag figure (the last one: {readings[-1][1].state})"
+                f"before {moment} has a lag figure (the last one: {readings[-1][1].state})"
             )
         return not_measured(name, "s", threshold_s, why, details)
     op, reading = usable[-1]
@@ -197,11 +204,18 @@ def rpo_lag(
     also = f"; also {', '.join(others)}" if others else ""
     explanation = (
         f"{name} {figure:.2f} s {'≤' if passed else '>'} {number(threshold_s)} s: {lead}, "
-        f"as {reading.state}, in the sample of {clock(op.end)}, {t0 - op.end:.2f} s before T0"
-        f"{also} (max {details['max_lag_before_t0_s']:.2f} s over {len(usable)} samples "
-        "before T0)"
+        f"as {reading.state}, in the sample of {clock(op.end)}, {t0 - op.end:.2f} s before "
+        f"{moment}{also} (max {details['max_lag_before_t0_s']:.2f} s over {len(usable)} samples "
+        f"before {moment})"
     )
     return CheckResult(name, figure, "s", threshold_s, passed, explanation, details)
+
+
+def lag_figure(sample: dict) -> tuple[float | None, str]:
+    """One lag sample's figure as rpo_lag reads it (None: the sample has none), and the state
+    of the stream in words."""
+    reading = _reading(sample)
+    return (reading.figure if reading.bounds else None), reading.state
 
 
 @dataclass(frozen=True)

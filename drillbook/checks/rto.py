@@ -30,8 +30,10 @@ def rto(
     window_s: float = 1.0,
     min_requests: int = 20,
     target_ratio: float = TARGET_RATIO,
+    until: float | None = None,
 ) -> CheckResult:
-    """Time from `t0` until the probes' success ratio reached `target_ratio` and stayed there.
+    """Time from `t0` until the probes' success ratio reached `target_ratio` and stayed there
+    (up to `until`, when given: the probes invoked from then on belong to another outage).
 
     A window starts at a probe invoked after `t0` and spans at least `window_s` and at least
     `window_ops` probes, where `window_ops` is `min_requests` or, if larger, the number of probes
@@ -43,10 +45,15 @@ def rto(
     pooled processes can precede the last failure of one of them by up to one probe interval.
     """
     window_ops = _window_ops(min_requests, target_ratio)
-    ops = [op for op in history.ops(prefix=processes_prefix) if op.start >= t0]
+    ops = [
+        op
+        for op in history.ops(prefix=processes_prefix)
+        if op.start >= t0 and (until is None or op.start < until)
+    ]
     window = f"windows of ≥{number(window_s)} s and ≥{window_ops} probes"
     details: dict = {
         "t0": t0,
+        "until": until,
         "window_s": window_s,
         "window_ops": window_ops,
         "target_ratio": target_ratio,

@@ -3,7 +3,9 @@
 The plan asks for SLA ≥ 99.0% during a cutover whose window is 45 minutes; a drill that
 recovers in seconds ends long before the window does. The window's SLA is then the time the
 probes saw the service unavailable, plus the unobserved rest of the window counted at the
-success the probes saw after recovery, over the whole window. So the error budget of 99% over
+success the probes saw after recovery, over the whole window. The recovery is the one after
+the drill's last action (`settled_from`: a failback after the cutover is an outage of the
+observed part, not a rate to extrapolate over the rest). So the error budget of 99% over
 45 minutes is 27 s of unavailability, and a cutover that keeps clients failing longer (a slow
 DNS TTL, a late promotion) fails it with the measured figure. A drill that did not recover
 cannot say how the rest of the window went: not measured.
@@ -34,10 +36,11 @@ def sla_over_window(
     prefix: str = "probe:",
     rto_window_s: float = 1.0,
     min_requests: int = 20,
+    settled_from: float | None = None,
 ) -> CheckResult:
     """SLA in percent of the `prefix` operations over [t0, t0 + window_s], recovery as the
     RTO check finds it in the same probes with the same windows (`rto_window_s`,
-    `min_requests`)."""
+    `min_requests`), from `settled_from` (the drill's last action) when given, else T0."""
     end = t0 + window_s
     ops = [op for op in history.ops(prefix=prefix) if t0 <= op.start <= end]
     details: dict = {"t0": t0, "window_s": window_s, "operations": len(ops)}
@@ -48,23 +51,24 @@ def sla_over_window(
     unavailable_s = unavailable_time(ops, t0, observed_to)
     rest_s = end - observed_to
     details |= {"observed_s": observed_to - t0, "unavailable_s": unavailable_s, "rest_s": rest_s}
+    since = t0 if settled_from is None else max(t0, settled_from)
     recovery = rto(
         history,
-        t0,
+        since,
         window_s,
         processes_prefix=prefix,
         window_s=rto_window_s,
         min_requests=min_requests,
     ).details
     # with no failure after T0 there is nothing to recover from: the whole observation counts
-    tail_from = t0 if recovery["first_failure_at"] is None else recovery["recovered_at"]
+    tail_from = since if recovery["first_failure_at"] is None else recovery["recovered_at"]
     if rest_s > 0 and tail_from is None:
         why = (
             f"the probes did not recover in the {observed_to - t0:.1f} s observed of the "
             f"{number(window_s)} s window, so the rest of it cannot be counted"
         )
         return not_measured(name, "%", threshold_pct, why, details)
-    tail_from = t0 if tail_from is None else tail_from
+    tail_from = since if tail_from is None else tail_from
     tail_s = observed_to - tail_from
     if rest_s > 0 and tail_s < MIN_TAIL_S:
         why = (

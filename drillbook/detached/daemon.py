@@ -101,6 +101,10 @@ class Runbook:
     def switch_cache(self, node: str) -> dict[str, Any]:
         return self.service.point_cache(node).run()
 
+    def cache_mode(self, l2: str) -> dict[str, Any]:
+        forcing = self.service.force_l2()
+        return forcing.run() if l2 == "forced" else undone(forcing)
+
     def heal_redis(self) -> dict[str, Any]:
         heal_redis(self.stack)
         return {}

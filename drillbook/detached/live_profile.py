@@ -60,6 +60,9 @@ BINDINGS: dict[str, Bound] = {
         Call("roll-out", {"version": "{previous}"}),
         True,
     ),
+    "service.force_l2": Bound(
+        Call("cache-mode", {"l2": "forced"}), Call("cache-mode", {"l2": "behind-l1"}), True
+    ),
     "cache.kill_primary": Bound(Call("kill-redis-primary", {}), HEAL_REDIS, True),
     "cache.wipe_primary": Bound(Call("wipe-redis-primary", {}), HEAL_REDIS, False),
     "cache.restart_primary": Bound(Call("restart-redis-primary", {}), None, True),

@@ -167,6 +167,11 @@ ACTIONS: dict[str, ActionSpec] = {
             (Param("node", "str", "the Redis node", ("primary", "replica")),),
         ),
         ActionSpec(
+            "cache-mode",
+            "force L2 (every replica reads Redis alone, its L1 bypassed) or put the L1 back",
+            (Param("l2", "str", "the cache mode", ("forced", "behind-l1")),),
+        ),
+        ActionSpec(
             "heal-redis",
             "Redis primary up and followed by its replica, the service on the primary",
             timeout_s=120.0,

@@ -6,6 +6,11 @@ the service connects through); on the embedded control plane it only moves the r
 local environment adds the real promotion (drillbook.environments.local.cloud). A failover is
 reverted by failing back; a live one also records a recover op naming the region, endpoint,
 cluster and instance (never a credential), so the next run fails back after a SIGKILL.
+
+Across regions (runbook 5.2 step 2) the cluster's read replica cluster in the standby region
+is promoted (`promote-read-replica-db-cluster`, a cross-Region Aurora replica becoming its own
+writer). A promoted replica cannot replicate again: on a real account nothing reverts it, and
+making the region a warm standby again (the takeover's revert, the team's runbook) rebuilds it.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from drillbook.platform.cloud import ZONE_TAG, CloudControlPlane, shifted_weight
 
 # A real Aurora failover completes within a minute or two of the call.
 FAILOVER_WAIT_S = 180.0
+# Promoting a cross-Region replica cluster takes minutes on AWS.
+PROMOTE_WAIT_S = 900.0
 # Route53 propagates a change to its name servers within about a minute, sometimes more.
 CHANGE_WAIT_S = 300.0
 # A weight move's revert waits the records' TTL for clients to follow back, up to this.
@@ -37,11 +44,13 @@ class AwsCloud:
         plane: Callable[[], CloudControlPlane],
         failover_wait_s: float = FAILOVER_WAIT_S,
         metrics_namespace: str | None = None,
+        promote_wait_s: float = PROMOTE_WAIT_S,
     ) -> None:
         """`plane` gives the control plane when first used (the embedded one listens once its
         stack is up). Without `metrics_namespace` the drill's signals are not published."""
         self._plane_of = plane
         self.failover_wait_s = failover_wait_s
+        self.promote_wait_s = promote_wait_s
         self.metrics_namespace = metrics_namespace
 
     @property
@@ -109,6 +118,37 @@ class AwsCloud:
             recover=recover if self.outlives_run else None,
             **plan,
         )
+
+    def fail_over_region(self, cluster: str, region: str) -> Operation[dict]:
+        """The cluster's read replica cluster in `region` promoted to a writer of its own."""
+        replica = self.replica_in(cluster, region)
+
+        def run() -> dict:
+            plane = self.plane_in(region)
+            try:
+                promoted = plane.promote_replica_cluster(replica, wait_s=self.promote_wait_s)
+            finally:
+                plane.close()
+            return {"cluster": cluster, "region": region, "promoted": replica, **promoted}
+
+        return remediation(
+            "region failover", f"database cluster {cluster}", run, region=region, replica=replica
+        )
+
+    def replica_in(self, cluster: str, region: str) -> str:
+        """The id of the cluster's read replica cluster in `region`."""
+        replicas = self.plane.replica_clusters(cluster)
+        found = [arn.rsplit(":", 1)[-1] for arn in replicas if arn.split(":")[3] == region]
+        if not found:
+            raise RuntimeError(
+                f"cluster {cluster} has no read replica cluster in {region} to fail over to "
+                f"(its read replicas: {replicas or 'none'})"
+            )
+        return found[0]
+
+    def plane_in(self, region: str) -> CloudControlPlane:
+        """A control plane of `region` on the same endpoint; the caller closes it."""
+        return CloudControlPlane(region, self.plane.endpoint, timeout_s=self.plane.timeout_s)
 
     def publish_metrics(self, data: Sequence[MetricDatum]) -> str:
         if self.metrics_namespace is None:

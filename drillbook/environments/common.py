@@ -193,6 +193,22 @@ class RegionalStorage(ABC):
     def put(self, region: str, bucket: str, key: str, body: bytes) -> Current:
         return put(self.client(region), bucket, key, body)
 
+    def copy(
+        self, source: str, bucket: str, key: str, target: str, target_bucket: str
+    ) -> Operation[dict]:
+        def run() -> dict:
+            read = self.client(source).get_object(Bucket=bucket, Key=key)
+            body = read["Body"].read()
+            written = put(self.client(target), target_bucket, key, body)
+            return {
+                "from": f"s3://{bucket}/{key} ({source}, version {read.get('VersionId')})",
+                "to": f"s3://{target_bucket}/{key} ({target}, version {written.version_id})",
+                "sha256": written.sha256,
+                "content": body.decode("utf-8", errors="replace")[:200],
+            }
+
+        return remediation("copy", f"object {target_bucket}/{key}", run)
+
     def current(self, region: str, bucket: str, key: str) -> Current:
         return current(self.client(region), bucket, key)
 

@@ -46,10 +46,12 @@ class ProxiedNetwork:
         run = partial(self.toxiproxy.update_proxy, self.proxy_of(link), enabled=False)
         return self._fault("cut", link, run)
 
-    def latency(self, link: str, ms: int) -> Operation[None]:
+    def latency(self, link: str, ms: int, jitter_ms: int = 0) -> Operation[None]:
         proxy = self.proxy_of(link)
-        run = partial(self.toxiproxy.add_toxic, proxy, "latency", "latency", {"latency": ms})
-        return self._fault(f"latency {ms} ms", link, run)
+        attributes = {"latency": ms, "jitter": jitter_ms}
+        run = partial(self.toxiproxy.add_toxic, proxy, "latency", "latency", attributes)
+        jitter = f" ± {jitter_ms} ms" if jitter_ms else ""
+        return self._fault(f"latency {ms} ms{jitter}", link, run)
 
     def silence(self, link: str) -> Operation[None]:
         # Toxiproxy's timeout toxic with timeout 0 holds connections open forever.

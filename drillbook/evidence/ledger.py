@@ -20,24 +20,35 @@ import re
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from drillbook.evidence.actions import UTC8, drill_key, open_items_of
 from drillbook.evidence.redact import redact_obj
 from drillbook.hashing import sha256_file
 
-UTC8 = timezone(timedelta(hours=8), "UTC+8")
 CLOSURE_LIMIT_S = 120 * 60  # seed 4.2 / 6: T1 - T0 <= 120 min
 PENDING_SIGN_OFF = "pending sign-off"
 _MAX_ID_ATTEMPTS = 1000
 ENTRY_ID = re.compile(r"DR-(\d{8})-(\d{2,})")
 GENESIS = "genesis (first entry of this ledger)"
+# Seed 4.3: a drill or spot check that did not pass is re-tested within 5 working days.
+RETEST_WORKING_DAYS = 5
 
 
 def iso_utc8(epoch: float) -> str:
     """ISO-8601 in UTC+8 to the millisecond, e.g. ``2024-05-12T00:30:00.000+08:00``."""
     return datetime.fromtimestamp(epoch, UTC8).isoformat(timespec="milliseconds")
+
+
+def working_days_after(epoch: float, days: int) -> str:
+    """The UTC+8 date `days` working days (Monday to Friday) after the one of `epoch`."""
+    day = datetime.fromtimestamp(epoch, UTC8).date()
+    while days:
+        day += timedelta(days=1)
+        days -= day.weekday() < 5
+    return day.isoformat()
 
 
 def mm_ss(seconds: float) -> str:
@@ -51,8 +62,11 @@ class LedgerEntry:
     """One drill run. Times are epoch seconds; rendering to UTC+8 happens in ``as_dict``.
 
     ``figures`` maps a check name to ``{"figure", "unit", "threshold", "passed"}``; ``issues``
-    holds ``{"check", "explanation", "owner", "due"}``. The verdict is derived, never set: pass
-    only when recovered, closed within 120 min, without issues and with every figure passed.
+    holds ``{"check", "explanation", "owner", "due"}``: each is an action item (seed 4.2
+    问题与行动项), id ``<entry id>/<n>``, owned by the first owner and due for a re-test within
+    5 working days (seed 4.3); a later passing run of the same drill closes it (``closes``).
+    The verdict is derived, never set: pass only when recovered, closed within 120 min,
+    without issues and with every figure passed.
     """
 
     scenario: str
@@ -70,6 +84,16 @@ class LedgerEntry:
     recovered_at: float | None = None
     # Why the drill stopped before its last step (Ctrl-C, SIGTERM): it never counts as a pass.
     aborted: str | None = None
+    # The seeded random draws the drill made (drillbook.draws.Draw.as_dict), to draw again.
+    draws: list[dict[str, Any]] = field(default_factory=list)
+    # Its lines of the plan's spot-check record (section 4.3: 日期, 抽查项, 样本/结果, 备注).
+    spot_checks: list[dict[str, str]] = field(default_factory=list)
+    # The calendar's drill type (month_1 ... month_12) or the runbook it executes.
+    drill_type: str | None = None
+    # A rehearsal's parts, each with whether its scripts passed the first time.
+    parts: list[dict[str, Any]] = field(default_factory=list)
+    # The action items of earlier runs of this drill that this passing run closes (by id).
+    closes: list[str] = field(default_factory=list)
     id: str = ""  # assigned by write_entry when empty
     # The chain link, set by write_entry: the previous entry's id and JSON SHA-256.
     prev_id: str | None = None
@@ -89,17 +113,26 @@ class LedgerEntry:
         error_rate: float | None = None,
         recovered_at: float | None = None,
         aborted: str | None = None,
+        draws: Iterable[dict[str, Any]] = (),
+        spot_checks: Iterable[dict[str, str]] = (),
+        drill_type: str | None = None,
+        parts: Iterable[dict[str, Any]] = (),
     ) -> LedgerEntry:
         """Build an entry from the drill's verdicts (drillbook.drill.Verdict): every check a
-        figure keyed by the step that produced it, every check that did not pass an issue."""
+        figure keyed by the step that produced it, every check that did not pass an issue, and
+        a closure over the 120 minutes an issue too (seed 6: 回溯会议中给出根因与行动项)."""
         verdicts = list(verdicts)
-        return cls(
+        entry = cls(
             scenario=scenario,
             script=script,
             t0=t0,
             t1=t1,
             recovered_at=recovered_at,
             aborted=aborted,
+            draws=list(draws),
+            spot_checks=list(spot_checks),
+            drill_type=drill_type,
+            parts=list(parts),
             error_rate=error_rate,
             owners=list(owners),
             evidence=[{"name": e["name"], "sha256": e["sha256"]} for e in evidence],
@@ -116,12 +149,34 @@ class LedgerEntry:
                 }
                 for v in verdicts
             },
-            issues=[
-                {"check": v.key, "explanation": v.result.explanation, "owner": "", "due": ""}
-                for v in verdicts
-                if not v.result.passed
-            ],
         )
+        for v in verdicts:
+            if not v.result.passed:
+                entry.add_issue(v.key, v.result.explanation)
+        elapsed = entry.t1_minus_t0_s
+        if elapsed is not None and not entry.within_closure_limit:
+            entry.add_issue(
+                "closure limit",
+                f"T1−T0 {mm_ss(elapsed)} exceeds {CLOSURE_LIMIT_S // 60} min: root cause and "
+                "action items for the review meeting",
+            )
+        return entry
+
+    def add_issue(self, check: str, explanation: str) -> None:
+        """An action item: owned by the first owner, due 5 working days after T1 (after T0
+        for a drill that never closed)."""
+        self.issues.append(
+            {
+                "check": check,
+                "explanation": explanation,
+                "owner": self.owners[0] if self.owners else "",
+                "due": working_days_after(self.t1 or self.t0, RETEST_WORKING_DAYS),
+            }
+        )
+
+    @property
+    def drill_key(self) -> str:
+        return drill_key(self.script, self.scenario)
 
     @property
     def t1_minus_t0_s(self) -> float | None:
@@ -169,7 +224,14 @@ class LedgerEntry:
                 "figures": self.figures,
                 "error_rate": self.error_rate,
                 "evidence": self.evidence,
-                "issues": self.issues,
+                "drill_type": self.drill_type,
+                "issues": [
+                    {"id": f"{self.id}/{n}", **issue} for n, issue in enumerate(self.issues, 1)
+                ],
+                "closes": self.closes,
+                "parts": self.parts,
+                "draws": self.draws,
+                "spot_checks": self.spot_checks,
                 "verdict": self.verdict,
                 "closure": self.closure,
                 "prev_id": self.prev_id,
@@ -204,6 +266,27 @@ def entry_ids(ledger_dir: str | Path, suffix: str = ".json") -> list[str]:
         if ENTRY_ID.fullmatch(p.name.removesuffix(suffix))
     ]
     return sorted(ids, key=id_key)
+
+
+def load_entries(ledger_dir: str | Path, ids: Iterable[str] | None = None) -> list[dict[str, Any]]:
+    """The JSON of the folder's entries (or of `ids`), in chain order."""
+    ledger_dir = Path(ledger_dir)
+    return [
+        json.loads((ledger_dir / f"{entry_id}.json").read_text(encoding="utf-8"))
+        for entry_id in (entry_ids(ledger_dir) if ids is None else ids)
+    ]
+
+
+def _readable(ledger_dir: Path, ids: list[str]) -> list[dict[str, Any]]:
+    """The entries that still read as JSON: one altered or unreadable must not cost a new run
+    its record (the chain's verification names it); its items are then not closed."""
+    entries = []
+    for entry_id in ids:
+        try:
+            entries += load_entries(ledger_dir, [entry_id])
+        except (OSError, ValueError):
+            continue
+    return entries
 
 
 def next_id(ledger_dir: str | Path, when: float | datetime) -> str:
@@ -243,6 +326,8 @@ def write_entry(ledger_dir: str | Path, entry: LedgerEntry) -> LedgerFiles:
             )
         entry.prev_id = head
         entry.prev_sha256 = None if head is None else sha256_file(ledger_dir / f"{head}.json")
+        if entry.verdict == "pass":
+            entry.closes = open_items_of(_readable(ledger_dir, ids), entry.drill_key)
         body = json.dumps(entry.as_dict(), indent=2, ensure_ascii=False, default=str) + "\n"
         try:
             _publish(ledger_dir, json_path, body, replace=False)
@@ -300,6 +385,11 @@ def render_markdown(entry: LedgerEntry | dict[str, Any]) -> str:
         ("指标结果 (figures)", "<br>".join(figures) or "—"),
         ("证据链接 (evidence)", f"{len(d['evidence'])} item(s), SHA-256 below"),
         ("问题与行动项 (issues and actions)", f"{len(d['issues'])} item(s), listed below"),
+        *(
+            [("闭环的行动项 (earlier action items this run closes)", ", ".join(d["closes"]) or "—")]
+            if "closes" in d  # entries written before action items had ids render as they were
+            else []
+        ),
         (
             "结论 (verdict)",
             f"**{d['verdict']}**" + (f": {d['aborted']}" if d.get("aborted") else ""),
@@ -336,11 +426,40 @@ def render_markdown(entry: LedgerEntry | dict[str, Any]) -> str:
         "| --- | --- | --- | --- |",
     ]
     lines += [
-        f"| {_cell(i.get('check', ''))} | {_cell(i.get('explanation', ''))} | "
+        f"| {_cell(_issue_name(i))} | {_cell(i.get('explanation', ''))} | "
         f"{_cell(i.get('owner') or 'to assign')} | {_cell(i.get('due') or 'to set')} |"
         for i in d["issues"]
     ] or ["| — | none | | |"]
+    if d.get("parts"):
+        lines += ["", "## 分段 (parts: 所有脚本一次通过)", "", "| part | line | outcome |"]
+        lines += ["| --- | --- | --- |"]
+        lines += [f"| {_cell(p['part'])} | {p['line']} | {p['outcome']} |" for p in d["parts"]]
+    if d.get("spot_checks"):
+        lines += [
+            "",
+            "## 抽查记录 (spot checks, plan 4.3)",
+            "",
+            "| 日期 | 抽查项 | 样本/结果 | 备注 |",
+        ]
+        lines += ["| --- | --- | --- | --- |"]
+        lines += [
+            "| " + " | ".join(_cell(c[k]) for k in ("日期", "抽查项", "样本/结果", "备注")) + " |"
+            for c in d["spot_checks"]
+        ]
+    if d.get("draws"):
+        lines += ["", "## 随机抽取 (random draws)", ""]
+        lines += ["| what | drawn | among | seed |", "| --- | --- | --- | --- |"]
+        lines += [
+            f"| {_cell(w['what'])} | {_cell(w['drawn'])} | {_cell(w['among'])} | "
+            f"{w['seed']} (`{_cell(w['again'])}`) |"
+            for w in d["draws"]
+        ]
     return "\n".join(lines) + "\n"
+
+
+def _issue_name(issue: dict[str, Any]) -> str:
+    check = issue.get("check", "")
+    return f"{issue['id']}: {check}" if "id" in issue else check
 
 
 def _chain_text(d: dict[str, Any]) -> str:

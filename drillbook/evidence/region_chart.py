@@ -12,6 +12,7 @@ import numpy as np
 
 from drillbook.evidence.chart import DPI, FIG_SIZE_IN, PROBE_PREFIX
 from drillbook.workload.history import History, Op
+from drillbook.workload.probes import answer_flag
 
 NO_ANSWER = "no answer"
 # what an answer that names no region counts as
@@ -21,8 +22,7 @@ UNSAID = "region not said"
 def answered_by(op: Op) -> str:
     if op.outcome != "ok":
         return NO_ANSWER
-    region = op.value.get("region") if isinstance(op.value, dict) else None
-    return region or UNSAID
+    return answer_flag(op, "region") or UNSAID
 
 
 def region_probes(history: History) -> list[Op]:

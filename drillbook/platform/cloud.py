@@ -171,6 +171,44 @@ class CloudControlPlane:
             time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
         return {"cluster": cluster, "from": before, "to": after}
 
+    def replica_clusters(self, cluster: str) -> list[str]:
+        """The ARNs of the cluster's read replica clusters (in other regions, for DR)."""
+        return list(self._cluster(cluster).get("ReadReplicaIdentifiers", []))
+
+    def replica_state(self, cluster: str) -> dict:
+        """{"cluster", "source" (the ARN it replicates, None once promoted), "status"}."""
+        found = self._cluster(cluster)
+        return {
+            "cluster": cluster,
+            "source": found.get("ReplicationSourceIdentifier"),
+            "status": found.get("Status"),
+        }
+
+    def promote_replica_cluster(self, cluster: str, *, wait_s: float = 0.0) -> dict:
+        """`promote-read-replica-db-cluster`: the read replica cluster becomes a standalone
+        writer. Read back for up to `wait_s` until it has no source and is available (AWS takes
+        minutes; moto is at once). Raises if it replicates nothing to begin with: it would not
+        change, and a drill that believes it failed over would measure nothing."""
+        before = self.replica_state(cluster)
+        resource = f"cluster {cluster}"
+        if before["source"] is None:
+            raise self._error(
+                "rds", "promote_read_replica_db_cluster", resource, "it is no read replica"
+            )
+        self.call("rds", "promote_read_replica_db_cluster", resource, DBClusterIdentifier=cluster)
+        deadline = time.monotonic() + wait_s
+        while (after := self.replica_state(cluster))["source"] or after["status"] != "available":
+            if time.monotonic() >= deadline:
+                raise self._error(
+                    "rds",
+                    "promote_read_replica_db_cluster",
+                    resource,
+                    f"still {after['status']}, replicating {after['source']}, {wait_s:g} s "
+                    "after the promotion",
+                )
+            time.sleep(min(5.0, max(0.0, deadline - time.monotonic())))
+        return {"before": before, "after": after}
+
     def _cluster(self, cluster: str) -> dict:
         return self.call(
             "rds", "describe_db_clusters", f"cluster {cluster}", DBClusterIdentifier=cluster

@@ -79,6 +79,7 @@ class SeededControlPlane:
 
     cluster: str
     instances: dict[str, str]  # harness zone -> instance id; the first zone's is the writer
+    replica_cluster: str  # the cluster's read replica cluster in the DR region
     bucket: str
     replication_destination: str  # the DR bucket's ARN
     hosted_zone_id: str
@@ -103,6 +104,8 @@ def seed_control_plane(
 
     - an aurora-postgresql cluster with one instance per zone, `<cluster>-<zone>`, each in its
       AWS zone and tagged with the harness's zone name; the first zone's is the writer,
+    - its cross-region read replica cluster `<cluster>-<dr region>` in the DR region (the warm
+      standby's database as RDS records it),
     - the versioned `bucket` in the primary region, replicated (Enabled) to its DR copy
       `<bucket>-<dr region>` (bucket names are global in AWS, so the copy cannot share the
       primary's name as it does between the two MinIO servers),
@@ -114,12 +117,62 @@ def seed_control_plane(
     dr = CloudControlPlane(dr_region, endpoint_url, timeout_s=timeout_s)
     try:
         instances = _seed_cluster(primary, cluster, zones)
+        replica = seed_replica_cluster(primary, dr, cluster)
         destination = _seed_replicated_bucket(primary, dr, bucket)
         zone_id = _seed_weighted_records(primary, hosted_zone, api_record, api_addresses, api_ttl_s)
     finally:
         primary.close()
         dr.close()
-    return SeededControlPlane(cluster, instances, bucket, destination, zone_id, api_record)
+    return SeededControlPlane(cluster, instances, replica, bucket, destination, zone_id, api_record)
+
+
+def replica_cluster_name(cluster: str, region: str) -> str:
+    return f"{cluster}-{region}"
+
+
+def seed_replica_cluster(primary: CloudControlPlane, dr: CloudControlPlane, cluster: str) -> str:
+    """The cluster's read replica cluster in `dr`'s region, replicating it (again, after a
+    promotion: its record is replaced)."""
+    replica = replica_cluster_name(cluster, dr.region)
+    source = primary.call(
+        "rds", "describe_db_clusters", f"cluster {cluster}", DBClusterIdentifier=cluster
+    )["DBClusters"][0]["DBClusterArn"]
+    if replica in {found["DBClusterIdentifier"] for found in _clusters(dr)}:
+        _delete_cluster(dr, replica)
+    dr.call(
+        "rds",
+        "create_db_cluster",
+        f"cluster {replica}",
+        DBClusterIdentifier=replica,
+        Engine="aurora-postgresql",
+        MasterUsername="glancy",  # moto asks for it; AWS takes the source's
+        ManageMasterUserPassword=True,
+        ReplicationSourceIdentifier=source,
+    )
+    return replica
+
+
+def _delete_cluster(plane: CloudControlPlane, cluster: str) -> None:
+    """The cluster and its automated snapshots, as AWS deletes them with it (moto keeps them,
+    and a cluster made again the same minute would collide with its own first snapshot)."""
+    snapshots = plane.call(
+        "rds", "describe_db_cluster_snapshots", f"cluster {cluster}",
+        DBClusterIdentifier=cluster, SnapshotType="automated",
+    )["DBClusterSnapshots"]  # fmt: skip
+    plane.call(
+        "rds", "delete_db_cluster", f"cluster {cluster}",
+        DBClusterIdentifier=cluster, SkipFinalSnapshot=True,
+    )  # fmt: skip
+    for snapshot in snapshots:
+        name = snapshot["DBClusterSnapshotIdentifier"]
+        plane.call(
+            "rds", "delete_db_cluster_snapshot", f"snapshot {name}",
+            DBClusterSnapshotIdentifier=name,
+        )  # fmt: skip
+
+
+def _clusters(plane: CloudControlPlane) -> list[dict]:
+    return plane.call("rds", "describe_db_clusters", "clusters")["DBClusters"]
 
 
 def _seed_cluster(plane: CloudControlPlane, cluster: str, zones: Sequence[str]) -> dict[str, str]:

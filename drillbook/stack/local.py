@@ -15,17 +15,24 @@ from drillbook.platform.cloud import CloudControlPlane
 from drillbook.stack.cloud import (
     API_RECORD,
     API_TTL_S,
+    CLUSTER,
     HOSTED_ZONE,
     MotoServer,
+    replica_cluster_name,
     seed_control_plane,
+    seed_replica_cluster,
 )
 from drillbook.stack.export_worker import ExportWorker
 from drillbook.stack.front_door import FrontDoor, entry_link
 from drillbook.stack.kubernetes import KubeControlPlane
 from drillbook.stack.llm import LlmStandIn
 from drillbook.stack.objectstore import (
+    DR_BACKUP_BUCKET,
     EXPORTS_BUCKET,
+    PG_BACKUP_BUCKET,
+    PG_PREFIX,
     REPLICATION_PROXY,
+    RETURN_PROXY,
     SERVICE_PROXY,
     ReplicatedStorage,
 )
@@ -134,9 +141,10 @@ class LocalStack:
             commands=self.pg.commands,
         )
         # the service reaches the primary region's store through SERVICE_PROXY, replication
-        # reaches the DR region's through REPLICATION_PROXY
+        # reaches the DR region's through REPLICATION_PROXY and comes back through RETURN_PROXY
         self.storage.primary.proxy_port = free_port()
         self.storage.replication_port = free_port()
+        self.storage.return_port = free_port()
         self.llm = LlmStandIn(port=free_port(), log_path=logs / "llm.log", ready_timeout_s=timeout)
         self.llm.proxy_port = free_port()
         # the AWS control plane's record of the stack (RDS cluster, replication, DNS)
@@ -263,6 +271,10 @@ class LocalStack:
             self.progress(f"llm stand-in up on {self.llm.address}")
             self.storage.wait_ready()
             self.storage.create_replicated_bucket(EXPORTS_BUCKET)
+            self.storage.replicate_back(EXPORTS_BUCKET)
+            self.storage.create_replicated_bucket(PG_BACKUP_BUCKET)
+            self.storage.create_bucket(self.storage.dr, DR_BACKUP_BUCKET)
+            self.storage.ship(self.pg.archive_dir, PG_BACKUP_BUCKET, PG_PREFIX)
             self.progress(
                 f"object storage up on {self.storage.primary.address} "
                 f"({self.storage.primary.region}), replicated to {self.storage.dr.address} "
@@ -289,7 +301,8 @@ class LocalStack:
             )
             self.progress(
                 f"AWS control plane (moto) up on {self.aws.endpoint_url}: cluster "
-                f"{seeded.cluster} ({', '.join(seeded.instances.values())}), bucket "
+                f"{seeded.cluster} ({', '.join(seeded.instances.values())}; read replica "
+                f"{seeded.replica_cluster}), bucket "
                 f"{seeded.bucket} replicated, record {seeded.api_record}"
             )
             if self.front is not None:
@@ -315,7 +328,12 @@ class LocalStack:
         if self.standby is None:
             return {}
         standby = self.standby.region
-        between = [cascade_link(standby), self.standby.return_link, REPLICATION_PROXY]
+        between = [
+            cascade_link(standby),
+            self.standby.return_link,
+            REPLICATION_PROXY,
+            RETURN_PROXY,
+        ]
         primary_dbs = [PostgresPair.proxy_name(zone) for zone in self.settings.zones]
         return {
             self.storage.primary.region: [
@@ -338,6 +356,23 @@ class LocalStack:
         if self.standby is None:
             return {primary: "127.0.0.1"}
         return {primary: self.kube.entry_ip, self.standby.region: self.standby.kube.entry_ip}
+
+    def rejoin_replica_cluster(self) -> dict:
+        """moto's record of the standby region's database back in step with it once it is a
+        standby again: its read replica cluster, if a cutover promoted it, seeded anew."""
+        timeout_s = self.settings.ready_timeout_s  # moto loads the RDS backend on first use
+        primary = CloudControlPlane(
+            self.storage.primary.region, self.aws.endpoint_url, timeout_s=timeout_s
+        )
+        dr = CloudControlPlane(self.storage.dr.region, self.aws.endpoint_url, timeout_s=timeout_s)
+        try:
+            replica = replica_cluster_name(CLUSTER, dr.region)
+            if dr.replica_state(replica)["source"] is None:
+                seed_replica_cluster(primary, dr, CLUSTER)
+            return dr.replica_state(replica)
+        finally:
+            primary.close()
+            dr.close()
 
     def _open_front_door(self) -> None:
         """Each region's entry in front of its router, and the front router following the
@@ -366,6 +401,9 @@ class LocalStack:
         )
         self.toxiproxy.create_proxy(
             REPLICATION_PROXY, f"127.0.0.1:{storage.replication_port}", storage.dr.address
+        )
+        self.toxiproxy.create_proxy(
+            RETURN_PROXY, f"127.0.0.1:{storage.return_port}", storage.primary.address
         )
         if self.standby is not None:
             self.standby.create_proxies(self.toxiproxy)
@@ -417,6 +455,7 @@ class LocalStack:
             **{node.name: node.pid() for node in self.redis.nodes},
             "llm stand-in": self.llm.pid(),
             **{f"object store {store.region}": store.pid() for store in self.storage.stores},
+            "s3 shipper": self.storage.shipper.pid if self.storage.shipper else None,
         }
         for node in [*self.pg.nodes.values(), *self.pg.restored]:
             found[f"postgres {node.name}"] = node.pid()

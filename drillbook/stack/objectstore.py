@@ -1,7 +1,9 @@
 """S3-compatible object storage for the local stack: one MinIO server per region, versioned
-buckets, and MinIO's own bucket replication (CRR) from the primary region to the DR region.
+buckets, and MinIO's own bucket replication (CRR) from the primary region to the DR region; the
+exports bucket is replicated back too (the plan's 版本化 + CRR 回切), so what the DR region's
+service writes after a cutover reaches the primary region before it takes the traffic back.
 
-The replication traffic goes through a Toxiproxy proxy, so a drill can block or slow CRR at the
+The replication traffic goes through Toxiproxy proxies, so a drill can block or slow CRR at the
 network the way a broken inter-region link would.
 """
 
@@ -21,11 +23,25 @@ from drillbook.stack.process import LocalProcess, ManagedProcess, run_command
 PRIMARY_REGION = "ap-southeast-1"
 DR_REGION = "ap-northeast-1"
 EXPORTS_BUCKET = "glancy-exports"
-# the Toxiproxy proxies: the service's path to the primary store, and replication's to the DR one
+# Plan 3.1: PostgreSQL's backups and WAL land in s3://glancy-dr-ap-sg/pg/, replicated to the DR
+# region; runbook 5.2 step 5 copies pg/last-lsn.txt from there into the DR region's own bucket.
+PG_BACKUP_BUCKET = "glancy-dr-ap-sg"
+DR_BACKUP_BUCKET = "glancy-dr-apne1"
+PG_PREFIX = "pg"
+# the Toxiproxy proxies: the service's path to the primary store, replication's to the DR one,
+# and the replication back to the primary region's
 SERVICE_PROXY = "s3"
 REPLICATION_PROXY = "s3-crr"
+RETURN_PROXY = f"s3-crr-{PRIMARY_REGION}"
 # what the plan's replication rule covers: deletions too, and objects written before it existed
 REPLICATE = "delete,delete-marker,existing-objects"
+# the way back carries what the DR region writes itself: a replica (an object that came from
+# the primary region) is never replicated back, so the two rules do not loop
+REPLICATE_BACK = "delete,delete-marker"
+# With rules both ways MinIO would answer a read of an object it lacks by fetching it from the
+# other region ("proxying"): a region's store must answer with what it holds, or a drill would
+# see an object "replicated" that never was.
+NO_PROXY = "--disable-proxy"
 
 
 class ObjectStore(LocalProcess):
@@ -134,8 +150,12 @@ class ReplicatedStorage:
         self.config_dir = root / "mc"
         self.commands = commands
         self.timeout_s = ready_timeout_s
-        # the Toxiproxy port in front of the DR store that replication goes through
+        self.logs = logs
+        self.shipper: ManagedProcess | None = None
+        # the Toxiproxy ports in front of the DR store and of the primary one that replication
+        # goes through
         self.replication_port: int | None = None
+        self.return_port: int | None = None
 
     @property
     def stores(self) -> tuple[ObjectStore, ObjectStore]:
@@ -150,38 +170,63 @@ class ReplicatedStorage:
             store.wait_ready()
 
     def stop(self) -> None:
+        if self.shipper is not None:
+            self.shipper.stop(timeout_s=self.timeout_s)
         for store in self.stores:
             store.stop()
 
     def create_replicated_bucket(self, bucket: str) -> None:
         """A versioned bucket in both regions, replicated primary → DR through the proxy."""
         for store in self.stores:
-            client = store.client()
-            client.create_bucket(
-                Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": store.region}
-            )
-            client.put_bucket_versioning(
-                Bucket=bucket, VersioningConfiguration={"Status": "Enabled"}
-            )
-            self.commands.add(
-                f"aws s3api create-bucket --bucket {bucket} --region {store.region} && "
-                f"aws s3api put-bucket-versioning --bucket {bucket} "
-                "--versioning-configuration Status=Enabled",
-                f"{store.region}: bucket {bucket} created, versioning Enabled",
-            )
-        remote = f"{self.dr.mc_host(via=self.replication_port)}/{bucket}"
-        self._mc(
-            "replicate",
-            "add",
-            f"primary/{bucket}",
-            "--remote-bucket",
-            remote,
-            "--replicate",
-            REPLICATE,
+            self.create_bucket(store, bucket)
+        self._replicate("primary", bucket, self.dr.mc_host(via=self.replication_port), REPLICATE)
+
+    def replicate_back(self, bucket: str) -> None:
+        """`bucket`'s replication DR → primary too, through the proxy of the way back."""
+        self._replicate("dr", bucket, self.primary.mc_host(via=self.return_port), REPLICATE_BACK)
+
+    def _replicate(self, alias: str, bucket: str, remote: str, what: str) -> None:
+        """`mc replicate add` of the `alias` store's `bucket` to the same bucket at `remote`."""
+        self._mc("replicate", "add", f"{alias}/{bucket}", "--remote-bucket", f"{remote}/{bucket}",
+                 "--replicate", what, NO_PROXY)  # fmt: skip
+
+    def create_bucket(self, store: ObjectStore, bucket: str) -> None:
+        """A versioned bucket in one region's store."""
+        client = store.client()
+        client.create_bucket(
+            Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": store.region}
+        )
+        client.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+        self.commands.add(
+            f"aws s3api create-bucket --bucket {bucket} --region {store.region} && "
+            f"aws s3api put-bucket-versioning --bucket {bucket} "
+            "--versioning-configuration Status=Enabled",
+            f"{store.region}: bucket {bucket} created, versioning Enabled",
+        )
+
+    def ship(self, folder: Path, bucket: str, prefix: str) -> None:
+        """Keep `folder` synced to the primary store's `bucket/prefix/` as files appear
+        (`mc mirror --watch`, the plan's `aws s3 sync` of backups); partial files (`*.part`,
+        renamed once complete) are left out."""
+        target = f"primary/{bucket}/{prefix}"
+        argv = [self.mc, "--config-dir", str(self.config_dir), "--no-color", "mirror", "--watch",
+                "--overwrite", "--exclude", "*.part", str(folder), target]  # fmt: skip
+        env = {**os.environ, "MC_HOST_primary": self.primary.mc_host()}
+        self.shipper = ManagedProcess(
+            f"shipper of {folder.name}", argv, self.logs / "s3-shipper.log", env=env
+        )
+        self.shipper.start()
+        self.commands.add(
+            f"mc mirror --watch --overwrite --exclude '*.part' {folder} {target}",
+            f"{self.primary.region}: {folder} shipped to s3://{bucket}/{prefix}/",
         )
 
     def _mc(self, *args: str) -> str:
         # credentials reach mc in MC_HOST_<alias>, never on a command line that gets recorded
-        env = {**os.environ, "MC_HOST_primary": self.primary.mc_host()}
+        env = {
+            **os.environ,
+            "MC_HOST_primary": self.primary.mc_host(),
+            "MC_HOST_dr": self.dr.mc_host(),
+        }
         argv = [self.mc, "--config-dir", str(self.config_dir), "--no-color", *args]
         return run_command(argv, timeout_s=self.timeout_s, log=self.commands, env=env)

@@ -213,6 +213,12 @@ class PgNode(LocalProcess):
 
 # The pair's zones: the primary and its standby. Another region's node (add_node) is neither.
 PAIR = ("az-a", "az-b")
+# Written into the WAL archive after each new segment: the name of the last one archived. It
+# is shipped with the archive to s3://<backups>/pg/ (runbook 5.2 step 5's last-lsn.txt).
+LAST_ARCHIVED = "last-lsn.txt"
+# az-b streams from az-a across this link once the proxies exist: latency on it is replication
+# lag (runbook 5.1's trigger), a cut of it a stalled stream.
+REPLICATION_LINK = "pg-replication-az-b"
 
 
 class PostgresPair:
@@ -243,6 +249,7 @@ class PostgresPair:
         self.nodes = {name: self._new_node(name, free_port()) for name in PAIR}
         for node in self.nodes.values():
             node.proxy_port = free_port()
+        self.replication_port = free_port()
         self.restored: list[PgNode] = []
 
     def _new_node(self, name: str, port: int, options: Mapping[str, str] | None = None) -> PgNode:
@@ -314,10 +321,13 @@ class PostgresPair:
             raise RuntimeError(f"PostgreSQL nodes did not stop: {failures}")
 
     def attach_toxiproxy(self, client: ToxiproxyClient) -> None:
-        """Create the proxy `pg-<node>` in front of every node, on its `proxy_port`."""
+        """Create the proxy `pg-<node>` in front of every node, on its `proxy_port`, and the
+        replication link from az-a to az-b on `replication_port`."""
         self.toxiproxy = client
         for name, node in self.nodes.items():
             client.create_proxy(self.proxy_name(name), f"127.0.0.1:{node.proxy_port}", node.address)
+        listen = f"127.0.0.1:{self.replication_port}"
+        client.create_proxy(REPLICATION_LINK, listen, self.node("az-a").address)
 
     @staticmethod
     def proxy_name(node_name: str) -> str:
@@ -344,10 +354,16 @@ class PostgresPair:
     def _primary_conf(self) -> str:
         archive = self.archive_dir
         # Copy then rename, so a crash mid-copy leaves no partial segment that blocks archiving;
-        # `|| cmp -s`: a promoted standby re-archives a segment the archive already holds.
+        # `|| cmp -s`: a promoted standby re-archives a segment the archive already holds. A new
+        # segment's name (not a .history, .backup or .partial file's) goes to LAST_ARCHIVED (its
+        # end is the archive's last LSN), the same way; should that write fail, `cmp` finds the
+        # segment archived and the marker is only stale.
+        last = f"{archive}/{LAST_ARCHIVED}"
         archive_command = (
             f"test ! -f {archive}/%f"
             f" && cp %p {archive}/%f.part && mv {archive}/%f.part {archive}/%f"
+            f" && {{ case %f in *.*) ;;"
+            f" *) echo %f > {last}.part && mv {last}.part {last};; esac; }}"
             f" || cmp -s %p {archive}/%f"
         )
         settings = {
@@ -405,18 +421,15 @@ class PostgresPair:
         return node
 
     def start_cascade(
-        self, standby: PgNode, source: PgNode, via_port: int, *, wait: bool = True
+        self, standby: PgNode, source: PgNode, via_port: int | None, *, wait: bool = True
     ) -> None:
         """(Re)seed `standby` from `source` (a standby itself: a cascade), to stream from it
-        through the proxy on `via_port`; `wait`: until it streams. The base backup is taken
-        straight from `source`, so a standby is re-seeded while that link is cut too."""
+        through the proxy on `via_port` (None: straight); `wait`: until it streams. The base
+        backup is taken straight from `source`, so a standby is re-seeded while that link is
+        cut too."""
         self._reseed(standby, source)
-        # pg_basebackup -R names the port it took the backup from; the stream goes by the link
-        auto_conf = standby.data_dir / "postgresql.auto.conf"
-        text, found = re.subn(rf"\bport={source.port}\b", f"port={via_port}", auto_conf.read_text())
-        if found != 1:
-            raise RuntimeError(f"{auto_conf}: no single port={source.port} in primary_conninfo")
-        _write_postgres_file(auto_conf, text)
+        if via_port is not None:
+            self._stream_via(standby, source, via_port)
         standby.start()
         if wait:
             standby.wait_until(self._streaming(standby, source))
@@ -429,10 +442,20 @@ class PostgresPair:
         self._start_standby(az_b, az_a)
 
     def _start_standby(self, standby: PgNode, primary: PgNode) -> None:
-        """(Re)seed `standby` from `primary` with pg_basebackup -R and wait until it streams."""
-        self._reseed(standby, primary)
-        standby.start()
-        standby.wait_until(self._streaming(standby, primary))
+        """(Re)seed `standby` from `primary` with pg_basebackup -R and wait until it streams:
+        az-b from az-a across the replication link once it exists, any other pair straight."""
+        linked = self.toxiproxy is not None and (standby.name, primary.name) == ("az-b", "az-a")
+        self.start_cascade(standby, primary, self.replication_port if linked else None)
+
+    @staticmethod
+    def _stream_via(standby: PgNode, source: PgNode, via_port: int) -> None:
+        """pg_basebackup -R names the port it took the backup from; the stream goes by the link
+        listening on `via_port`."""
+        auto_conf = standby.data_dir / "postgresql.auto.conf"
+        text, found = re.subn(rf"\bport={source.port}\b", f"port={via_port}", auto_conf.read_text())
+        if found != 1:
+            raise RuntimeError(f"{auto_conf}: no single port={source.port} in primary_conninfo")
+        _write_postgres_file(auto_conf, text)
 
     def _reseed(self, standby: PgNode, source: PgNode) -> None:
         """`standby` stopped, its data replaced by a base backup of `source` with the recovery
@@ -496,6 +519,18 @@ class PostgresPair:
         self.progress(f"PITR instance {name} on {node.address} recovered to {target_time}")
         return node
 
+    def renew_base_backup(self) -> None:
+        """A new base backup of the primary in place of the old one. After a failback the
+        archive lacks what the other region wrote on its own timeline, so recovery from the old
+        backup stops at the cutover; from the new one, every later time can be restored."""
+        primary = self.primary
+        fresh = self.base_backup_dir.with_name("base.new")
+        shutil.rmtree(fresh, ignore_errors=True)
+        primary.run_tool("pg_basebackup", *self._basebackup_args(primary, fresh))
+        shutil.rmtree(self.base_backup_dir)
+        fresh.rename(self.base_backup_dir)
+        self.progress(f"base backup renewed in {self.base_backup_dir} from {primary.name}")
+
     def _archive_current_wal(self) -> None:
         """Make the WAL up to now reach the archive, ending with a commit after any target time.
 
@@ -523,18 +558,14 @@ class PostgresPair:
         """Back to "az-a primary, az-b streaming standby" keeping what was written to az-b;
         whether anything had to change.
 
-        After a failover the promoted az-b holds the newest data: it is stopped cleanly and its
-        data directory becomes az-a's; az-a starts as primary and az-b is re-seeded from it.
+        After a failover the promoted az-b holds the newest data, even when az-a still runs
+        (a failover away from a degraded zone): az-b is stopped cleanly and its data directory
+        becomes az-a's; az-a starts as primary and az-b is re-seeded from it.
         """
         az_a, az_b = self.node("az-a"), self.node("az-b")
         if self._in_topology(az_a, az_b):
             return False
-        if not (az_a.running and not az_a.is_in_recovery()):
-            if not az_b.running or az_b.is_in_recovery():
-                raise RuntimeError(
-                    "restore_topology needs a running primary: neither az-a nor az-b accepts "
-                    f"writes (logs {az_a.log_path}, {az_b.log_path})"
-                )
+        if az_b.running and not az_b.is_in_recovery():
             az_a.stop("immediate")
             az_b.stop("fast")
             shutil.rmtree(az_a.data_dir, ignore_errors=True)
@@ -547,6 +578,13 @@ class PostgresPair:
             (az_a.data_dir / "standby.signal").unlink(missing_ok=True)
             az_a.start()
             az_a.wait_writable()
+        elif not (az_a.running and not az_a.is_in_recovery()):
+            raise RuntimeError(
+                "restore_topology needs a running primary: neither az-a nor az-b accepts "
+                f"writes (logs {az_a.log_path}, {az_b.log_path})"
+            )
+        if self.toxiproxy is not None:  # a slowed stream would hold az-b's re-seed back
+            self.toxiproxy.reset_proxy(REPLICATION_LINK)
         self._start_standby(az_b, az_a)
         if self.toxiproxy is not None:
             for node in (az_a, az_b):

@@ -43,6 +43,12 @@ def write_config(path: Path, config: dict) -> None:
     write_private(path, json.dumps(config, indent=2))
 
 
+# The replicas' own cache in front of Redis: a word asked again within a second is answered
+# from the replica's memory. Short, so a replica serves nothing staler than that and the May
+# drill's words (each asked again every 2 s) still read Redis, whose hit rate it measures.
+L1_TTL_S = 1.0
+
+
 def service_config(
     *,
     database_dsn: str,
@@ -66,6 +72,7 @@ def service_config(
         },
         "redis": {"url": redis_url, "socket_timeout_s": 0.5},
         "cache_ttl_s": 300,
+        "l1_cache_ttl_s": L1_TTL_S,
         **({"llm": llm} if llm else {}),
         "version": "v1",
         **({"exports": exports} if exports else {}),
@@ -282,6 +289,13 @@ class ServiceDeployments:
         self.config["redis"]["url"] = url
         write_config(self.config_path, self.config)
         return self._switch("/admin/redis", {"url": url})
+
+    def force_l2(self, force: bool) -> dict:
+        """As switch_database, for the cache mode: L2 forced (the replicas' L1 bypassed) or
+        not, kept across a rollout restart since the shared file says it too."""
+        self.config["force_l2"] = force
+        write_config(self.config_path, self.config)
+        return self._switch("/admin/cache/mode", {"force_l2": force})
 
     def _switch(self, path: str, body: dict) -> dict:
         replicas = self._replicas()

@@ -4,8 +4,10 @@ The standby region runs its own Kubernetes (context `ap-northeast-1`, as runbook
 `kubectl --context=ap-northeast-1` lines expect) with the service's replicas behind a router
 of its own; a PostgreSQL standby cascading from the primary region's standby across the
 region link; a Redis of its own, which a cutover rebuilds; the exports bucket's replicated
-copy (the DR object store); and the LLM through a link of its own. Until a cutover its
-replicas read from that standby, so they serve what a read-only database allows.
+copy (the DR object store), which it replicates back once it writes to it; an export worker
+of its own, which runs only while the region takes the writes; and the LLM through a link of
+its own. Until a cutover its replicas read from that standby, so they serve what a read-only
+database allows.
 
 Links between regions are Toxiproxy proxies, so a region cut is a real network fault: the
 clients' way into each region (drillbook.stack.front_door), and
@@ -23,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drillbook.commands import CommandLog
+from drillbook.stack.export_worker import ExportWorker
 from drillbook.stack.kubernetes import KubeControlPlane
 from drillbook.stack.llm import LlmStandIn
 from drillbook.stack.objectstore import EXPORTS_BUCKET, ObjectStore
@@ -117,6 +120,13 @@ class StandbyRegion:
                 "bucket": EXPORTS_BUCKET,
             },
         )
+        self.export_worker = ExportWorker(
+            config=config,
+            redis_url=self.redis.direct_url,
+            config_path=run_dir / f"export-worker-{region}" / "config.json",
+            log_path=logs / "export-worker.log",
+            ready_timeout_s=timeout,
+        )
         router = Router(
             port=free_port(),
             run_dir=run_dir / f"router-{region}",
@@ -166,21 +176,27 @@ class StandbyRegion:
     def take_over(self, rollout_timeout_s: float) -> dict:
         """Runbook 5.2 step 1, the warm-standby playbook: its database promoted, its Redis
         rebuilt from nothing (the service refills it), its replicas restarted so they
-        connect afresh; what was done."""
+        connect afresh, its export worker started on the queue of that Redis; what was
+        done."""
         self.database.promote()
         self.rebuild_cache()
+        rollouts = self._restart_service(rollout_timeout_s)
+        self.export_worker.start()
         return {
             "region": self.region,
             "database": self.database.name,
-            "rollouts": self._restart_service(rollout_timeout_s),
+            "rollouts": rollouts,
+            "export_worker": self.export_worker.pid(),
         }
 
     def stand_by(self, rollout_timeout_s: float) -> dict:
         """Back to a warm standby: its database re-seeded from az-b, what was written to it
         since the takeover discarded, to cascade across the region link (streaming once that
         link is up: a drill's teardown reverts the takeover before the region's cut), its
-        Redis emptied, its replicas restarted. A drill that needs it current waits for it
-        (the condition "the database in <region> is a streaming standby")."""
+        Redis emptied, its replicas restarted, its export worker stopped. A drill that needs it
+        current waits for it (the condition "the database in <region> is a streaming
+        standby")."""
+        self.export_worker.stop()
         self.pg.start_cascade(self.database, self.pg.node("az-b"), self.cascade_port, wait=False)
         self.rebuild_cache()
         return {
@@ -223,13 +239,17 @@ class StandbyRegion:
         )
 
     def pids(self) -> dict[str, int]:
-        return {**self.service.pids(), **self.kube.pids(), "redis": self.redis.pid()}
+        pids = {**self.service.pids(), **self.kube.pids(), "redis": self.redis.pid()}
+        if self.export_worker.running:
+            pids["export worker"] = self.export_worker.pid()
+        return pids
 
     def stop(self) -> None:
-        """Stop its service, cluster and Redis (its PostgreSQL goes with the stack's); every
-        stop is tried, then the failures are raised together."""
+        """Stop its export worker, service, cluster and Redis (its PostgreSQL goes with the
+        stack's); every stop is tried, then the failures are raised together."""
         failures = []
         for name, stop in [
+            ("export worker", self.export_worker.stop),
             ("service", self.service.stop),
             ("kubernetes", self.kube.stop),
             ("redis", self.redis.stop),

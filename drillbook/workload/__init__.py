@@ -2,7 +2,7 @@
 
 from drillbook.workload.history import History, Op
 from drillbook.workload.lag import LagSampler
-from drillbook.workload.probes import HttpProbe, RedisProbe, SqlProbe, answer_flags
+from drillbook.workload.probes import HttpProbe, RedisProbe, SqlProbe, answer_flag, answer_flags
 from drillbook.workload.redis_stats import RedisStatsSampler
 from drillbook.workload.redis_writer import RedisWriter
 from drillbook.workload.workload import Workload
@@ -19,6 +19,7 @@ __all__ = [
     "SqlProbe",
     "Workload",
     "Writer",
+    "answer_flag",
     "answer_flags",
     "surviving_ids",
 ]

@@ -28,18 +28,33 @@ def timed(call: Callable[[], T]) -> tuple[float, float, T]:
 
 
 def answer_flags(response: httpx.Response) -> dict | None:
-    """What a probe keeps of an answer: whether it was the degraded payload, and why, and the
-    region that answered when the service says (its X-Region header)."""
+    """What a probe keeps of an answer: whether it was the degraded payload, and why, whether
+    it carried a definition, an example and a generated (`ai_example`) one, where the result
+    came from (`source`: the replica's L1, the Redis cache, the database) and the region that
+    answered when the service says (its X-Region header)."""
     try:
         body = response.json()
     except ValueError:
         return None
     if not isinstance(body, dict) or "degraded" not in body:
         return None
-    flags = {"degraded": body["degraded"], "reason": body.get("degraded_reason")}
+    flags = {
+        "degraded": body["degraded"],
+        "reason": body.get("degraded_reason"),
+        "definition": bool(body.get("definition")),
+        "example": bool(body.get("example")),
+        "ai_example": bool(body.get("ai_example")),
+    }
+    if source := body.get("source"):
+        flags["source"] = source
     if region := response.headers.get("X-Region"):
         flags["region"] = region
     return flags
+
+
+def answer_flag(op: Op, name: str) -> Any:
+    """One flag `answer_flags` kept of the answer `op` got (None when it kept none)."""
+    return op.value.get(name) if isinstance(op.value, dict) else None
 
 
 class HttpProbe(PacedWorker):

@@ -22,7 +22,8 @@ class Writer(PacedWorker):
 
     A write that fails before COMMIT is sent is "fail" (nothing can have been written); a
     failure during or after COMMIT is "info", since the row may or may not be there.
-    `dsn()` is asked again for every new connection so a failover can redirect the writer.
+    `dsn()` is asked before every write: when it changes (a failover moved the clients, even
+    away from a primary that still runs) the writer reconnects to the new one.
     """
 
     def __init__(
@@ -44,6 +45,7 @@ class Writer(PacedWorker):
         )
         self._ids = itertools.count(1)
         self._conn: psycopg.Connection | None = None
+        self._conn_dsn = ""  # the DSN the connection is (to be) made to
 
     def _tick(self) -> None:
         write_id = next(self._ids)
@@ -55,10 +57,17 @@ class Writer(PacedWorker):
         )
 
     def _write(self, write_id: int) -> tuple[str, str | None]:
+        try:
+            dsn = self.dsn()
+        except Exception as exc:  # dsn() is the caller's code: any failure means no write
+            return "fail", short_error(exc)
+        if dsn != self._conn_dsn:  # moved (a failover away from a primary that still runs)
+            self._discard()
+            self._conn_dsn = dsn
         if self._conn is None:
             try:
                 self._conn = self._connect()
-            except Exception as exc:  # dsn() is the caller's code: any failure means no write
+            except Exception as exc:  # a refused or unreachable server: no write
                 return "fail", short_error(exc)
         outcome_if_broken = "fail"
         deadline = _Deadline(self._conn, self.timeout_s)
@@ -75,7 +84,7 @@ class Writer(PacedWorker):
         return "ok", None
 
     def _connect(self) -> psycopg.Connection:
-        return connect(self.dsn(), self.timeout_s, application_name="drillbook-writer")
+        return connect(self._conn_dsn, self.timeout_s, application_name="drillbook-writer")
 
     def _discard(self) -> None:
         if self._conn is not None:

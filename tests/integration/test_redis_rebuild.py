@@ -16,6 +16,7 @@ import pytest
 from drillbook.checks import hit_rates, signal_raised
 from drillbook.environments.local.heal import heal_redis
 from drillbook.glancy import GlancyClient
+from drillbook.redis_snapshot import snapshot_and_load
 from drillbook.stack import LocalStack
 from drillbook.stack.postgres import APP_DB
 from drillbook.workload import History, HttpProbe, RedisStatsSampler
@@ -205,3 +206,22 @@ def test_cache_stats_sum_the_replicas_and_start_again_when_one_restarts(
     again = stack.service.cache_stats()
     assert again["since"] > stats["since"]
     assert min(r["hits"] + r["misses"] for r in again["replicas"]) == 0
+
+
+def test_an_rdb_snapshot_of_the_primary_loads_with_its_keys(stack: LocalStack, tmp_path) -> None:
+    primary = stack.redis.nodes[0]
+    with primary.client() as client:
+        client.set(f"snapshot-{uuid.uuid4().hex}", "1")
+        keys = client.dbsize()
+    snapshot = snapshot_and_load("primary", primary.url, tmp_path, 30.0)
+    assert snapshot.problem is None and snapshot.size > 0
+    assert snapshot.keys is not None and snapshot.keys >= keys - 5  # a few may expire meanwhile
+    assert primary.password not in str(snapshot)
+    assert list(tmp_path.iterdir()) == []  # the cache's data is not kept
+
+
+def test_a_snapshot_that_cannot_be_taken_says_why(tmp_path) -> None:
+    snapshot = snapshot_and_load("primary", "redis://127.0.0.1:9/0", tmp_path, 5.0)
+    assert snapshot.keys is None and snapshot.problem.startswith("redis-cli --rdb failed")
+    tls = snapshot_and_load("primary", "rediss://127.0.0.1:9/0", tmp_path, 5.0)
+    assert tls.problem == "rediss:// is not supported: the snapshot is taken over plain redis://"

@@ -71,7 +71,7 @@ def test_rto_step_fails_with_measured_value_and_evidence_path(tmp_path):
 
 
 def test_endpoint_rto_step_fails(tmp_path):
-    with pytest.raises(CheckFailed, match=r"RTO check fail.*threshold 1 s"):
+    with pytest.raises(CheckFailed, match=r"RTO /lookup check fail.*threshold 1 s"):
         measure.endpoint_rto_at_most(
             drill_with(probes(4), tmp_path), PROFILE, "/lookup", 1, "seconds"
         )

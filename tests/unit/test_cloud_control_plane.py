@@ -14,7 +14,7 @@ from drillbook.environments.aws_cloud import AwsCloud
 from drillbook.evidence.signals import NAMESPACE, MetricDatum, signal_data
 from drillbook.faults.recover import run_recover
 from drillbook.platform.cloud import CloudCallError, CloudControlPlane
-from drillbook.stack.cloud import MotoServer, seed_control_plane
+from drillbook.stack.cloud import ACCOUNT, MotoServer, seed_control_plane, seed_replica_cluster
 from drillbook.stack.ports import free_port
 from drillbook.workload.history import History, Op
 
@@ -261,3 +261,41 @@ def test_moving_the_weight_is_a_remediation_reverted_and_recovered_by_the_weight
 
 def _weights(cloud: AwsCloud) -> dict[str, int]:
     return {r["set_id"]: r["weight"] for r in cloud.weighted_records("api.glancy")}
+
+
+def test_the_region_failover_promotes_the_replica_cluster_and_the_seeding_rejoins_it(plane, moto):
+    """Runbook 5.2 step 2: the replica in the standby region becomes a writer of its own; a
+    second promotion is refused (nothing would change); seeding it again (the local revert)
+    makes it a replica once more."""
+    cloud = AwsCloud(lambda: plane, promote_wait_s=0.0)
+    replica = f"{CLUSTER}-{DR}"
+    source = f"arn:aws:rds:{PRIMARY}:{ACCOUNT}:cluster:{CLUSTER}"
+    move = cloud.fail_over_region(CLUSTER, DR)
+    assert (move.role, move.kind, move.target, move.revert) == (
+        "remediation", "region failover", f"database cluster {CLUSTER}", None,
+    )  # fmt: skip
+
+    moved = move.run()
+
+    assert moved == {
+        "cluster": CLUSTER,
+        "region": DR,
+        "promoted": replica,
+        "before": {"cluster": replica, "source": source, "status": moved["before"]["status"]},
+        "after": {"cluster": replica, "source": None, "status": "available"},
+    }
+    with pytest.raises(RuntimeError, match=rf"cluster {CLUSTER} has no read replica .* {DR}"):
+        cloud.fail_over_region(CLUSTER, DR)
+    dr = cloud.plane_in(DR)
+    try:
+        with pytest.raises(CloudCallError, match="it is no read replica"):
+            dr.promote_replica_cluster(replica)
+        seed_replica_cluster(plane, dr, CLUSTER)
+        assert dr.replica_state(replica)["source"] == source
+    finally:
+        dr.close()
+
+
+def test_a_region_without_a_replica_cluster_is_refused_naming_the_replicas(plane):
+    with pytest.raises(RuntimeError, match=rf"no read replica cluster in eu-west-1 .*{DR}"):
+        AwsCloud(lambda: plane).fail_over_region(CLUSTER, "eu-west-1")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from drillbook.checks.crr import replicated
+from drillbook.checks.crr import replicated, replicated_at_cut
 from drillbook.checks.exports import ExportRecord, artifacts_match, exactly_once, replay_completed
 from drillbook.checks.latency import answered_within
 from drillbook.objects import ObjectState
@@ -116,12 +116,64 @@ def test_replicated_passes_with_same_version_content_and_statuses():
         (state("h", "COMPLETED", "v2"), state("h", "REPLICA", "v1"), "target holds version v1"),
         (state("h", "PENDING"), state("h", "REPLICA"), "source reports replication status"),
         (state("h", "COMPLETED"), state("h", None), "target reports replication status None"),
+        # written in the target region and replicated back: the target must say COMPLETED
+        (state("h", "REPLICA"), state("h", "PENDING"), "target reports replication status"),
     ],
 )
 def test_replicated_fails_on_each_kind_of_problem(source, target, problem):
     result = replicated("b", ("src", {"k": source}), ("dst", {"k": target} if target else {}))
     assert not result.passed and result.figure == 1
     assert problem in result.explanation
+
+
+def test_an_object_the_target_region_wrote_and_replicated_back_is_replicated():
+    source = {"k1": state("h1", "COMPLETED"), "k2": state("h2", "REPLICA")}
+    target = {"k1": state("h1", "REPLICA"), "k2": state("h2", "COMPLETED")}
+    assert replicated("b", ("src", source), ("dst", target)).passed
+
+
+CUT = 1_000.0
+
+
+def written(sha: str, status: str | None, at: float) -> ObjectState:
+    return ObjectState("v1", sha, status, written_at=at)
+
+
+def test_at_the_cut_an_object_not_yet_replicated_within_the_lag_was_in_flight():
+    source = {
+        "old": written("h1", "COMPLETED", CUT - 5),
+        "racing": written("h2", "PENDING", CUT - 0.3),
+        "after": written("h3", None, CUT + 1),
+    }
+    target = {"old": written("h1", "REPLICA", CUT - 5)}
+    result = replicated_at_cut("b", ("src", source), ("dst", target), CUT, lag_limit_s=60)
+    assert result.passed and result.figure == 0
+    assert result.details["objects"] == 2 and result.details["after_cut"] == 1
+    assert "racing" in result.details["in_flight"]
+    assert "1 of 2 objects" in result.explanation and "1 written after it" in result.explanation
+
+
+@pytest.mark.parametrize(
+    ("state_at_source", "why"),
+    [
+        # older than the CRR lag at the cut: CRR was late, not the cut
+        (written("h", "PENDING", CUT - 61), "missing in the target region"),
+        # the source said it was replicated: the target must hold it
+        (written("h", "COMPLETED", CUT - 0.3), "missing in the target region"),
+    ],
+)
+def test_at_the_cut_an_object_late_or_claimed_replicated_fails(state_at_source, why):
+    source = {"k": state_at_source}
+    result = replicated_at_cut("b", ("src", source), ("dst", {}), CUT, lag_limit_s=60)
+    assert not result.passed and result.figure == 1
+    assert why in result.explanation
+
+
+def test_at_the_cut_a_source_that_held_nothing_yet_is_not_measured():
+    source = {"after": written("h", None, CUT + 1)}
+    result = replicated_at_cut("b", ("src", source), ("dst", {}), CUT, lag_limit_s=60)
+    assert not result.passed and not result.measured
+    assert "held no object" in result.explanation
 
 
 def test_replicated_of_an_empty_bucket_is_not_measured():
@@ -150,3 +202,10 @@ def test_artifacts_match_without_a_completed_export_is_not_measured():
     nothing = artifacts_match(History(), PREFIX, {}, "dr", {})
     assert nothing.verdict == "not measured" and not nothing.passed
     assert "no export request of probe:/exports* was acknowledged" in nothing.explanation
+
+
+def test_at_the_cut_objects_all_in_flight_verify_nothing():
+    source = {"racing": written("h", "PENDING", CUT - 0.3)}
+    result = replicated_at_cut("b", ("src", source), ("dst", {}), CUT, lag_limit_s=60)
+    assert not result.passed and not result.measured
+    assert "all in flight (racing: missing in the target region" in result.explanation

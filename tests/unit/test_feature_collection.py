@@ -175,3 +175,22 @@ def test_a_run_that_drilled_nothing_fails_saying_why(tmp_path):
     deselected = run_pytest(path, "-m", "not destructive")
     assert deselected.returncode != 0
     assert "no drill ran: 1 collected, 1 deselected, 0 skipped" in deselected.stdout
+
+
+def test_drills_run_in_calendar_order_and_the_runbooks_after_them(tmp_path):
+    argv = pytest_argv(ROOT / "features", tmp_path / "reports", "--collect-only", "-q")
+    listed = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    files = [line.split("::")[0] for line in listed.stdout.splitlines() if "::" in line]
+    order = list(dict.fromkeys(Path(f).name for f in files))
+    months = [name for name in order if name[0].isdigit()]
+    assert months == sorted(months, key=lambda name: int(name.partition("_")[0])), order
+    runbooks = order[len(months) :]
+    assert order[: len(months)] == months, order
+    assert runbooks and all(name.startswith("runbook_") for name in runbooks), order
+
+
+def test_a_bad_seed_is_a_usage_error(tmp_path):
+    path = feature(tmp_path, "Feature: t\n  Scenario: s\n    Given x\n")
+    result = run_pytest(path, "--dr-seed", "tomorrow", "-q")
+    assert result.returncode == 4
+    assert "--dr-seed must be a non-negative integer, got 'tomorrow'" in result.stderr

@@ -109,7 +109,14 @@ def test_failed_check_becomes_an_issue_and_fails_the_verdict(tmp_path: Path) -> 
     )
     assert data["verdict"] == "fail"
     assert data["issues"] == [
-        {"check": "RTO (line 20)", "explanation": rto(False).explanation, "owner": "", "due": ""}
+        {
+            "id": "DR-20240512-01/1",
+            "check": "RTO (line 20)",
+            "explanation": rto(False).explanation,
+            "owner": "",
+            # T1 on Sunday 2024-05-12 (UTC+8): five working days on is the Friday
+            "due": "2024-05-17",
+        }
     ]
 
 
@@ -248,3 +255,41 @@ def test_every_value_is_redacted(tmp_path: Path) -> None:
         assert "hunter2" not in text
         assert "postgresql://glancy:***@127.0.0.1:5432/glancy" in text
     assert "| not recovered | 1800 s | fail |" in files.md_path.read_text(encoding="utf-8")
+
+
+def test_draws_and_spot_checks_are_recorded_and_rendered(tmp_path: Path) -> None:
+    draw = {
+        "what": "PITR spot check: restore target time",
+        "seed": 99,
+        "drawn": "2024-05-11T13:00:00.000+08:00",
+        "among": "the scenario so far",
+        "again": "--dr-seed=99",
+    }
+    line = {
+        "日期": "2024-05-12",
+        "抽查项": "PITR 备份校验",
+        "样本/结果": "随机恢复 x，差异 0 条",
+        "备注": "合格",
+    }
+    files = write_entry(tmp_path, entry(draws=[draw], spot_checks=[line]))
+    data = json.loads(files.json_path.read_text(encoding="utf-8"))
+    assert data["draws"] == [draw] and data["spot_checks"] == [line]
+    md = files.md_path.read_text(encoding="utf-8")
+    assert "| 2024-05-12 | PITR 备份校验 | 随机恢复 x，差异 0 条 | 合格 |" in md
+    assert "| 99 (`--dr-seed=99`) |" in md
+
+
+def test_an_entry_without_draws_renders_no_draw_section(tmp_path: Path) -> None:
+    md = write_entry(tmp_path, entry()).md_path.read_text(encoding="utf-8")
+    assert "抽查记录" not in md and "随机抽取" not in md
+
+
+def test_a_rehearsals_parts_are_recorded_and_rendered(tmp_path: Path) -> None:
+    parts = [
+        {"part": "熔断", "line": 20, "outcome": "passed the first time"},
+        {"part": "PITR", "line": 28, "outcome": "failed"},
+    ]
+    files = write_entry(tmp_path, entry(parts=parts))
+    assert json.loads(files.json_path.read_text(encoding="utf-8"))["parts"] == parts
+    md = files.md_path.read_text(encoding="utf-8")
+    assert "| PITR | 28 | failed |" in md and "分段 (parts: 所有脚本一次通过)" in md

@@ -522,3 +522,16 @@ def test_a_regions_link_list_is_required(tmp_path: Path) -> None:
     path.write_text(text.replace("  bindings:\n", broken + "  bindings:\n", 1))
     with pytest.raises(ProfileError, match=r"live.endpoints.regions.ap-northeast-1.links"):
         load_profile(path, {})
+
+
+def test_the_region_failover_is_refused_on_a_real_aws_account() -> None:
+    real = profile(EVERY_ENDPOINT | {"aws": {"region": "ap-southeast-1"}})
+    refusal = LiveEnvironment.operation_refusal(real, "cloud.fail_over_region")
+    assert refusal is not None and "Aurora PostgreSQL does not have on AWS" in refusal
+    emulated = {"region": "ap-southeast-1", "endpoint_url": "http://127.0.0.1:4566"}
+    assert (
+        LiveEnvironment.operation_refusal(
+            profile(EVERY_ENDPOINT | {"aws": emulated}), "cloud.fail_over_region"
+        )
+        is None
+    )

@@ -347,6 +347,12 @@ def test_a_fault_allow_faults_leaves_out_is_refused_before_anything_runs(tmp_pat
     assert_nothing_drilled(out, reports, kill_ran)
 
 
+def dry_run(path: Path, reports: Path, profile: Path, url: str, closed: int):
+    """`--dr-dry-run` of the feature against the service at `url`, everything else closed."""
+    env = endpoints_env(url, closed, closed, closed)
+    return run_pytest(path, reports, "--dr-env", str(profile), "--dr-dry-run", "-rs", env=env)
+
+
 def test_dry_run_runs_the_givens_and_lists_the_bindings_without_running_them(
     tmp_path, healthz_server
 ):
@@ -365,15 +371,7 @@ def test_dry_run_runs_the_givens_and_lists_the_bindings_without_running_them(
     closed = closed_port()
     reports = tmp_path / "reports"
 
-    result = run_pytest(
-        path,
-        reports,
-        "--dr-env",
-        str(profile),
-        "--dr-dry-run",
-        "-rs",
-        env=endpoints_env(url, closed, closed, closed),
-    )
+    result = dry_run(path, reports, profile, url, closed)
 
     out = result.stdout
     assert result.returncode == 0, out[-4000:]
@@ -390,6 +388,27 @@ def test_dry_run_runs_the_givens_and_lists_the_bindings_without_running_them(
     assert f"{path}:6  Then the probes saw the outage  (observes)" in out
     assert "dry run: 2 operations listed from line 4, none run" in out
     assert_nothing_drilled(out, reports, kill_ran, rebuild_ran, promote_ran)
+
+
+def test_dry_run_stops_at_a_given_that_injects_a_fault(tmp_path, healthz_server):
+    """A runbook's trigger is a Given that acts: the dry run lists it instead of running it
+    (the profile's Toxiproxy is a closed port: a cut that ran would fail the run)."""
+    url, _seen = healthz_server
+    kill_ran = script(tmp_path / "runbooks" / "kill-postgres.sh")
+    profile = live_profile(tmp_path, bindings())
+    trigger = 'Given the network to "llm" is cut'
+    path = feature(tmp_path, "Given the reference service is up", trigger, KILL_STEP)
+    closed = closed_port()
+    reports = tmp_path / "reports"
+
+    result = dry_run(path, reports, profile, url, closed)
+
+    out = result.stdout
+    assert result.returncode == 0, out[-4000:]
+    assert "dry run of 'primary lost': from line 4" in out
+    assert f"{path}:4  {trigger}" in out
+    assert "dry run: 2 operations listed from line 4, none run" in out
+    assert_nothing_drilled(out, reports, kill_ran)
 
 
 def test_preflight_and_dry_run_together_are_a_usage_error(tmp_path):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from drillbook.checks.rows import SHOWN, history_matches, rows_match
+from drillbook.checks.rows import SHOWN, history_matches, rows_match, tables_match
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 ROWS = [(1, "u-0001", "lucid", AT), (2, "u-0002", "quorum", AT), (3, "u-0003", "latency", AT)]
@@ -81,3 +81,28 @@ def test_history_matches_with_no_user_is_not_measured():
     result = history_matches("every other user", {}, {"u-1": [1]})
     assert result.verdict == "not measured" and not result.passed and result.figure is None
     assert result.explanation.endswith("no user to compare")
+
+
+def test_tables_match_counts_the_rows_differing_in_every_table():
+    profiles = [("u-0001", 50), ("u-0002", 50)]
+    expected = {"lookups": ROWS, "profiles": profiles}
+    same = tables_match(expected, {"lookups": list(reversed(ROWS)), "profiles": profiles})
+    assert same.passed and same.figure == 0
+    assert "lookups (3 rows), profiles (2 rows)" in same.explanation
+    restored = {"lookups": ROWS[:2], "profiles": [*profiles, ("u-0003", 50)]}
+    result = tables_match(expected, restored)
+    assert not result.passed and result.figure == 2
+    assert "1 missing" in result.explanation and "1 unexpected" in result.explanation
+    assert result.details["profiles"]["unexpected"] == [["u-0003", "50"]]
+
+
+def test_tables_match_with_no_row_anywhere_is_not_measured():
+    result = tables_match({"lookups": [], "profiles": []}, {"lookups": [], "profiles": []})
+    assert not result.passed and not result.measured
+    assert "no row in lookups, profiles" in result.explanation
+
+
+def test_an_empty_table_beside_others_counts_as_no_difference():
+    result = tables_match({"lookups": ROWS, "orders": []}, {"lookups": ROWS, "orders": []})
+    assert result.passed and result.figure == 0
+    assert "orders (no row on either side)" in result.explanation

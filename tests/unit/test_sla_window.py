@@ -91,3 +91,15 @@ def test_too_short_an_observation_after_recovery_is_not_measured() -> None:
     assert result.verdict == "not measured"
     assert "of probes after recovering at" in result.explanation
     assert "takes at least 10 s" in result.explanation
+
+
+def test_a_second_outage_the_drill_caused_is_counted_once_not_extrapolated() -> None:
+    history = probes(50, (0, 8))
+    for process in ("probe:/lookup", "probe:/history"):  # the failback: 4 s more at 20 s
+        for index in range(40):
+            start = T0 + 20 + index / 10 + 0.001
+            history.record(Op(process, "GET", start, start + 0.005, "fail"))
+    settled = sla_over_window(history, T0, WINDOW_S, 99.0, settled_from=T0 + 30)
+    assert settled.passed and settled.details["tail_ratio"] == 1.0
+    assert settled.details["recovered_at"] == T0 + 30
+    assert settled.figure == pytest.approx(100 * (1 - 12 / WINDOW_S), abs=0.05)

@@ -21,7 +21,7 @@ from drillbook.environments.live.cache import LiveCache
 from drillbook.environments.live.context import LiveContext
 from drillbook.environments.live.database import LiveDatabase
 from drillbook.environments.live.exports import LiveExportQueue
-from drillbook.environments.live.operations import BUILT_IN, OPERATIONS
+from drillbook.environments.live.operations import BUILT_IN, OPERATIONS, REGION_FAILOVER
 from drillbook.environments.live.preflight import endpoint_findings
 from drillbook.environments.live.service import LiveService
 from drillbook.environments.live.storage import LiveStorage
@@ -75,6 +75,15 @@ class LiveEnvironment:
     def operation_refusal(cls, profile: Profile, operation: str) -> str | None:
         """An operation of the bindings' table the profile does not bind; built-in operations
         need only their capability's endpoints, which capability_refusal checks."""
+        if operation == REGION_FAILOVER and not profile.live["endpoints"].get("aws", {}).get(
+            "endpoint_url"
+        ):
+            return (
+                f"{profile.path}: {REGION_FAILOVER} promotes a cross-Region read replica "
+                "cluster, which Aurora PostgreSQL does not have on AWS (its cross-Region form is "
+                "a Global Database, whose failover is not implemented here); it runs only "
+                "against an emulated control plane (live.endpoints.aws.endpoint_url)"
+            )
         bound = profile.live["bindings"]
         if operation not in OPERATIONS or operation in bound:
             return None

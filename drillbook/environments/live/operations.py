@@ -55,7 +55,9 @@ OPERATIONS: dict[str, OperationSpec] = {
         "the region's warm-standby playbook (runbook 5.2 step 1: standby database promoted, "
         "Redis rebuilt, service configuration refreshed), or the primary region's failback once "
         'it is a warm standby; output json: {"database": the instance taking the writes, '
-        '"diff": optional, table -> instance -> {"rows", "md5"}}. Its revert gets the same '
+        '"diff": optional, table -> instance -> {"rows", "md5"}, "objects": optional, bucket -> '
+        '{"versions": region -> count, "differing": count, "first": {version: region -> ETag}}, '
+        '"keys": optional, what the regions\' caches hold}. Its revert gets the same '
         "region: the standby region a warm standby again, nothing for the primary region",
     ),
     "service.stand_by": _remediation(
@@ -63,6 +65,12 @@ OPERATIONS: dict[str, OperationSpec] = {
         "the region made a warm standby of the region taking the writes (re-seeded from it, "
         "streaming); output json: dict. Its revert gets the same region: the primary region "
         "writable again, nothing for the standby region",
+    ),
+    "service.force_l2": _remediation(
+        (),
+        "runbook 5.1 step 3's 强制 L2: every replica reads Redis alone, its own L1 cache emptied "
+        "and bypassed, kept across restarts; output json: dict (the cache mode). Its revert "
+        "lets the L1 serve again",
     ),
     "service.point_cache": _remediation(
         ("node",), "the service pointed at the Redis node primary or replica; output json: dict"
@@ -86,6 +94,8 @@ OPERATIONS: dict[str, OperationSpec] = {
     ),
 }
 
+# Runbook 5.2 step 2 across regions: moto's model only (see drillbook.environments.aws_cloud).
+REGION_FAILOVER = "cloud.fail_over_region"
 # Operations a live environment carries out through its endpoints, with no binding: name -> how.
 BUILT_IN: dict[str, str] = {
     "network.cut": "the link's Toxiproxy proxy disabled; reverted by resetting the proxy",
@@ -94,6 +104,7 @@ BUILT_IN: dict[str, str] = {
     "network.restore": "the link's Toxiproxy proxy reset (enabled, toxics removed)",
     "database.delete_rows": "SQL DELETE on the current primary; reverted by putting the rows back",
     "storage.delete_by_mistake": "an object deleted through the S3 API of its region",
+    "storage.copy": "an object read through the S3 API of one region and written in another",
     "service.spend_tokens": "tokens spent through the service's admin API, then refunded",
     "service.replay_deletions": "the service's admin API replays the deletion queue",
     "service.recompute_quota": "the service's admin API recomputes the quota counters",
@@ -107,6 +118,9 @@ BUILT_IN: dict[str, str] = {
     "failing back",
     "cloud.move_weight": "change-resource-record-sets moving the record's weight through the "
     "AWS API; reverted by putting the weights back",
+    REGION_FAILOVER: "promote-read-replica-db-cluster of the cluster's replica in the region "
+    "through an emulated AWS API (refused on a real account); not reverted (a promoted replica "
+    "is rebuilt by the region's return to a warm standby)",
 }
 # Those of them that break something: what `allow_faults` may name besides the bound faults.
 BUILT_IN_FAULTS: tuple[str, ...] = (

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from drillbook.capabilities.operation import Operation
-from drillbook.capabilities.service import RELEASE, TAKE_OVER
+from drillbook.capabilities.service import CACHE_TIERS, FORCE_L2, RELEASE, TAKE_OVER
 from drillbook.environments.common import ServiceAPI, single_version
 from drillbook.environments.live.cache import check_node
 from drillbook.environments.live.database import LiveDatabase
@@ -79,6 +79,9 @@ class LiveService(ServiceAPI):
             f"service redis -> {node}",
             {"node": check_node(node)},
         )
+
+    def force_l2(self) -> Operation[dict]:
+        return self.bindings.operation("service.force_l2", FORCE_L2, CACHE_TIERS, {})
 
     def versions(self) -> list[str]:
         return [replica.version() for replica in self.replicas]

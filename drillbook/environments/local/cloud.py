@@ -31,8 +31,10 @@ class LocalCloud(AwsCloud):
         plane = functools.cache(
             lambda: CloudControlPlane(stack.storage.primary.region, stack.aws.endpoint_url)
         )
-        # moto moves the writer at once
-        super().__init__(plane, failover_wait_s=0.0, metrics_namespace=NAMESPACE)
+        # moto moves the writer and promotes a replica at once
+        super().__init__(
+            plane, failover_wait_s=0.0, metrics_namespace=NAMESPACE, promote_wait_s=0.0
+        )
 
     def fail_over(self, cluster: str) -> Operation[dict]:
         record = super().fail_over(cluster)
@@ -57,3 +59,9 @@ class LocalCloud(AwsCloud):
             record.revert()
 
         return replace(record, run=run, revert=revert)
+
+    def fail_over_region(self, cluster: str, region: str) -> Operation[dict]:
+        """moto's record only: the takeover promoted the region's real database. Reverted by
+        seeding the replica cluster again, as the stack's seeding made it."""
+        record = super().fail_over_region(cluster, region)
+        return replace(record, revert=self.stack.rejoin_replica_cluster)

@@ -46,6 +46,9 @@ class LocalExportQueue:
     def replay(self) -> Operation[dict[str, Any]]:
         return replay_exports(self.api)
 
+    def downloaded(self, task_id: str) -> bytes:
+        return self.api.downloaded(task_id)
+
     def artifacts(self, region: str) -> dict[str, ObjectState]:
         return latest_objects(self.storage.client(region), EXPORTS_BUCKET, ARTIFACTS)
 

@@ -6,7 +6,7 @@ from functools import partial
 from typing import Any
 
 from drillbook.capabilities.operation import Operation, fault, remediation
-from drillbook.capabilities.service import RELEASE, TAKE_OVER
+from drillbook.capabilities.service import CACHE_TIERS, FORCE_L2, RELEASE, TAKE_OVER
 from drillbook.environments.common import ServiceAPI, single_version
 from drillbook.environments.local.cache import redis_node
 from drillbook.environments.local.database import LocalDatabase
@@ -15,10 +15,12 @@ from drillbook.environments.local.regions import (
     fail_back,
     rebuild_home,
     reclaim_home,
+    stand_by_again,
     standby_region,
 )
 from drillbook.glancy import GlancyClient
 from drillbook.stack import LocalStack
+from drillbook.stack.standby_region import StandbyRegion
 
 
 class LocalService(ServiceAPI):
@@ -42,12 +44,12 @@ class LocalService(ServiceAPI):
             return remediation(
                 TAKE_OVER, f"region {region}", partial(fail_back, self.stack, timeout_s)
             )
-        self._known(region)
+        known_region(standby, region)
         return remediation(
             TAKE_OVER,
             f"region {region}",
             partial(standby.take_over, timeout_s),
-            partial(standby.stand_by, timeout_s),
+            partial(stand_by_again, self.stack, timeout_s),
         )
 
     def stand_by(self, region: str) -> Operation[dict]:
@@ -59,17 +61,13 @@ class LocalService(ServiceAPI):
                 partial(rebuild_home, self.stack),
                 partial(reclaim_home, self.stack),
             )
-        self._known(region)
+        known_region(standby, region)
         timeout_s = 2 * self.stack.settings.ready_timeout_s
         return remediation(
-            "rebuild as warm standby", f"region {region}", partial(standby.stand_by, timeout_s)
+            "rebuild as warm standby",
+            f"region {region}",
+            partial(stand_by_again, self.stack, timeout_s),
         )
-
-    def _known(self, region: str) -> None:
-        standby = standby_region(self.stack)
-        if region != standby.region:
-            known = f"{standby.home_region}, {standby.region}"
-            raise ValueError(f"no region {region!r} in the stack; its regions: {known}")
 
     def point_database(self, name: str) -> Operation[dict]:
         dsn = self.database.instance(name).app_dsn
@@ -87,6 +85,14 @@ class LocalService(ServiceAPI):
             f"service redis -> {node}",
             partial(self.replicas.switch_redis, url),
             partial(heal_redis, self.stack),
+        )
+
+    def force_l2(self) -> Operation[dict]:
+        return remediation(
+            FORCE_L2,
+            CACHE_TIERS,
+            partial(self.replicas.force_l2, True),
+            partial(self.replicas.force_l2, False),
         )
 
     def versions(self) -> list[str]:
@@ -112,3 +118,10 @@ class LocalService(ServiceAPI):
 
     def cache_stats(self) -> dict[str, Any]:
         return self.replicas.cache_stats()
+
+
+def known_region(standby: StandbyRegion, region: str) -> None:
+    """`region` is the stack's standby region; ValueError naming the stack's regions if not."""
+    if region != standby.region:
+        known = f"{standby.home_region}, {standby.region}"
+        raise ValueError(f"no region {region!r} in the stack; its regions: {known}")

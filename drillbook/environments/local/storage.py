@@ -1,4 +1,5 @@
-"""Local object storage: a MinIO server per region, replicated through the link "s3-crr"."""
+"""Local object storage: a MinIO server per region, replicated to the DR region through the
+link "s3-crr" (and the exports bucket back through "s3-crr-ap-southeast-1")."""
 
 from __future__ import annotations
 
