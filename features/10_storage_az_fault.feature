@@ -5,7 +5,9 @@ Feature: October drill: object storage faults, cross-region replication and vers
   deleted by mistake is recoverable from its previous version. Seed section 2 alerts when the
   CRR lag exceeds 60 s; the lag is measured by canary objects as the age of the oldest object
   not yet replicated. Seeing that alert fire takes more than 60 s of blocked replication, so
-  this drill runs longer than the others; no threshold is scaled down to save time.
+  this drill runs longer than the others; no threshold is scaled down to save time. The spot
+  check (4.3, 产物恢复) draws 20 of the canaries written while replication was blocked and reads
+  each in ap-northeast-1, hashed against what was written.
 
   Background:
     Given the reference service is up
@@ -22,6 +24,7 @@ Feature: October drill: object storage faults, cross-region replication and vers
     And the CRR lag of "glancy-exports" is at most 60 seconds
     And every object in "glancy-exports" is replicated from ap-southeast-1 to ap-northeast-1 with the same content
     And every version in "glancy-exports" is the same in ap-southeast-1 and ap-northeast-1
+    And a spot check of 20 canaries written to "glancy-exports" while replication was blocked finds each in ap-northeast-1 with the content it was written with
 
   Scenario: An artifact deleted by mistake is restored from its previous version
     Given an artifact "exports/drill/report.json" is stored in bucket "glancy-exports"

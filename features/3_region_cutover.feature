@@ -18,7 +18,8 @@ Feature: March drill: cross-Region warm-standby cutover
   drill long before the window does, so the window's SLA counts the time the probes saw the
   service unavailable, and the rest of the window at the success they saw in the 10 s observed
   after recovery. 99% of 45 minutes leaves 27 s without service: a slower DNS TTL or takeover
-  spends it.
+  spends it. The spot check (4.3) draws 20 of the rows written since the takeover, which no
+  later step may lose, and reads each back from ap-northeast-1.
 
   Background:
     Given the reference service is up
@@ -45,3 +46,4 @@ Feature: March drill: cross-Region warm-standby cutover
     And the SLA over the 45 minutes from T0 is at least 99.0%
     And the LLM adapter answers in full from ap-northeast-1
     And the RPO is at most 5 minutes
+    And a spot check of 20 rows acknowledged since the takeover by ap-northeast-1 finds each in the database in use as written

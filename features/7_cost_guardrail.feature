@@ -9,7 +9,8 @@ Feature: July drill: cost guardrails at 80% and 95% of the LLM budget
   is stated with the figure, a ratio of the baseline's P95 (at most 1.1 × baseline). The
   warning and the refusal are checked on the live service at each level, before spending on.
   The drill's spend is recorded through the service's admin endpoint and taken back when the
-  drill ends.
+  drill ends. The spot check (4.3) draws 20 of the lookups made after the last spend, each to
+  carry a definition and an example: at 95% users still get their answers.
 
   Background:
     Given the reference service is up
@@ -26,3 +27,4 @@ Feature: July drill: cost guardrails at 80% and 95% of the LLM budget
     And the latency is measured again for 12 seconds
     Then no request to "/lookup" failed during the drill
     And P95 of "/lookup" is no worse than 110% of the baseline
+    And a spot check of 20 lookups drawn at random since the last spend finds each answered with a definition and an example

@@ -14,7 +14,8 @@ Feature: September drill: failback to the primary region
   measured from the fence to the first window at 99% success through the front door, with
   10 s observed at the end so that a window of probes follows the last step. Nothing
   acknowledged in either region may be lost. ap-northeast-1 then returns to its normal state,
-  a warm standby with its replicas Ready.
+  a warm standby with its replicas Ready. The spot check (4.3) draws 20 of the rows
+  ap-northeast-1 acknowledged once it had taken over and reads each back from az-a.
 
   Background:
     Given the reference service is up
@@ -45,4 +46,5 @@ Feature: September drill: failback to the primary region
     And no table differed between the regions when ap-southeast-1 took over
     And no object differed between the regions when ap-southeast-1 took over
     And the RPO is at most 5 minutes
+    And a spot check of 20 rows acknowledged since the takeover by ap-northeast-1 finds each in the database in use as written
     And "lookup-bff" has at least 2 Ready replicas in ap-northeast-1

@@ -11,17 +11,31 @@ is a Given or a When, never a Then: a Then must not change what the others obser
 from __future__ import annotations
 
 import math
+import time
+from collections.abc import Callable
 
-from pytest_bdd import given, parsers, when
+from pytest_bdd import given, parsers, then, when
 
 from drillbook.bdd import performs
 from drillbook.capabilities import Service
+from drillbook.capabilities.service import LLM_BUDGET
 from drillbook.checks.answers import header_is, refused_with
+from drillbook.checks.degradation import answer_problem
 from drillbook.conditions import Poll, condition
-from drillbook.drill import Drill, DrillError
+from drillbook.drill import FAULT, Drill, DrillError, MissingStep
+from drillbook.spot_check import SampleCheck
 from steps import probe_user
+from steps.llm import lookups_spot_check
 
 WORD = "drill"
+SPEND = "When LLM spend reaches 95% of the monthly budget"
+AT_LAST_SPEND_SAMPLE = SampleCheck(
+    check="lookups at the last spend without a usable answer",
+    unit="lookups",
+    item="成本护栏抽查",
+    drawn="最后一次消耗后的查询",
+    right="返回释义与例句",
+)
 
 
 @when(parsers.parse("LLM spend reaches {pct:d}% of the monthly budget"))
@@ -63,3 +77,21 @@ def regenerate_refused(drill: Drill, service: Service, error: str) -> None:
     status, body = service.regenerate(WORD, probe_user(drill))
     drill.evidence.attach_json("POST /regenerate", {"status": status, **body})
     drill.verdict(refused_with("POST /regenerate", status, body, error))
+
+
+@then(
+    parsers.parse(
+        "a spot check of {n:d} lookups drawn at random since the last spend finds each answered "
+        "with a definition and an example"
+    )
+)
+def last_spend_spot_check(
+    drill: Drill, draw_seed: int, progress: Callable[[str], None], n: int
+) -> None:
+    """Seed 4.3 for July: at the guardrail's last level (95%: regenerating refused) lookups
+    must still give users what they came for, judged on what each answer carried."""
+    spends = drill.operations(FAULT, LLM_BUDGET)
+    if not spends:
+        raise MissingStep(f"no LLM spend recorded: add {SPEND!r} before this step")
+    window = (spends[-1].end, drill.frozen_at or time.time())
+    lookups_spot_check(drill, progress, draw_seed, n, AT_LAST_SPEND_SAMPLE, window, answer_problem)

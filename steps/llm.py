@@ -87,11 +87,25 @@ def degraded_spot_check(
     the LLM link was faulty, each judged on what its answer carried, not only on its degraded
     flag."""
     start, end = drill.fault_window(network.target(LLM))
-    ops = begun_and_answered(drill.history, LOOKUPS, start, end)
-    population = {f"{clock(op.start)} #{n}": op for n, op in enumerate(ops, 1)}
-    spot_check_sample(
-        drill, progress, draw_seed, n, DEGRADED_SAMPLE, population, degraded_payload_problem
+    lookups_spot_check(
+        drill, progress, draw_seed, n, DEGRADED_SAMPLE, (start, end), degraded_payload_problem
     )
+
+
+def lookups_spot_check(
+    drill: Drill,
+    progress: Callable[[str], None],
+    seed: int,
+    n: int,
+    spec: SampleCheck,
+    window: tuple[float, float],
+    verify: Callable[[Op], str | None],
+) -> None:
+    """A spot check of `n` of the probes' lookups begun and answered within `window`, each
+    judged by `verify` on what its answer carried; named by the time each began."""
+    ops = begun_and_answered(drill.history, LOOKUPS, *window)
+    population = {f"{clock(op.start)} #{k}": op for k, op in enumerate(ops, 1)}
+    spot_check_sample(drill, progress, seed, n, spec, population, verify)
 
 
 @then(parsers.parse("the LLM circuit breaker opened within {limit:g} {unit} of the fault"))

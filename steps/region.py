@@ -4,6 +4,7 @@ step 1, a remediation reverted by making the region a warm standby again)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import ClassVar
 
@@ -19,9 +20,19 @@ from drillbook.checks.region_diff import objects_differ, tables_differ
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill, MissingStep
 from drillbook.profile import Profile
-from steps import DatabaseInUse, rto_now
+from drillbook.spot_check import SampleCheck
+from drillbook.workload.writer import payload_of, payloads
+from steps import DatabaseInUse, rto_now, spot_check_sample
 from steps.llm import LOOKUPS
 from steps.network import inject
+
+ROWS_SAMPLE = SampleCheck(
+    check="rows not found as written",
+    unit="rows",
+    item="跨 Region 写入抽查",
+    drawn="接管后确认的写入",
+    right="在当前主库中且内容一致",
+)
 
 # On the standby itself: a cascade's upstream is another standby, whose pg_stat_replication
 # the primary does not show.
@@ -164,3 +175,40 @@ def answered_in_full_from(drill: Drill, region: str) -> Poll:
         ), f"last lookup {last.outcome}: {last.value or last.error}"
 
     return poll
+
+
+@then(
+    parsers.parse(
+        "a spot check of {n:d} rows acknowledged since the takeover by {region} finds each in "
+        "the database in use as written"
+    )
+)
+def rows_spot_check(
+    drill: Drill,
+    database: Database,
+    draw_seed: int,
+    progress: Callable[[str], None],
+    n: int,
+    region: str,
+) -> None:
+    """Seed 4.3 for a switch between regions: writes acknowledged once the region had taken
+    over, which no later step may lose (unlike the asynchronous tail before the takeover, which
+    the RPO bounds), each read back by id from the database the clients use now, with the
+    payload the writer committed."""
+    since = takeover_starts(drill, region)[-1]
+    acked = [
+        op.value for op in drill.history.ops("writer") if op.outcome == "ok" and op.start >= since
+    ]
+    population = {f"row {i}": i for i in acked}
+    instance = database.instance(drill.recall(DatabaseInUse).name)
+    found = drill.observed(
+        f"drill_writes of {instance.name}",
+        lambda: payloads(instance.app_dsn, list(population.values())),
+    )
+
+    def verify(write_id: int) -> str | None:
+        if write_id not in found:
+            return f"missing from {instance.name}"
+        return None if found[write_id] == payload_of(write_id) else f"payload {found[write_id]!r}"
+
+    spot_check_sample(drill, progress, draw_seed, n, ROWS_SAMPLE, population, verify)

@@ -13,6 +13,8 @@ Given or a When, never a Then.
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections.abc import Callable
 
 from pytest_bdd import given, parsers, then, when
 
@@ -20,12 +22,22 @@ from drillbook.bdd import performs, reverts
 from drillbook.capabilities import FAULT, Service
 from drillbook.capabilities.service import RELEASE
 from drillbook.checks import CheckResult, duration_check, sla
+from drillbook.checks.degradation import answer_problem
 from drillbook.contract import break_detected, replay
 from drillbook.drill import RESTORE, CheckFailed, Drill, DrillError, MissingStep
+from drillbook.spot_check import SampleCheck
 from drillbook.workload import Op
+from steps.llm import lookups_spot_check
 
 ROLL_OUT = "When v2 is rolled out replica by replica"
 ROLL_BACK = "When the release is rolled back to v1"
+ROLLED_BACK_SAMPLE = SampleCheck(
+    check="lookups after the rollback without a usable answer",
+    unit="lookups",
+    item="发布回滚抽查",
+    drawn="回滚后的查询",
+    right="返回释义与例句",
+)
 
 
 @given(parsers.parse("the service runs {n:d} replicas of {version}"))
@@ -88,6 +100,24 @@ def rollback_took(drill: Drill, limit: float, unit: str) -> None:
     if not done:
         raise MissingStep(f"no rollback: add {ROLL_BACK!r} before this step")
     drill.verdict(duration_check("rollback", done[-1].end - done[-1].start, limit, unit))
+
+
+@then(
+    parsers.parse(
+        "a spot check of {n:d} lookups drawn at random after the rollback finds each answered "
+        "with a definition and an example"
+    )
+)
+def rolled_back_spot_check(
+    drill: Drill, draw_seed: int, progress: Callable[[str], None], n: int
+) -> None:
+    """Seed 4.3 for June: what clients got once the rollback was done, drawn from the probes'
+    own lookups rather than the contract corpus, each judged on the fields the break renamed."""
+    done = rollbacks(drill)
+    if not done:
+        raise MissingStep(f"no rollback: add {ROLL_BACK!r} before this step")
+    window = (done[-1].end, drill.frozen_at or time.time())
+    lookups_spot_check(drill, progress, draw_seed, n, ROLLED_BACK_SAMPLE, window, answer_problem)
 
 
 @then("no request failed during the rolling steps")

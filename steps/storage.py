@@ -4,7 +4,9 @@ previous version (bucket versioning)."""
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import ClassVar
@@ -26,8 +28,18 @@ from drillbook.checks.duration import to_seconds
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill, MissingStep
 from drillbook.objects import Current, split_location
-from drillbook.workload.canary import CrrCanary
+from drillbook.spot_check import SampleCheck
+from drillbook.workload.canary import CrrCanary, canary_body
+from steps import spot_check_sample
 from steps.network import inject
+
+CANARY_SAMPLE = SampleCheck(
+    check="canaries not replicated as written",
+    unit="canaries",
+    item="CRR 产物抽查",
+    drawn="复制中断期间写入的对象",
+    right="已复制到 DR Region 且内容一致",
+)
 
 
 @dataclass(frozen=True)
@@ -262,6 +274,43 @@ def same_versions(
         for region in (source, target)
     ]
     drill.verdict(versions_match(location, *states))
+
+
+@then(
+    parsers.parse(
+        'a spot check of {n:d} canaries written to "{bucket}" while replication was blocked '
+        "finds each in {region} with the content it was written with"
+    )
+)
+def blocked_canaries_spot_check(
+    drill: Drill,
+    storage: ObjectStorage,
+    network: Network,
+    draw_seed: int,
+    progress: Callable[[str], None],
+    n: int,
+    bucket: str,
+    region: str,
+) -> None:
+    """Seed 4.3 for October (产物恢复): objects written while CRR could not reach the DR
+    region, which only the backlog's replay after the restore can have brought there, each
+    read back in `region` and hashed against the bytes the canary wrote."""
+    start, end = drill.fault_window(replication_target(storage, network))
+    written = [
+        op.value["written"]
+        for op in drill.history.ops(f"crr:{bucket}")
+        if start <= op.start <= end and op.value.get("written")
+    ]
+
+    def verify(key: str) -> str | None:
+        found = current(drill, storage, region, bucket, key)
+        if found.error is not None:
+            return found.error
+        expected = hashlib.sha256(canary_body(key)).hexdigest()
+        return None if found.sha256 == expected else f"sha256 {found.sha256}, wrote {expected}"
+
+    population = {key: key for key in written}
+    spot_check_sample(drill, progress, draw_seed, n, CANARY_SAMPLE, population, verify)
 
 
 def current(drill: Drill, storage: ObjectStorage, region: str, bucket: str, key: str) -> Current:

@@ -120,3 +120,5 @@ TAKE_OVER = "warm-standby cutover"
 FORCE_L2, CACHE_TIERS = "force L2", "service cache tiers"
 # The target a release is journaled under (Service.roll_out): restoring it rolls back.
 RELEASE = "service release"
+# The target LLM spend is journaled under (Service.spend_tokens).
+LLM_BUDGET = "llm budget"

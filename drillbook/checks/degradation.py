@@ -53,19 +53,36 @@ def degraded_payload_problem(op: Op) -> str | None:
     """What a lookup answered during the fault lacked of the plan's degraded payload (基础释义 +
     模板例句): a 2xx, marked degraded, with a definition and an example, none generated."""
     if op.outcome != "ok":
-        return f"not answered: {op.outcome} {op.status or ''} {op.error or ''}".strip()
+        return unanswered(op)
     if answer_flag(op, "degraded") is not True:
         return "a full answer, not the degraded payload"
+    if missing := lacks(op):
+        return f"degraded without {missing}"
+    if answer_flag(op, "ai_example"):
+        return "degraded, yet with a generated example"
+    return None
+
+
+def answer_problem(op: Op) -> str | None:
+    """What a lookup lacked of an answer a user can use, degraded or not: a 2xx with a
+    definition and an example (a release that renames `definition` breaks exactly that)."""
+    if op.outcome != "ok":
+        return unanswered(op)
+    return f"answered without {missing}" if (missing := lacks(op)) else None
+
+
+def unanswered(op: Op) -> str:
+    return f"not answered: {op.outcome} {op.status or ''} {op.error or ''}".strip()
+
+
+def lacks(op: Op) -> str | None:
+    """Which of a definition and an example the answer `op` recorded did not carry."""
     missing = [
         phrase
         for part, phrase in (("definition", "a definition"), ("example", "an example"))
         if answer_flag(op, part) is not True
     ]
-    if missing:
-        return f"degraded without {' or '.join(missing)}"
-    if answer_flag(op, "ai_example"):
-        return "degraded, yet with a generated example"
-    return None
+    return " or ".join(missing) or None
 
 
 def full_answers_from(history: History, prefix: str, region: str, start: float) -> CheckResult:

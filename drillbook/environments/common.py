@@ -19,6 +19,7 @@ from botocore.client import BaseClient
 from drillbook.capabilities.database import DatabaseInstance
 from drillbook.capabilities.exports import REPLAY
 from drillbook.capabilities.operation import Operation, fault, remediation
+from drillbook.capabilities.service import LLM_BUDGET
 from drillbook.checks.exports import ExportRecord
 from drillbook.glancy import GlancyClient
 from drillbook.glancy_sql import ADD_USER, COLUMNS, RECORDS, USAGE_OF_DAY
@@ -91,7 +92,7 @@ class ServiceAPI:
     def spend_tokens(self, tokens: int) -> Operation[dict]:
         return fault(
             f"spend {tokens} tokens",
-            "llm budget",
+            LLM_BUDGET,
             partial(self.api.spend, tokens),
             self.api.refund_spend,
         )

@@ -21,6 +21,11 @@ from drillbook.workload.paced import PacedWorker
 CANARY_PREFIX = "canary/"
 
 
+def canary_body(key: str) -> bytes:
+    """What the canary `key` holds."""
+    return f"canary {key}".encode()
+
+
 @dataclass(frozen=True)
 class Canary:
     key: str
@@ -83,7 +88,7 @@ class CrrCanary(PacedWorker):
     def _write(self) -> str:
         self._written += 1
         key = f"{self.prefix}{self._written:06d}"
-        self._primary.put_object(Bucket=self.bucket, Key=key, Body=f"canary {key}".encode())
+        self._primary.put_object(Bucket=self.bucket, Key=key, Body=canary_body(key))
         self._pending.append(Canary(key, time.time()))
         return key
 

@@ -73,7 +73,7 @@ class Writer(PacedWorker):
         deadline = _Deadline(self._conn, self.timeout_s)
         try:
             with deadline:
-                self._conn.execute(self._insert, (write_id, f"drill write {write_id}"))
+                self._conn.execute(self._insert, (write_id, payload_of(write_id)))
                 outcome_if_broken = "info"
                 self._conn.commit()
         except (psycopg.Error, OSError) as exc:
@@ -142,6 +142,22 @@ def surviving_ids(dsn: str, table: str = "drill_writes", *, timeout_s: float = 1
     query = sql.SQL("SELECT id FROM {}").format(_table_identifier(table))
     with connect(dsn, timeout_s) as conn:
         return {row[0] for row in conn.execute(query)}
+
+
+def payload_of(write_id: int) -> str:
+    """The payload the writer commits with row `write_id`."""
+    return f"drill write {write_id}"
+
+
+def payloads(
+    dsn: str, ids: list[int], table: str = "drill_writes", *, timeout_s: float = 10.0
+) -> dict[int, str]:
+    """The payloads of those of `ids` present in `table` now, read in one query."""
+    query = sql.SQL("SELECT id, payload FROM {} WHERE id = ANY(%s)").format(
+        _table_identifier(table)
+    )
+    with connect(dsn, timeout_s) as conn:
+        return dict(conn.execute(query, (ids,)).fetchall())
 
 
 def _table_identifier(table: str) -> sql.Identifier:

@@ -4,6 +4,7 @@ import httpx
 
 from drillbook.checks import degraded_answers
 from drillbook.checks.degradation import (
+    answer_problem,
     begun_and_answered,
     degraded_payload_problem,
     full_answers_from,
@@ -115,6 +116,15 @@ def test_each_way_an_answer_misses_the_degraded_payload():
     }
     for problem, op in cases.items():
         assert degraded_payload_problem(op) == problem
+
+
+def test_a_usable_answer_has_a_definition_and_an_example_degraded_or_not():
+    assert answer_problem(answered("ok", {**PAYLOAD, "degraded": False})) is None
+    assert answer_problem(answered("ok", PAYLOAD)) is None
+    renamed = {"degraded": False, "example": True}  # v2's break: `meaning` for `definition`
+    assert answer_problem(answered("ok", renamed)) == "answered without a definition"
+    assert answer_problem(answered("fail", None)) == "not answered: fail"
+    assert answer_problem(answered("ok", None)) == "answered without a definition or an example"
 
 
 def test_the_faults_own_lookups_were_begun_and_answered_inside_it():
