@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from drillbook.bdd import FeatureModule
+from drillbook.redrills import REDRILLS, REVIEW_MONTH, SUFFIX, draw_redrills, drawable, month_of
 
 ROOT = Path(__file__).resolve().parent
 PLUGIN_PACKAGES = ("fixtures", "steps")
@@ -30,20 +31,49 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return None
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
     """Drills run in calendar order (features are named by month: 2_pitr before 10_...), after
     any other test, and the other features (the runbooks) after the calendar: a failback
     leaves the WAL archive without what the other region wrote, so a PITR drill must come
-    before it. Otherwise the order is pytest's."""
+    before it. Otherwise the order is pytest's. December's re-drills run just before it."""
     items.sort(key=_calendar_order)
+    december = [i for i, item in enumerate(items) if month_of(Path(str(item.path))) == REVIEW_MONTH]
+    if december:
+        from fixtures.environment import SEED  # a plugin: imported once its asserts are rewritten
+
+        redrills = draw_redrills(config.stash[SEED], drawable(ROOT / "features"))
+        again = [
+            _again(item) for path in redrills.features for item in _scenarios(session, items, path)
+        ]
+        redrills.nodeids = [item.nodeid for item in again]
+        config.stash[REDRILLS] = redrills
+        items[december[0] : december[0]] = again
+
+
+def _scenarios(session: pytest.Session, items: list[pytest.Item], path: str) -> list[pytest.Item]:
+    """The scenarios of the feature at `path`: as collected, or collected now."""
+    collected = [item for item in items if str(item.path) == path]
+    if collected:
+        return collected
+    return [item for item in FeatureModule.from_parent(session, path=Path(path)).collect()
+            if isinstance(item, pytest.Item)]  # fmt: skip
+
+
+def _again(item: pytest.Item) -> pytest.Item:
+    """A second test of the same scenario, named as a re-drill."""
+    assert isinstance(item, pytest.Function)
+    name = f"{item.name}{SUFFIX}"  # pytest makes a function's id of its original name
+    return pytest.Function.from_parent(item.parent, name=name, callobj=item.obj, originalname=name)
 
 
 def _calendar_order(item: pytest.Item) -> tuple[int, int]:
     path = Path(str(item.path))
-    month = path.name.partition("_")[0]
     if path.suffix != ".feature":
         return (0, 0)
-    return (1, int(month)) if month.isdigit() else (2, 0)
+    month = month_of(path)
+    return (1, month) if month is not None else (2, 0)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -107,3 +107,30 @@ def closed_in_time(entries: Sequence[Entry], limit_s: float) -> CheckResult:
     )
     details = {"late": late[:SHOWN], "entries": len(entries), "longest_s": longest}
     return CheckResult(name, len(late), "drills", 0, not late, explanation, details)
+
+
+def redrills_closed(
+    drawn: Sequence[str], entries: Mapping[str, Entry], limit_s: float
+) -> CheckResult:
+    """Each scenario of the drills drawn for re-running (`drawn`, by test id) wrote a ledger
+    entry (`entries`, by test id) closed within `limit_s`; one that wrote none counts."""
+    name = "re-drills not closed in time"
+    if not drawn:
+        return not_measured(name, "drills", 0, "no drill was drawn for re-running")
+    late = [
+        test
+        for test in drawn
+        if test not in entries
+        or entries[test].get("t1_minus_t0_s") is None
+        or entries[test]["t1_minus_t0_s"] > limit_s
+    ]
+    closed = {test: entries[test].get("t1_minus_t0") for test in drawn if test in entries}
+    explanation = (
+        f"{len(late)} of {len(drawn)} re-drilled scenarios not closed within "
+        f"{limit_s / 60:g} min: {', '.join(late[:SHOWN])}"
+        if late
+        else f"all {len(drawn)} re-drilled scenarios closed within {limit_s / 60:g} min "
+        f"(T1−T0: {', '.join(str(t) for t in closed.values())})"
+    )
+    details = {"late": late[:SHOWN], "closed": closed}
+    return CheckResult(name, len(late), "drills", 0, not late, explanation, details)

@@ -9,6 +9,7 @@ from drillbook.checks.annual_review import (
     closed_in_time,
     every_type_ran,
     of_year,
+    redrills_closed,
     spot_checks_cover,
     year_review,
 )
@@ -106,3 +107,26 @@ def test_an_item_left_open_in_an_earlier_year_still_counts():
 def test_entries_written_before_drill_types_are_typed_by_their_feature():
     untyped = [{k: v for k, v in e.items() if k != "drill_type"} for e in YEAR]
     assert every_type_ran(untyped).passed and spot_checks_cover(untyped).passed
+
+
+def test_re_drills_closed_in_time_pass_and_name_their_t1_minus_t0():
+    drawn = ["features/2_pitr.feature::a__re_drill", "features/5_redis.feature::b__re_drill"]
+    entries = {test: entry(2, t1_minus_t0="10:00") for test in drawn}
+    result = redrills_closed(drawn, entries, LIMIT_S)
+    assert result.passed and result.figure == 0 and "10:00" in result.explanation
+
+
+def test_a_late_or_missing_re_drill_fails_naming_it():
+    drawn = ["late__re_drill", "never__re_drill", "unclosed__re_drill"]
+    entries = {
+        "late__re_drill": entry(2, t1_minus_t0_s=LIMIT_S + 1),
+        "unclosed__re_drill": entry(3, t1_minus_t0_s=None),
+    }
+    result = redrills_closed(drawn, entries, LIMIT_S)
+    assert not result.passed and result.figure == 3
+    assert all(test in result.explanation for test in drawn)
+
+
+def test_no_re_drill_drawn_is_not_measured():
+    result = redrills_closed([], {}, LIMIT_S)
+    assert not result.passed and not result.measured

@@ -5,6 +5,7 @@ import re
 import subprocess
 from pathlib import Path
 
+from drillbook.redrills import SUFFIX, draw_redrills, drawable
 from tests.drills import ROOT, pytest_argv
 
 
@@ -194,3 +195,15 @@ def test_a_bad_seed_is_a_usage_error(tmp_path):
     result = run_pytest(path, "--dr-seed", "tomorrow", "-q")
     assert result.returncode == 4
     assert "--dr-seed must be a non-negative integer, got 'tomorrow'" in result.stderr
+
+
+def test_december_alone_runs_the_drills_its_seed_draws_just_before_it(tmp_path):
+    december = ROOT / "features" / "12_annual_review.feature"
+    argv = pytest_argv(december, tmp_path / "reports", "--dr-seed", "7", "--collect-only", "-q")
+    listed = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    tests = [line for line in listed.stdout.splitlines() if "::" in line]
+    drawn = draw_redrills(7, drawable(ROOT / "features")).features
+    redrills = [t for t in tests if t.endswith(SUFFIX)]
+    assert {Path(t.split("::")[0]).name for t in redrills} == {Path(f).name for f in drawn}
+    assert tests[: len(redrills)] == redrills, tests
+    assert all(t.startswith("features/12_annual_review.feature") for t in tests[len(redrills) :])
