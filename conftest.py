@@ -13,6 +13,8 @@ from drillbook.bdd import FeatureModule
 from drillbook.redrills import REDRILLS, REVIEW_MONTH, SUFFIX, draw_redrills, drawable, month_of
 
 ROOT = Path(__file__).resolve().parent
+# Features that change nothing and read the environment before any drill breaks it.
+FIRST = ("backup_matrix.feature",)
 PLUGIN_PACKAGES = ("fixtures", "steps")
 # Step modules import each other's helpers: asserts are rewritten whichever imports them first.
 pytest.register_assert_rewrite(*PLUGIN_PACKAGES)
@@ -37,7 +39,8 @@ def pytest_collection_modifyitems(
     """Drills run in calendar order (features are named by month: 2_pitr before 10_...), after
     any other test, and the other features (the runbooks) after the calendar: a failback
     leaves the WAL archive without what the other region wrote, so a PITR drill must come
-    before it. Otherwise the order is pytest's. December's re-drills run just before it."""
+    before it. Otherwise the order is pytest's. December's re-drills run just before it. The
+    backup matrix runs first, on the environment as it stands."""
     items.sort(key=_calendar_order)
     december = [i for i, item in enumerate(items) if month_of(Path(str(item.path))) == REVIEW_MONTH]
     if december:
@@ -57,15 +60,28 @@ def _scenarios(session: pytest.Session, items: list[pytest.Item], path: str) -> 
     collected = [item for item in items if str(item.path) == path]
     if collected:
         return collected
-    return [item for item in FeatureModule.from_parent(session, path=Path(path)).collect()
-            if isinstance(item, pytest.Item)]  # fmt: skip
+    try:
+        module = FeatureModule.from_parent(session, path=Path(path))
+        return [item for item in module.collect() if isinstance(item, pytest.Item)]
+    except Exception as exc:  # noqa: BLE001 - whatever it is, it is this feature's, named
+        raise pytest.UsageError(f"December's re-drill {path} cannot be collected: {exc}") from None
 
 
 def _again(item: pytest.Item) -> pytest.Item:
     """A second test of the same scenario, named as a re-drill."""
-    assert isinstance(item, pytest.Function)
+    if not isinstance(item, pytest.Function) or hasattr(item, "callspec"):
+        raise pytest.UsageError(f"{item.nodeid}: only plain scenarios can be re-drilled")
     name = f"{item.name}{SUFFIX}"  # pytest makes a function's id of its original name
     return pytest.Function.from_parent(item.parent, name=name, callobj=item.obj, originalname=name)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Re-drills that -k, -m or --deselect left out are not expected to write an entry."""
+    redrills = session.config.stash.get(REDRILLS, None)
+    if redrills is not None:
+        kept = {item.nodeid for item in session.items}
+        redrills.nodeids = [nodeid for nodeid in redrills.nodeids if nodeid in kept]
 
 
 def _calendar_order(item: pytest.Item) -> tuple[int, int]:
@@ -73,7 +89,9 @@ def _calendar_order(item: pytest.Item) -> tuple[int, int]:
     if path.suffix != ".feature":
         return (0, 0)
     month = month_of(path)
-    return (1, month) if month is not None else (2, 0)
+    if month is not None:
+        return (1, month)
+    return (1, 0) if path.name in FIRST else (2, 0)
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -13,6 +13,9 @@ import httpx
 
 TIMEOUT_S = 10.0
 
+# The most lookups GET /history returns: a user has more after a long drill probed at 50 Hz.
+HISTORY_LIMIT = 1000
+
 
 class ServiceCallError(RuntimeError):
     """A call to the service failed or answered an error."""
@@ -62,7 +65,8 @@ class GlancyClient:
         return status, body
 
     def history(self, user: str) -> list[dict]:
-        return self.call("GET", "/history", user=user, limit=1000)["items"]
+        """The user's newest lookups, at most HISTORY_LIMIT of them."""
+        return self.call("GET", "/history", user=user, limit=HISTORY_LIMIT)["items"]
 
     def delete_history(self, user: str) -> dict:
         return self.call("DELETE", "/history", user=user)

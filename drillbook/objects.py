@@ -70,6 +70,41 @@ def all_versions(client: BaseClient, bucket: str, prefix: str = "") -> dict[tupl
     return found
 
 
+@dataclass(frozen=True)
+class Listed:
+    """One version of a key, or a delete marker, as a version listing gives it: what an archive
+    holds read without downloading it."""
+
+    key: str
+    # Last-Modified as the store reports it (epoch seconds): a marker's is when it was deleted
+    written_at: float
+    size: int
+    latest: bool
+    deleted: bool = False
+
+
+def listing(client: BaseClient, bucket: str, prefix: str = "") -> list[Listed]:
+    """Every version and delete marker under `prefix`, oldest first."""
+    found = []
+    paginator = client.get_paginator("list_object_versions")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix):
+        found += [
+            Listed(v["Key"], v["LastModified"].timestamp(), v["Size"], v["IsLatest"])
+            for v in page.get("Versions", [])
+        ]
+        found += [
+            Listed(m["Key"], m["LastModified"].timestamp(), 0, m["IsLatest"], deleted=True)
+            for m in page.get("DeleteMarkers", [])
+        ]
+    # Last-Modified has whole seconds: a version and its delete marker can share one
+    return sorted(found, key=lambda listed: (listed.written_at, listed.deleted))
+
+
+def versioning_status(client: BaseClient, bucket: str) -> str:
+    """The bucket's versioning as the store reports it: Enabled, Suspended or Off (never set)."""
+    return client.get_bucket_versioning(Bucket=bucket).get("Status", "Off")
+
+
 def two_regions(by_region: dict[str, T]) -> tuple[tuple[str, T], tuple[str, T]]:
     """The two (region, value) pairs of a comparison between regions."""
     if len(by_region) != 2:

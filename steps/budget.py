@@ -17,12 +17,12 @@ from collections.abc import Callable
 from pytest_bdd import given, parsers, then, when
 
 from drillbook.bdd import performs
-from drillbook.capabilities import Service
+from drillbook.capabilities import FAULT, Service
 from drillbook.capabilities.service import LLM_BUDGET
 from drillbook.checks.answers import header_is, refused_with
 from drillbook.checks.degradation import answer_problem
 from drillbook.conditions import Poll, condition
-from drillbook.drill import FAULT, Drill, DrillError, MissingStep
+from drillbook.drill import Drill, DrillError, MissingStep
 from drillbook.spot_check import SampleCheck
 from steps import probe_user
 from steps.llm import lookups_spot_check

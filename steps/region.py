@@ -17,6 +17,7 @@ from drillbook.capabilities.service import TAKE_OVER
 from drillbook.checks.degradation import answered_in_full_by, full_answers_from
 from drillbook.checks.duration import to_seconds
 from drillbook.checks.region_diff import objects_differ, tables_differ
+from drillbook.checks.spot import row_problem
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill, MissingStep
 from drillbook.profile import Profile
@@ -191,24 +192,25 @@ def rows_spot_check(
     n: int,
     region: str,
 ) -> None:
-    """Seed 4.3 for a switch between regions: writes acknowledged once the region had taken
-    over, which no later step may lose (unlike the asynchronous tail before the takeover, which
-    the RPO bounds), each read back by id from the database the clients use now, with the
-    payload the writer committed."""
+    """Seed 4.3 for a switch between regions: writes the region acknowledged once it had taken
+    over (until the next takeover, if any), which no later step may lose (unlike the
+    asynchronous tail before the takeover, which the RPO bounds), each read back by id from the
+    database the clients use now, with the payload the writer committed."""
     since = takeover_starts(drill, region)[-1]
+    until = min((start for start in takeover_starts(drill) if start > since), default=None)
     acked = [
-        op.value for op in drill.history.ops("writer") if op.outcome == "ok" and op.start >= since
+        op.value
+        for op in drill.history.ops("writer")
+        if op.outcome == "ok" and op.start >= since and (until is None or op.end <= until)
     ]
     population = {f"row {i}": i for i in acked}
     instance = database.instance(drill.recall(DatabaseInUse).name)
     found = drill.observed(
-        f"drill_writes of {instance.name}",
+        f"payloads in drill_writes of {instance.name}",
         lambda: payloads(instance.app_dsn, list(population.values())),
     )
 
     def verify(write_id: int) -> str | None:
-        if write_id not in found:
-            return f"missing from {instance.name}"
-        return None if found[write_id] == payload_of(write_id) else f"payload {found[write_id]!r}"
+        return row_problem(write_id, found, payload_of(write_id), instance.name)
 
     spot_check_sample(drill, progress, draw_seed, n, ROWS_SAMPLE, population, verify)

@@ -8,7 +8,6 @@ of drillbook.checks.annual_review.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -103,7 +102,6 @@ def redrilled(
             f"the step expects {n}"
         )
     entries = {
-        test: json.loads(path.read_text(encoding="utf-8"))
-        for test, path in redrills.entries.items()
+        test: load_entries(path.parent, [path.stem])[0] for test, path in redrills.entries.items()
     }
     drill.verdict(redrills_closed(redrills.nodeids, entries, to_seconds(limit, unit)))

@@ -25,6 +25,7 @@ from drillbook.checks.crr import (
     versions_match,
 )
 from drillbook.checks.duration import to_seconds
+from drillbook.checks.spot import content_problem
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill, MissingStep
 from drillbook.objects import Current, split_location
@@ -303,11 +304,8 @@ def blocked_canaries_spot_check(
     ]
 
     def verify(key: str) -> str | None:
-        found = current(drill, storage, region, bucket, key)
-        if found.error is not None:
-            return found.error
         expected = hashlib.sha256(canary_body(key)).hexdigest()
-        return None if found.sha256 == expected else f"sha256 {found.sha256}, wrote {expected}"
+        return content_problem(current(drill, storage, region, bucket, key), expected)
 
     population = {key: key for key in written}
     spot_check_sample(drill, progress, draw_seed, n, CANARY_SAMPLE, population, verify)

@@ -7,7 +7,7 @@ from typing import Protocol
 from botocore.client import BaseClient
 
 from drillbook.capabilities.operation import Operation
-from drillbook.objects import Current, ObjectState
+from drillbook.objects import Current, Listed, ObjectState
 
 
 class ObjectStorage(Protocol):
@@ -66,4 +66,13 @@ class ObjectStorage(Protocol):
         self, region: str, bucket: str, prefix: str = ""
     ) -> dict[tuple[str, str], str]:
         """(key, version id) -> the version's ETag in the region, or "delete marker"."""
+        ...
+
+    def listing(self, region: str, bucket: str, prefix: str = "") -> list[Listed]:
+        """Every version and delete marker under `prefix` in the region, oldest first, read
+        from the version listing alone (an archive of base backups is not downloaded)."""
+        ...
+
+    def versioning(self, region: str, bucket: str) -> str:
+        """The bucket's versioning status in the region: Enabled, Suspended or Off."""
         ...

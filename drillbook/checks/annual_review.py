@@ -116,21 +116,22 @@ def redrills_closed(
     entry (`entries`, by test id) closed within `limit_s`; one that wrote none counts."""
     name = "re-drills not closed in time"
     if not drawn:
-        return not_measured(name, "drills", 0, "no drill was drawn for re-running")
+        return not_measured(name, "drills", 0, "no re-drill was left to run (deselected?)")
+    unrecorded = [test for test in drawn if test not in entries]
     late = [
         test
         for test in drawn
-        if test not in entries
-        or entries[test].get("t1_minus_t0_s") is None
-        or entries[test]["t1_minus_t0_s"] > limit_s
+        if test in entries
+        and (entries[test].get("t1_minus_t0_s") is None or entries[test]["t1_minus_t0_s"] > limit_s)
     ]
     closed = {test: entries[test].get("t1_minus_t0") for test in drawn if test in entries}
+    problems = [f"{test}: not closed within {limit_s / 60:g} min" for test in late]
+    problems += [f"{test}: no ledger entry (skipped or never started)" for test in unrecorded]
     explanation = (
-        f"{len(late)} of {len(drawn)} re-drilled scenarios not closed within "
-        f"{limit_s / 60:g} min: {', '.join(late[:SHOWN])}"
-        if late
+        f"{len(problems)} of {len(drawn)} re-drilled scenarios: {'; '.join(problems[:SHOWN])}"
+        if problems
         else f"all {len(drawn)} re-drilled scenarios closed within {limit_s / 60:g} min "
         f"(T1−T0: {', '.join(str(t) for t in closed.values())})"
     )
-    details = {"late": late[:SHOWN], "closed": closed}
-    return CheckResult(name, len(late), "drills", 0, not late, explanation, details)
+    details = {"late": late[:SHOWN], "unrecorded": unrecorded[:SHOWN], "closed": closed}
+    return CheckResult(name, len(problems), "drills", 0, not problems, explanation, details)

@@ -72,6 +72,7 @@ def answer_problem(op: Op) -> str | None:
 
 
 def unanswered(op: Op) -> str:
+    """What a lookup that got no answer got instead."""
     return f"not answered: {op.outcome} {op.status or ''} {op.error or ''}".strip()
 
 

@@ -6,6 +6,7 @@ from drillbook.checks.result import CheckResult
 
 UNITS = {
     "second": 1.0, "seconds": 1.0, "minute": 60.0, "minutes": 60.0, "hour": 3600.0, "hours": 3600.0,
+    "day": 86400.0, "days": 86400.0,
 }  # fmt: skip
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from drillbook.checks.result import CheckResult, not_measured
+from drillbook.objects import Current
 
 SHOWN = 5
 
@@ -26,3 +27,21 @@ def sampled(
     )
     details = {"population": population, "drawn": list(problems), "wrong": wrong}
     return CheckResult(name, len(wrong), unit, 0, not wrong, explanation, details)
+
+
+def row_problem(write_id: int, found: Mapping[int, str], expected: str, where: str) -> str | None:
+    """What is wrong with row `write_id` as `where` holds it (`found`: id -> payload)."""
+    if write_id not in found:
+        return f"missing from {where}"
+    return None if found[write_id] == expected else f"payload {found[write_id]!r}"
+
+
+def content_problem(found: Current, expected_sha256: str) -> str | None:
+    """What is wrong with an object's current version against the bytes that were written."""
+    if found.error is not None:
+        return found.error
+    return (
+        None
+        if found.sha256 == expected_sha256
+        else f"sha256 {found.sha256}, wrote {expected_sha256}"
+    )

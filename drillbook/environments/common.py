@@ -25,13 +25,16 @@ from drillbook.glancy import GlancyClient
 from drillbook.glancy_sql import ADD_USER, COLUMNS, RECORDS, USAGE_OF_DAY
 from drillbook.objects import (
     Current,
+    Listed,
     ObjectState,
     all_versions,
     current,
     latest_objects,
+    listing,
     put,
     restore_previous_version,
     version_counts,
+    versioning_status,
     versions_of,
 )
 
@@ -223,3 +226,9 @@ class RegionalStorage(ABC):
         self, region: str, bucket: str, prefix: str = ""
     ) -> dict[tuple[str, str], str]:
         return all_versions(self.client(region), bucket, prefix)
+
+    def listing(self, region: str, bucket: str, prefix: str = "") -> list[Listed]:
+        return listing(self.client(region), bucket, prefix)
+
+    def versioning(self, region: str, bucket: str) -> str:
+        return versioning_status(self.client(region), bucket)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import secrets
 import stat
 import time
@@ -10,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from drillbook.commands import CommandLog
+from drillbook.evidence.redact import redact_obj
 from drillbook.faults.recover import KUBE_FOLDER
 from drillbook.platform.cloud import CloudControlPlane
 from drillbook.stack.cloud import (
@@ -27,6 +29,8 @@ from drillbook.stack.front_door import FrontDoor, entry_link
 from drillbook.stack.kubernetes import KubeControlPlane
 from drillbook.stack.llm import LlmStandIn
 from drillbook.stack.objectstore import (
+    CONFIG_BUCKET,
+    CONFIG_PREFIX,
     DR_BACKUP_BUCKET,
     EXPORTS_BUCKET,
     PG_BACKUP_BUCKET,
@@ -283,6 +287,7 @@ class LocalStack:
             self.kube.wait_ready()
             self.service.spawn()
             self.service.deploy()
+            self._snapshot_config()
             self.export_worker.spawn()
             self.pg.start_standby()
             if self.standby is not None:
@@ -320,6 +325,15 @@ class LocalStack:
             self.stop()
             raise
         self.progress(f"local stack up in {time.monotonic() - started:.1f} s")
+
+    def _snapshot_config(self) -> None:
+        """Plan 3.1's `configctl snapshot create`: the service's configuration, secrets
+        redacted, as an object of the configuration bucket (taken once, as the stack starts)."""
+        self.storage.create_bucket(self.storage.primary, CONFIG_BUCKET)
+        key = f"{CONFIG_PREFIX}/{time.strftime('%Y%m%d%H%M', time.gmtime())}.json"
+        body = json.dumps(redact_obj(self.service.config), indent=2, sort_keys=True)
+        self.storage.put_primary(CONFIG_BUCKET, key, body.encode())
+        self.progress(f"configuration snapshot in s3://{CONFIG_BUCKET}/{key}")
 
     def region_links(self) -> dict[str, list[str]]:
         """Region -> the links that connect it to its clients and to the other region: its

@@ -28,6 +28,8 @@ EXPORTS_BUCKET = "glancy-exports"
 PG_BACKUP_BUCKET = "glancy-dr-ap-sg"
 DR_BACKUP_BUCKET = "glancy-dr-apne1"
 PG_PREFIX = "pg"
+# Plan 3.1: configuration snapshots (`configctl snapshot create`, every 4 h) land here.
+CONFIG_BUCKET, CONFIG_PREFIX = "glancy-dr-shared", "config"
 # the Toxiproxy proxies: the service's path to the primary store, replication's to the DR one,
 # and the replication back to the primary region's
 SERVICE_PROXY = "s3"
@@ -220,6 +222,10 @@ class ReplicatedStorage:
             f"mc mirror --watch --overwrite --exclude '*.part' {folder} {target}",
             f"{self.primary.region}: {folder} shipped to s3://{bucket}/{prefix}/",
         )
+
+    def put_primary(self, bucket: str, key: str, body: bytes) -> None:
+        """One object written in the primary region's store."""
+        self.primary.client().put_object(Bucket=bucket, Key=key, Body=body)
 
     def _mc(self, *args: str) -> str:
         # credentials reach mc in MC_HOST_<alias>, never on a command line that gets recorded

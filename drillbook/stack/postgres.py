@@ -12,6 +12,7 @@ import pwd
 import re
 import shutil
 import signal
+import time
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -306,6 +307,7 @@ class PostgresPair:
         primary, standby = self.node("az-a"), self.node("az-b")
         primary.run_tool("pg_basebackup", *self._basebackup_args(primary, self.base_backup_dir))
         self.progress(f"base backup in {self.base_backup_dir}")
+        self.progress(f"base backup archived in {self._archive_base_backup()}")
         self._start_standby(standby, primary)
         self.progress(f"postgres az-b streaming from az-a on {standby.address}")
 
@@ -397,6 +399,25 @@ class PostgresPair:
         with psycopg.connect(primary.direct_app_dsn, autocommit=True) as conn:
             conn.execute(schema_path.read_text())
         self.progress(f"schema {schema_path.name} applied as {APP_USER}")
+
+    def _archive_base_backup(self) -> Path:
+        """The base backup as the plan lands it (seed 3.1: /data/dr/pg/%Y%m%d%H, synced with the
+        WAL to s3://…/pg/): the data directory as a gzipped tar beside its manifest, each
+        renamed into place once written (the shipper leaves `*.part` out), the manifest last,
+        so that a folder with a manifest holds a complete backup."""
+        folder = self.archive_dir / time.strftime("%Y%m%d%H", time.gmtime())
+        folder.mkdir(exist_ok=True)
+        tarball = folder / "base.tar.gz"
+        run_command(
+            ["tar", "--use-compress-program=gzip -1", "-cf", f"{tarball}.part",
+             "-C", str(self.base_backup_dir), "."],
+            timeout_s=COMMAND_TIMEOUT_S,
+        )  # fmt: skip
+        Path(f"{tarball}.part").rename(tarball)
+        manifest = folder / "backup_manifest"
+        shutil.copyfile(self.base_backup_dir / "backup_manifest", f"{manifest}.part")
+        Path(f"{manifest}.part").rename(manifest)
+        return folder
 
     @staticmethod
     def _basebackup_args(source: PgNode, target: Path, *extra: str) -> list[str]:
@@ -530,6 +551,7 @@ class PostgresPair:
         shutil.rmtree(self.base_backup_dir)
         fresh.rename(self.base_backup_dir)
         self.progress(f"base backup renewed in {self.base_backup_dir} from {primary.name}")
+        self.progress(f"base backup archived in {self._archive_base_backup()}")
 
     def _archive_current_wal(self) -> None:
         """Make the WAL up to now reach the archive, ending with a commit after any target time.

@@ -125,6 +125,7 @@ def test_a_late_or_missing_re_drill_fails_naming_it():
     result = redrills_closed(drawn, entries, LIMIT_S)
     assert not result.passed and result.figure == 3
     assert all(test in result.explanation for test in drawn)
+    assert "never__re_drill: no ledger entry" in result.explanation
 
 
 def test_no_re_drill_drawn_is_not_measured():

@@ -183,6 +183,8 @@ def test_drills_run_in_calendar_order_and_the_runbooks_after_them(tmp_path):
     listed = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
     files = [line.split("::")[0] for line in listed.stdout.splitlines() if "::" in line]
     order = list(dict.fromkeys(Path(f).name for f in files))
+    assert order[0] == "backup_matrix.feature", order  # the environment before any drill
+    order = order[1:]
     months = [name for name in order if name[0].isdigit()]
     assert months == sorted(months, key=lambda name: int(name.partition("_")[0])), order
     runbooks = order[len(months) :]

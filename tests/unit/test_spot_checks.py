@@ -6,8 +6,9 @@ import hashlib
 
 from drillbook.checks.exports import ExportRecord, download_problem
 from drillbook.checks.rdb import rdb_loads
-from drillbook.checks.spot import sampled
+from drillbook.checks.spot import content_problem, row_problem, sampled
 from drillbook.draws import sample
+from drillbook.objects import Current
 from drillbook.redis_snapshot import RdbSnapshot
 from drillbook.spot_check import SampleCheck, rdb_spot_check
 
@@ -80,3 +81,17 @@ def test_an_rdb_snapshot_that_does_not_load_or_holds_nothing_fails():
     assert rdb_spot_check(0.0, broken, None).as_record()["备注"] == "不合格"
     empty = RdbSnapshot("primary", 90, 0, None)
     assert not rdb_loads(empty).passed
+
+
+def test_a_row_is_right_when_found_with_its_payload():
+    found = {1: "drill write 1", 2: "something else"}
+    assert row_problem(1, found, "drill write 1", "az-a") is None
+    assert row_problem(2, found, "drill write 2", "az-a") == "payload 'something else'"
+    assert row_problem(3, found, "drill write 3", "az-a") == "missing from az-a"
+
+
+def test_an_object_is_right_when_its_bytes_hash_to_what_was_written():
+    digest = hashlib.sha256(b"canary").hexdigest()
+    assert content_problem(Current("v1", digest), digest) is None
+    assert content_problem(Current("v1", "0" * 64), digest).startswith("sha256 000")
+    assert content_problem(Current(error="NoSuchKey"), digest) == "NoSuchKey"
