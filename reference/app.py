@@ -4,11 +4,14 @@ With an ``llm`` section, lookups are enriched by Doubao behind a circuit breaker
 back to the basic result (HTTP 200, ``"degraded": true``) when it cannot answer. A user's
 lookups beyond their daily quota answer 429 ``quota_exceeded`` (see reference.quota). With an
 ``exports`` section, ``/exports`` queues export tasks for the export worker (see
-reference.exports). Endpoints under /admin are operator and drill controls, not for end users.
+reference.exports). With a ``billing`` section, ``/billing`` checks out through the payment
+provider and takes its callbacks (see reference.billing). Endpoints under /admin are operator
+and drill controls, not for end users.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -21,7 +24,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
-from reference import deletions, exports, lookups, results
+from reference import billing, deletions, exports, lookups, results
 from reference.artifacts import download_link, s3_client
 from reference.budget import DISABLED, Budget
 from reference.cache import RedisEndpoint, ResultCache
@@ -61,6 +64,15 @@ class SpendRequest(BaseModel):
     tokens: int = Field(gt=0, le=1_000_000_000)
 
 
+class CheckoutRequest(BaseModel):
+    user: str = Field(min_length=1, max_length=200)
+    plan: Literal[tuple(billing.PLANS)] = "monthly"
+
+
+class ReconcileRequest(BaseModel):
+    repair: bool = True
+
+
 def _example_prompt(word: str) -> str:
     return f"Write one short example sentence using the word '{word}'."
 
@@ -78,6 +90,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
     llm = LlmClient(config.llm) if config.llm else None
     # only download links are made with it: the service never waits on object storage
     storage = s3_client(config.exports) if config.exports else None
+    provider = billing.Provider(config.billing) if config.billing else None
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -89,6 +102,8 @@ def create_app(config: ServiceConfig) -> FastAPI:
             await redis.client.aclose()
             if llm:
                 await llm.aclose()
+            if provider:
+                await provider.aclose()
 
     app = FastAPI(title="glancy reference service", lifespan=lifespan)
     _install_error_handlers(app)
@@ -237,6 +252,44 @@ def create_app(config: ServiceConfig) -> FastAPI:
         except exports.NoSnapshot as exc:
             return _error(409, "no_snapshot", str(exc))
 
+    @app.post("/billing/checkout", status_code=201, response_model=None)
+    async def checkout(body: CheckoutRequest) -> JSONResponse | dict:
+        """Charged by the provider, which calls back to record the order: nothing is written
+        here, so a checkout is answered while the database is away."""
+        if provider is None:
+            return _no_billing()
+        try:
+            payment = await provider.charge(body.user, body.plan)
+        except billing.ProviderUnavailable as exc:
+            return _error(503, "payment_provider_unavailable", str(exc))
+        return {"payment_id": payment.id, "status": "paid", **payment.as_json()}
+
+    @app.post("/billing/callback", response_model=None)
+    async def payment_callback(request: Request) -> JSONResponse | dict:
+        """The provider's notice of a paid payment: its order and entitlement, once."""
+        if config.billing is None:
+            return _no_billing()
+        raw = await request.body()
+        if not billing.signed_by(
+            config.billing.callback_secret, raw, request.headers.get(billing.SIGNATURE)
+        ):
+            return _error(401, "bad_signature", f"{billing.SIGNATURE} does not match the body")
+        try:
+            payment = billing.Payment.from_json(json.loads(raw))
+        except (ValueError, billing.InvalidPayment) as exc:
+            return _error(422, "invalid_payment", str(exc))
+        return await db.run(lambda conn: billing.record(conn, payment, billing.CALLBACK))
+
+    @app.post("/admin/billing/reconcile", response_model=None)
+    async def reconcile_billing(body: ReconcileRequest) -> JSONResponse | dict:
+        """The reconciliation job: the provider's records against orders and entitlements."""
+        if provider is None:
+            return _no_billing()
+        try:
+            return await billing.reconcile(db, provider, body.repair)
+        except billing.ProviderUnavailable as exc:
+            return _error(503, "payment_provider_unavailable", str(exc))
+
     @app.get("/admin/llm", response_model=None)
     async def get_llm() -> JSONResponse | dict:
         if llm is None:
@@ -312,6 +365,10 @@ def _error(status: int, error: str, detail: object) -> JSONResponse:
 
 def _no_exports() -> JSONResponse:
     return _error(404, "exports_not_configured", "the config has no 'exports' section")
+
+
+def _no_billing() -> JSONResponse:
+    return _error(404, "billing_not_configured", "the config has no 'billing' section")
 
 
 def _install_error_handlers(app: FastAPI) -> None:

@@ -89,6 +89,17 @@ class ExportsConfig:
 
 
 @dataclass(frozen=True)
+class BillingConfig:
+    """The payment provider: where checkouts charge and reconciliation reads its records, and
+    the secret its callbacks are signed with."""
+
+    provider_url: str
+    callback_secret: str
+    # every call to the provider (connect, then read) is bounded by this
+    timeout_s: float = 2.0
+
+
+@dataclass(frozen=True)
 class ServiceConfig:
     database: DatabaseConfig
     redis: RedisConfig
@@ -107,6 +118,7 @@ class ServiceConfig:
     exports: ExportsConfig | None = None  # None: no /exports endpoints
     # The region the replica runs in, as /healthz reports it (None: not said).
     region: str | None = None
+    billing: BillingConfig | None = None  # None: no /billing endpoints
 
 
 class _Reader:
@@ -138,6 +150,15 @@ class _Reader:
         if kind is str and not value.strip():
             self.fail(name, "must not be empty")
         return float(value) if kind is float else value
+
+    def url(self, key: str) -> str:
+        """An http(s) URL, without a trailing slash."""
+        url = self.get(key, str)
+        if not url.startswith(("http://", "https://")):
+            self.fail(
+                self.prefix + key, f"must be an http:// or https:// URL, got {json.dumps(url)}"
+            )
+        return url.rstrip("/")
 
     def positive(self, key: str, kind: type, default: object = _MISSING) -> Any:
         value = self.get(key, kind, default)
@@ -193,6 +214,15 @@ def load_config(path: str | Path) -> ServiceConfig:
         version=_version(top),
         exports=_exports(top.section("exports")) if "exports" in top.data else None,
         region=top.get("region", str, None),
+        billing=_billing(top.section("billing")) if "billing" in top.data else None,
+    )
+
+
+def _billing(billing: _Reader) -> BillingConfig:
+    return BillingConfig(
+        provider_url=billing.url("provider_url"),
+        callback_secret=billing.get("callback_secret", str),
+        timeout_s=billing.positive("timeout_s", float, 2.0),
     )
 
 
@@ -207,12 +237,9 @@ def _version(top: _Reader) -> str:
 
 
 def _llm(llm: _Reader) -> LlmConfig:
-    url = llm.get("url", str)
-    if not url.startswith(("http://", "https://")):
-        llm.fail("llm.url", f"must be an http:// or https:// URL, got {json.dumps(url)}")
     breaker = llm.section("breaker", optional=True)
     return LlmConfig(
-        url=url.rstrip("/"),
+        url=llm.url("url"),
         model=llm.get("model", str, "doubao-lite"),
         timeout_s=llm.positive("timeout_s", float, 0.8),
         breaker=BreakerConfig(
@@ -237,13 +264,8 @@ def _budget(budget: _Reader) -> BudgetConfig:
 
 
 def _exports(exports: _Reader) -> ExportsConfig:
-    url = exports.get("endpoint_url", str)
-    if not url.startswith(("http://", "https://")):
-        exports.fail(
-            "exports.endpoint_url", f"must be an http:// or https:// URL, got {json.dumps(url)}"
-        )
     return ExportsConfig(
-        endpoint_url=url.rstrip("/"),
+        endpoint_url=exports.url("endpoint_url"),
         region=exports.get("region", str),
         access_key=exports.get("access_key", str),
         secret_key=exports.get("secret_key", str),

@@ -88,3 +88,37 @@ CREATE TABLE IF NOT EXISTS exports.queue_snapshots (
     -- [[entry id, consumer, idle ms, deliveries], ...]
     pending           jsonb NOT NULL
 );
+
+-- Billing (the plan's 订阅/订单/账单 row: PITR + order reconciliation). Rows are only added:
+-- an entitlement is a period of a plan, so a subscription's state at any past time is what
+-- its rows committed by then say, and a PITR spot check can compare them.
+CREATE TABLE IF NOT EXISTS subscriptions (
+    user_id    text NOT NULL,
+    plan       text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (user_id, plan)
+);
+
+-- one per payment of the provider, however often its callback is delivered
+CREATE TABLE IF NOT EXISTS orders (
+    payment_id   text PRIMARY KEY,
+    user_id      text NOT NULL,
+    plan         text NOT NULL,
+    amount_cents int NOT NULL CHECK (amount_cents > 0),
+    paid_at      timestamptz NOT NULL,
+    recorded_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+    -- 'callback', or 'reconciliation' when the provider's records brought it back
+    source       text NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS entitlements (
+    id         bigserial PRIMARY KEY,
+    payment_id text NOT NULL REFERENCES orders (payment_id),
+    user_id    text NOT NULL,
+    plan       text NOT NULL,
+    starts_at  timestamptz NOT NULL,
+    ends_at    timestamptz NOT NULL,
+    granted_at timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE INDEX IF NOT EXISTS entitlements_payment ON entitlements (payment_id);
+CREATE INDEX IF NOT EXISTS entitlements_user_plan ON entitlements (user_id, plan, ends_at);

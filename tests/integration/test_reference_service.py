@@ -27,6 +27,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 REPO = Path(__file__).resolve().parents[2]
 PG_BIN = Path("/usr/lib/postgresql/15/bin")
 SECRET = "s3cret-pw"  # trust auth ignores it; it must never come back from the service
+CALLBACK_SECRET = "callback-secret"
 
 
 def free_port() -> int:
@@ -128,7 +129,7 @@ def env() -> Iterator[Env]:
         run_dir.chmod(0o755)
         stack.callback(shutil.rmtree, run_dir, ignore_errors=True)
         pg_a, pg_b = (start_postgres(stack, run_dir, name) for name in ("az-a", "az-b"))
-        redis_port, port = free_port(), free_port()
+        redis_port, port, payments_port = free_port(), free_port(), free_port()
         redis_args = ["--port", redis_port, "--bind", "127.0.0.1", "--save", "", "--dir", run_dir]
         redis_proc = spawn(
             stack,
@@ -146,6 +147,10 @@ def env() -> Iterator[Env]:
                 "statement_timeout_ms": 2000,
             },
             "redis": {"url": f"redis://127.0.0.1:{redis_port}/0", "socket_timeout_s": 0.5},
+            "billing": {
+                "provider_url": f"http://127.0.0.1:{payments_port}",
+                "callback_secret": CALLBACK_SECRET,
+            },
         }
         (run_dir / "cfg.json").write_text(json.dumps(config))
         log = run_dir / "service.log"
@@ -156,6 +161,17 @@ def env() -> Iterator[Env]:
             cwd=REPO,
         )
         url = f"http://127.0.0.1:{port}"
+        provider = [sys.executable, "-m", "reference.payment_standin", "--port", payments_port]
+        spawn(
+            stack,
+            [*provider, "--callback", f"{url}/billing/callback"],
+            run_dir / "payments.log",
+            cwd=REPO,
+            env={**os.environ, "PAYMENT_CALLBACK_SECRET": CALLBACK_SECRET},
+        )
+        wait_until(
+            "payment stand-in", lambda: httpx.get(f"http://127.0.0.1:{payments_port}/healthz")
+        )
 
         def healthy() -> None:
             assert service.poll() is None, f"service exited: {log.read_text()[-2000:]}"
@@ -374,3 +390,63 @@ def test_bad_config_file_names_file_and_key(tmp_path: Path, config: dict, messag
     )
     assert run.returncode == 2
     assert f"config {path}: key {message}" in run.stderr
+
+
+def entitlements_of(env: Env, payment_id: str) -> int:
+    with psycopg.connect(env.pg_a.dsn) as conn:
+        [(count,)] = conn.execute(
+            "SELECT count(*) FROM entitlements WHERE payment_id = %s", (payment_id,)
+        ).fetchall()
+    return count
+
+
+def checkout(client: httpx.Client, user: str) -> dict:
+    response = client.post("/billing/checkout", json={"user": user, "plan": "monthly"})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_a_checkout_is_recorded_by_the_providers_callback_with_one_entitlement(
+    env: Env, client: httpx.Client
+) -> None:
+    paid = checkout(client, new_user())
+    wait_until("the order's entitlement", lambda: entitlements_of(env, paid["payment_id"]) or 1 / 0)
+    assert entitlements_of(env, paid["payment_id"]) == 1
+
+
+def test_a_callback_delivered_again_grants_nothing_more(env: Env, client: httpx.Client) -> None:
+    from reference.billing import SIGNATURE, signature
+
+    payment = {"id": "pay_again", "user": new_user(), "plan": "yearly", "amount_cents": 16800}
+    body = json.dumps(payment | {"paid_at": time.time()}).encode()
+    headers = {SIGNATURE: signature(CALLBACK_SECRET, body)}
+    answers = [
+        client.post("/billing/callback", content=body, headers=headers).json() for _ in range(2)
+    ]
+    assert [a["recorded"] for a in answers] == [True, False]
+    assert entitlements_of(env, "pay_again") == 1
+
+
+def test_a_callback_with_a_bad_signature_is_refused(client: httpx.Client) -> None:
+    body = json.dumps({"id": "pay_forged", "user": "u", "plan": "monthly"}).encode()
+    response = client.post("/billing/callback", content=body, headers={"X-Payment-Signature": "0"})
+    assert (response.status_code, response.json()["error"]) == (401, "bad_signature")
+
+
+def test_reconciliation_records_the_orders_a_restore_lost_and_grants_each_once(
+    env: Env, client: httpx.Client
+) -> None:
+    paid = [checkout(client, new_user())["payment_id"] for _ in range(3)]
+    for payment_id in paid:
+        wait_until("entitlement", lambda p=payment_id: entitlements_of(env, p) or 1 / 0)
+    lost = paid[0]
+    with psycopg.connect(env.pg_a.dsn) as conn:  # as if restored to before it was paid
+        conn.execute("DELETE FROM entitlements WHERE payment_id = %s", (lost,))
+        conn.execute("DELETE FROM orders WHERE payment_id = %s", (lost,))
+    report = client.post("/admin/billing/reconcile", json={"repair": False}).json()
+    assert lost in report["missing_orders"] and lost not in report["repaired"]
+    report = client.post("/admin/billing/reconcile", json={}).json()
+    assert lost in report["repaired"]
+    again = client.post("/admin/billing/reconcile", json={}).json()
+    assert (again["missing_orders"], again["repaired"]) == ([], [])
+    assert [entitlements_of(env, p) for p in paid] == [1, 1, 1]
