@@ -74,6 +74,9 @@ class GlancyClient:
     def replay_deletions(self, since: float) -> dict:
         return self.call("POST", "/admin/deletions/replay", {"since": since})
 
+    def reconcile_orders(self) -> dict:
+        return self.call("POST", "/admin/billing/reconcile", {"repair": True})
+
     def recompute_quota(self) -> dict:
         return self.call("POST", "/admin/quota/recompute")
 

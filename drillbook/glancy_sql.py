@@ -36,3 +36,8 @@ SELECT t.id, extract(epoch FROM c.completed_at)::float8, c.object_key, c.sha256,
 FROM exports.tasks t LEFT JOIN exports.completions c ON c.task_id = t.id
 """
 IN_RECOVERY = "SELECT pg_is_in_recovery()"
+# Every order's payment id and how many entitlements it was granted.
+ENTITLEMENTS_BY_ORDER = (
+    "SELECT o.payment_id, count(e.id) FROM orders o"
+    " LEFT JOIN entitlements e ON e.payment_id = o.payment_id GROUP BY o.payment_id"
+)

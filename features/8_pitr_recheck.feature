@@ -7,7 +7,15 @@ Feature: August drill: PITR re-test with a random spot check
   the ledger print it, and `--dr-seed` gives it back to draw the same point of the window again.
   The restored copy is compared table by table with the source as it was at that time (the
   rows committed by then, by PostgreSQL's commit timestamps), and the line of the plan's
-  spot-check record (日期, 抽查项, 样本/结果, 备注) goes into the ledger entry.
+  spot-check record (日期, 抽查项, 样本/结果, 备注) goes into the ledger entry. The tables are
+  the plan's (lookups, results, profiles, orders), with the entitlements and subscriptions
+  the orders grant, while clients pay.
+
+  Orders are the plan's 订阅/订单/账单 row: PITR plus order reconciliation. A restore loses the
+  orders paid after its target, which the payment provider (a stand-in locally) still holds:
+  once the service uses the restored copy, the reconciliation job records them again, and
+  every payment a client was told was paid must end with its order and exactly one
+  entitlement, none granted twice by a callback delivered again.
 
   Background:
     Given the reference service is up
@@ -32,10 +40,24 @@ Feature: August drill: PITR re-test with a random spot check
   Scenario: A restore point drawn at random is restored and every table compared with the source
     Given the lookups table holds history for 20 users
     And probes call "/lookup" and "/history" every 100 ms
+    And payments are made every 200 ms
     And the baseline is measured for 3 seconds
     # 4.3 抽查：PITR 备份校验，随机恢复
     When a restore target time is drawn at random since the scenario began
     And the base backup and archived WAL are restored to the target time into a new instance
     # 4.3 抽查：差异 0 条
-    Then the restored tables "lookups", "results" and "profiles" equal the source at the target time
+    Then the restored tables "lookups", "results", "profiles", "orders", "entitlements" and "subscriptions" equal the source at the target time
+    And the restore took at most 30 minutes
+
+  Scenario: The orders paid after the restore's target are reconciled, each entitled once
+    Given payments are made every 100 ms
+    And the baseline is measured for 2 seconds
+    And the restore target time is marked
+    When the workload runs for 2 more seconds
+    And the base backup and archived WAL are restored to the target time into a new instance
+    And the service is pointed at the restored instance
+    # 2 订阅/订单/账单：PITR + 订单对账（RTO ≤30 min，RPO ≤5 min；信号：账单对账失败、权益延迟 >5 s）
+    And the orders are reconciled with the payment provider
+    Then every payment acknowledged before the target time has its order and one entitlement
+    And every payment acknowledged during the drill has its order and one entitlement
     And the restore took at most 30 minutes

@@ -79,6 +79,12 @@ class Service(Protocol):
         """The deletion queue replayed from `since` (epoch seconds), after a restore."""
         ...
 
+    def reconcile_orders(self) -> Operation[dict]:
+        """The reconciliation job: the payment provider's records against the orders and
+        their entitlements, what a restore lost recorded again; its result lists what differed
+        and what was repaired."""
+        ...
+
     def recompute_quota(self) -> Operation[dict]:
         """The quota compensation job: today's counters rebuilt from the usage records."""
         ...

@@ -83,6 +83,9 @@ class ServiceAPI:
             "replay deletions", "deletion queue", partial(self.api.replay_deletions, since)
         )
 
+    def reconcile_orders(self) -> Operation[dict]:
+        return remediation("order reconciliation", "orders", self.api.reconcile_orders)
+
     def recompute_quota(self) -> Operation[dict]:
         return remediation("quota compensation", "quota counters", self.api.recompute_quota)
 

@@ -40,6 +40,7 @@ from drillbook.stack.objectstore import (
     SERVICE_PROXY,
     ReplicatedStorage,
 )
+from drillbook.stack.payments import PaymentStandIn
 from drillbook.stack.ports import free_port
 from drillbook.stack.postgres import PostgresPair
 from drillbook.stack.redis import RedisPair
@@ -151,6 +152,8 @@ class LocalStack:
         self.storage.return_port = free_port()
         self.llm = LlmStandIn(port=free_port(), log_path=logs / "llm.log", ready_timeout_s=timeout)
         self.llm.proxy_port = free_port()
+        payments_port = free_port()
+        callback_secret = secrets.token_urlsafe(16)
         # the AWS control plane's record of the stack (RDS cluster, replication, DNS)
         self.aws = MotoServer(port=free_port(), log_path=logs / "moto.log", ready_timeout_s=timeout)
         self.kube = KubeControlPlane(
@@ -171,6 +174,10 @@ class LocalStack:
                 "breaker": {"enabled": settings.llm_breaker},
             },
             exports=self._exports_config(),
+            billing={
+                "provider_url": f"http://127.0.0.1:{payments_port}",
+                "callback_secret": callback_secret,
+            },
         )
         router = Router(
             port=free_port(),
@@ -202,6 +209,7 @@ class LocalStack:
                     nginx=settings.nginx,
                     llm=config["llm"],
                     exports=config["exports"],
+                    billing=config["billing"],
                 ),
                 commands=self.pg.commands,
                 progress=progress,
@@ -215,6 +223,15 @@ class LocalStack:
                 nginx=settings.nginx,
                 progress=progress,
             )
+        # the provider calls back where clients come in: the front door follows DNS to the
+        # region that takes the writes
+        self.payments = PaymentStandIn(
+            port=payments_port,
+            callback_url=f"{self.url}/billing/callback",
+            secret=callback_secret,
+            log_path=logs / "payments.log",
+            ready_timeout_s=timeout,
+        )
         self.export_worker = ExportWorker(
             config=config,
             redis_url=self.redis.primary.direct_url,
@@ -259,6 +276,7 @@ class LocalStack:
             self.aws.spawn()
             self._toxiproxy_server.spawn()
             self.llm.spawn()
+            self.payments.spawn()
             self.storage.spawn()
             if self.standby is not None:
                 self.standby.spawn()
@@ -273,6 +291,8 @@ class LocalStack:
             self.progress(f"toxiproxy up on {self._toxiproxy_server.url}")
             self.llm.wait_ready()
             self.progress(f"llm stand-in up on {self.llm.address}")
+            self.payments.wait_ready()
+            self.progress(f"payment provider stand-in up on {self.payments.address}")
             self.storage.wait_ready()
             self.storage.create_replicated_bucket(EXPORTS_BUCKET)
             self.storage.replicate_back(EXPORTS_BUCKET)
@@ -439,6 +459,7 @@ class LocalStack:
             ("aws control plane", self.aws.stop),
             ("export worker", self.export_worker.stop),
             ("llm stand-in", self.llm.stop),
+            ("payment stand-in", self.payments.stop),
             ("object storage", self.storage.stop),
             ("toxiproxy", self._toxiproxy_server.stop),
             ("redis", self.redis.stop),
@@ -468,6 +489,7 @@ class LocalStack:
             "toxiproxy": self._toxiproxy_server.pid(),
             **{node.name: node.pid() for node in self.redis.nodes},
             "llm stand-in": self.llm.pid(),
+            "payment stand-in": self.payments.pid(),
             **{f"object store {store.region}": store.pid() for store in self.storage.stores},
             "s3 shipper": self.storage.shipper.pid if self.storage.shipper else None,
         }
@@ -492,6 +514,7 @@ class LocalStack:
             endpoints[f"{node.name} via proxy"] = node.url
         endpoints["toxiproxy api"] = self._toxiproxy_server.url
         endpoints["llm via proxy"] = self.llm.url
+        endpoints["payment provider"] = self.payments.url
         for store in self.storage.stores:
             endpoints[f"s3 {store.region}"] = store.endpoint_url
         endpoints[f"s3 {self.storage.primary.region} via proxy"] = self.storage.primary.url

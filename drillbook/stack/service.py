@@ -61,6 +61,7 @@ def service_config(
     redis_url: str,
     llm: dict | None,
     exports: dict | None,
+    billing: dict | None = None,
     region: str | None = None,
 ) -> dict:
     """The replicas' shared configuration; address, port and version come from the Pod."""
@@ -83,6 +84,7 @@ def service_config(
         "budget": {"monthly_tokens": MONTHLY_TOKENS},
         "version": "v1",
         **({"exports": exports} if exports else {}),
+        **({"billing": billing} if billing else {}),
     }
 
 

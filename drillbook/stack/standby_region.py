@@ -57,6 +57,7 @@ class RegionSettings:
     nginx: str
     llm: dict  # the service's llm settings but the url
     exports: dict  # the service's exports settings but the store's
+    billing: dict  # the service's billing settings: one payment provider for both regions
 
 
 class StandbyRegion:
@@ -119,6 +120,7 @@ class StandbyRegion:
                 "secret_key": store.secret_key,
                 "bucket": EXPORTS_BUCKET,
             },
+            billing=settings.billing,
         )
         self.export_worker = ExportWorker(
             config=config,

@@ -108,6 +108,8 @@ BUILT_IN: dict[str, str] = {
     "service.spend_tokens": "tokens spent through the service's admin API, then refunded",
     "service.replay_deletions": "the service's admin API replays the deletion queue",
     "service.recompute_quota": "the service's admin API recomputes the quota counters",
+    "service.reconcile_orders": "the service's admin API reconciles the orders with the "
+    "payment provider's records",
     "exports.replay": "the service's admin API replays the failed export tasks",
     "platform.cordon_zone": "the zone's nodes cordoned through the Kubernetes API; "
     "reverted by uncordoning them",
