@@ -254,3 +254,19 @@ def test_no_failed_request_step_needs_a_roll(tmp_path):
     drill = Drill("s", tmp_path / "x.feature", 1, set(), tmp_path)
     with pytest.raises(MissingStep, match="no rolling step"):
         release.none_failed_while_rolling(drill)
+
+
+def test_a_degraded_answer_to_a_sample_recorded_in_full_is_set_aside(service, tmp_path):
+    """Under load the LLM may miss the adapter's timeout: the degraded answer is the same in
+    every release, so it is not compared; a replay of nothing but such answers measured
+    nothing, and a break among the rest still fails."""
+    full = {**SAMPLE["expect"]["body"], "ai_example": "ai", "degraded": False}
+    path = tmp_path / "full.jsonl"
+    path.write_text(json.dumps({**SAMPLE, "expect": {"status": 200, "body": full}}) + "\n")
+    service.body = {**V1, "degraded": True, "degraded_reason": "timeout"}
+    result = replay(path, service.url)
+    assert not result.measured and "answered degraded" in result.explanation
+    service.body = {**V1, "ai_example": "ai", "degraded": False}
+    assert replay(path, service.url).passed
+    service.body = {**renamed(), "ai_example": "ai", "degraded": False}
+    assert not replay(path, service.url).passed
