@@ -49,9 +49,6 @@ class MotoServer(LocalProcess):
     def endpoint_url(self) -> str:
         return f"http://{self.address}"
 
-    def spawn(self) -> None:
-        self._process.start()
-
     def wait_ready(self) -> None:
         """Ready once moto's own API answers (its configuration, a cheap read)."""
 
@@ -59,9 +56,6 @@ class MotoServer(LocalProcess):
             httpx.get(f"{self.endpoint_url}/moto-api/config", timeout=1.0).raise_for_status()
 
         self._process.wait_ready(answers, self.ready_timeout_s)
-
-    def stop(self) -> None:
-        self._process.stop(timeout_s=self.ready_timeout_s)
 
 
 def aws_zone(region: str, zone: str) -> str:

@@ -25,11 +25,5 @@ class LlmStandIn(LocalProcess):
         """Through the node's Toxiproxy proxy (direct if it has none)."""
         return f"http://127.0.0.1:{self.proxy_port or self.port}"
 
-    def spawn(self) -> None:
-        self._process.start()
-
     def wait_ready(self) -> None:
         self.wait_healthz()
-
-    def stop(self) -> None:
-        self._process.stop(timeout_s=self.ready_timeout_s)

@@ -113,7 +113,7 @@ class ObjectStore(LocalProcess):
         self._process.wait_ready(live, self.ready_timeout_s)
 
     def stop(self) -> None:
-        self._process.stop(timeout_s=self.ready_timeout_s)
+        super().stop()
         if self._client is not None:
             self._client.close()
             self._client = None

@@ -34,11 +34,5 @@ class PaymentStandIn(LocalProcess):
     def url(self) -> str:
         return f"http://{self.address}"
 
-    def spawn(self) -> None:
-        self._process.start()
-
     def wait_ready(self) -> None:
         self.wait_healthz()
-
-    def stop(self) -> None:
-        self._process.stop(timeout_s=self.ready_timeout_s)

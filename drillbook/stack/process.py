@@ -291,6 +291,13 @@ class LocalProcess:
     def pid(self) -> int | None:
         return self._process.pid
 
+    def spawn(self) -> None:
+        """Start the process without waiting, so other components can start meanwhile."""
+        self._process.start()
+
+    def stop(self) -> None:
+        self._process.stop(timeout_s=self.ready_timeout_s)
+
     def wait_healthz(self) -> None:
         """Ready once GET /healthz answers 2xx (HTTP components)."""
 

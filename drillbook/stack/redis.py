@@ -104,9 +104,6 @@ class RedisNode(LocalProcess):
         """Poll `check` (raises while not satisfied) with this node's deadline and log."""
         self._process.wait_ready(check, self.ready_timeout_s if timeout_s is None else timeout_s)
 
-    def stop(self) -> None:
-        self._process.stop(timeout_s=self.ready_timeout_s)
-
     def kill9(self) -> None:
         """SIGKILL, like a crashed host: what the AOF had not written yet is gone."""
         pid = self.pid()

@@ -112,9 +112,6 @@ class Router(LocalProcess):
             lambda: httpx.get(f"{self.url}/healthz", timeout=1.0), self.ready_timeout_s
         )
 
-    def stop(self) -> None:
-        self._process.stop(timeout_s=self.ready_timeout_s)
-
     def set_backends(self, backends: list[str] | dict[str, int]) -> None:
         """Route to `backends` only (a list: weight 1 each; a dict: backend -> weight, 0 for
         none); return once requests in flight to the others are done. `backends` changes only

@@ -26,12 +26,9 @@ class ToxiproxyServer(LocalProcess):
     def url(self) -> str:
         return f"http://{self.address}"
 
-    def spawn(self) -> None:
-        self._process.start()
-
     def wait_ready(self) -> None:
         self._process.wait_ready(self.client.version, self.ready_timeout_s)
 
     def stop(self) -> None:
-        self._process.stop(timeout_s=self.ready_timeout_s)
+        super().stop()
         self.client.close()
