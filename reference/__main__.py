@@ -9,10 +9,9 @@ import dataclasses
 import logging
 import sys
 
-import uvicorn
-
 from reference.app import create_app
 from reference.config import ConfigError, load_config
+from reference.serving import serve
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -33,13 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(
-        create_app(config),
-        host=config.host,
-        port=config.port,
-        log_level="warning",
-        access_log=False,
-    )
+    serve(create_app(config), config.host, config.port)
     return 0
 
 

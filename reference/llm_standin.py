@@ -13,9 +13,10 @@ import hashlib
 import sys
 import time
 
-import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
+
+from reference.serving import serve
 
 
 class Message(BaseModel):
@@ -78,13 +79,7 @@ def main(argv: list[str] | None = None) -> int:
         "--latency-ms", type=int, default=0, help="delay before every completion (default 0)"
     )
     args = parser.parse_args(argv)
-    uvicorn.run(
-        create_app(args.latency_ms / 1000),
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-    )
+    serve(create_app(args.latency_ms / 1000), args.host, args.port)
     return 0
 
 

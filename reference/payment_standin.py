@@ -24,11 +24,11 @@ from contextlib import asynccontextmanager
 from typing import Literal
 
 import httpx
-import uvicorn
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
 
 from reference.billing import PLANS, SIGNATURE, Payment, signature
+from reference.serving import serve
 
 SECRET_VARIABLE = "PAYMENT_CALLBACK_SECRET"
 DELIVERY_TIMEOUT_S = 2.0
@@ -119,13 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    uvicorn.run(
-        create_app(args.callback, secret),
-        host=args.host,
-        port=args.port,
-        log_level="warning",
-        access_log=False,
-    )
+    serve(create_app(args.callback, secret), args.host, args.port)
     return 0
 
 
