@@ -32,6 +32,7 @@ from reference.config import ServiceConfig
 from reference.database import Database, DatabaseUnavailable
 from reference.dsn import mask
 from reference.llm import Completion, LlmClient, LlmFailure
+from reference.metrics import TRACE_HEADER, ServiceMetrics, trace_id
 from reference.quota import Quota, QuotaExceeded
 
 log = logging.getLogger("reference.app")
@@ -91,6 +92,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
     # only download links are made with it: the service never waits on object storage
     storage = s3_client(config.exports) if config.exports else None
     provider = billing.Provider(config.billing) if config.billing else None
+    metrics = ServiceMetrics(cache)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -107,6 +109,25 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     app = FastAPI(title="glancy reference service", lifespan=lifespan)
     _install_error_handlers(app)
+
+    @app.middleware("http")
+    async def measured(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        """Every request but the scrapes counted and timed, and given a trace id."""
+        if request.url.path == "/metrics":
+            return await call_next(request)
+        trace, started = trace_id(request.headers.get("traceparent")), time.perf_counter()
+        status = 500  # an exception escaping every handler is answered 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+        finally:
+            route = request.scope.get("route")
+            endpoint = route.path if route is not None else "unmatched"
+            metrics.observe(endpoint, request.method, status, time.perf_counter() - started, trace)
+        response.headers[TRACE_HEADER] = trace
+        return response
 
     @app.middleware("http")
     async def state_headers(
@@ -127,6 +148,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
             return await llm.complete(prompt)
         except LlmFailure as exc:
             return exc.reason
+
+    @app.get("/metrics")
+    async def get_metrics() -> Response:
+        body, content_type = metrics.exposition()
+        return Response(body, media_type=content_type)
 
     @app.get("/healthz")
     async def healthz() -> dict:
@@ -278,7 +304,10 @@ def create_app(config: ServiceConfig) -> FastAPI:
             payment = billing.Payment.from_json(json.loads(raw))
         except (ValueError, billing.InvalidPayment) as exc:
             return _error(422, "invalid_payment", str(exc))
-        return await db.run(lambda conn: billing.record(conn, payment, billing.CALLBACK))
+        recorded = await db.run(lambda conn: billing.record(conn, payment, billing.CALLBACK))
+        if recorded["recorded"]:
+            metrics.entitlement_delay.observe(max(0.0, time.time() - payment.paid_at))
+        return recorded
 
     @app.post("/admin/billing/reconcile", response_model=None)
     async def reconcile_billing(body: ReconcileRequest) -> JSONResponse | dict:
@@ -286,9 +315,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
         if provider is None:
             return _no_billing()
         try:
-            return await billing.reconcile(db, provider, body.repair)
+            report = await billing.reconcile(db, provider, body.repair)
         except billing.ProviderUnavailable as exc:
             return _error(503, "payment_provider_unavailable", str(exc))
+        metrics.reconciled(report)
+        return report
 
     @app.get("/admin/llm", response_model=None)
     async def get_llm() -> JSONResponse | dict:

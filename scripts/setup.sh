@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything drillbook needs on a fresh Debian machine, idempotently:
-# Debian packages (PostgreSQL 15, Redis, nginx), the Toxiproxy server and CLI, the MinIO server
+# Debian packages (PostgreSQL 15, Redis, nginx, Prometheus, Alertmanager and the PostgreSQL and
+# Redis exporters), the Toxiproxy server and CLI, the MinIO server
 # and client, etcd and the Kubernetes control plane with kubectl, all built from their Go modules
 # at pinned versions, the Python virtual environment with pinned dependencies, and the Allure
 # command line from the npm registry. Each step is skipped when what it installs is present.
@@ -25,10 +26,22 @@ command -v runuser >/dev/null || need_apt+=(util-linux)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v go >/dev/null || need_apt+=(golang-go)
 command -v npm >/dev/null || need_apt+=(npm)
+for package in prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-redis-exporter; do
+  command -v "$package" >/dev/null || need_apt+=("$package")
+done
 if [ ${#need_apt[@]} -gt 0 ]; then
   say "installing Debian packages: ${need_apt[*]}"
+  # The packages' own daemons are not started (invoke-rc.d asks policy-rc.d): the harness runs
+  # its own Prometheus, Alertmanager and exporters, on its own ports, for each run.
+  policy=/usr/sbin/policy-rc.d own_policy=
+  if [ ! -e "$policy" ]; then
+    own_policy=1
+    printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod +x "$policy"
+    trap 'rm -f "$policy"' EXIT
+  fi
   apt-get update -qq
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need_apt[@]}" >/dev/null
+  if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
 fi
 # go_tool NAME PACKAGE VERSION: `go install` PACKAGE at VERSION as .tools/bin/NAME, unless there
 go_tool() {

@@ -456,3 +456,20 @@ def test_reconciliation_records_the_orders_a_restore_lost_and_grants_each_once(
     again = client.post("/admin/billing/reconcile", json={}).json()
     assert (again["missing_orders"], again["repaired"]) == ([], [])
     assert [entitlements_of(env, client, p) for p in paid] == [1, 1, 1]
+
+
+def test_metrics_count_requests_by_route_and_answer_the_callers_trace_id(
+    client: httpx.Client,
+) -> None:
+    trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+    answer = client.get(
+        "/lookup",
+        params={"word": "metered", "user": new_user()},
+        headers={"traceparent": f"00-{trace}-00f067aa0ba902b7-01"},
+    )
+    assert answer.headers["X-Trace-Id"] == trace
+    assert client.get("/exports/no-such-task").status_code == 404
+    metrics = client.get("/metrics").text
+    assert 'glancy_http_requests_total{endpoint="/lookup",method="GET",status="200"}' in metrics
+    assert 'endpoint="/exports/{task_id}"' in metrics  # the route, not the raw path
+    assert "no-such-task" not in metrics and "glancy_cache_reads_total" in metrics

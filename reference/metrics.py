@@ -1,0 +1,120 @@
+"""The service's metrics for Prometheus at ``GET /metrics`` (plan section 2's signals).
+
+Every request gets a trace id: the caller's W3C ``traceparent`` trace id, else a new one. It is
+answered in ``X-Trace-Id``, and a request answered 5xx is logged with it. The endpoint's last
+5xx is also a series, ``glancy_last_error_timestamp_seconds{endpoint, trace_id}``, one per
+endpoint, so an alert rule can join a failing request's trace id onto the alert. Endpoints are
+route templates (``/exports/{task_id}``), never raw paths, so the label set stays small.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import uuid
+from collections.abc import Iterator
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import CounterMetricFamily
+from prometheus_client.registry import Collector
+
+from reference.cache import ResultCache
+
+log = logging.getLogger("reference.metrics")
+
+TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
+TRACE_HEADER = "X-Trace-Id"
+# The plan's P95 limit is 2.5 s; the buckets around it resolve it.
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# The plan's signal is an entitlement later than 5 s.
+DELAY_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+
+
+def trace_id(traceparent: str | None) -> str:
+    """The trace id of a W3C traceparent header, or a new one."""
+    match = TRACEPARENT.match(traceparent or "")
+    return match.group(1) if match else uuid.uuid4().hex
+
+
+class ServiceMetrics:
+    """One replica's metrics, in a registry of their own."""
+
+    def __init__(self, cache: ResultCache) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "glancy_http_requests",
+            "Requests answered, by endpoint (route template), method and status.",
+            ["endpoint", "method", "status"],
+            registry=self.registry,
+        )
+        self.duration = Histogram(
+            "glancy_http_request_duration_seconds",
+            "Time to answer a request, by endpoint and method.",
+            ["endpoint", "method"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
+        self.last_error = Gauge(
+            "glancy_last_error_timestamp_seconds",
+            "When the endpoint last answered 5xx, labelled with that request's trace id.",
+            ["endpoint", "trace_id"],
+            registry=self.registry,
+        )
+        self.entitlement_delay = Histogram(
+            "glancy_billing_entitlement_delay_seconds",
+            "From a payment (the provider's time) to its entitlement being granted.",
+            buckets=DELAY_BUCKETS,
+            registry=self.registry,
+        )
+        self.unresolved = Gauge(
+            "glancy_billing_reconciliation_unresolved",
+            "What the last reconciliation found and could not repair, by kind.",
+            ["kind"],
+            registry=self.registry,
+        )
+        self.registry.register(CacheReads(cache))
+        self._error_traces: dict[str, str] = {}
+
+    def observe(self, endpoint: str, method: str, status: int, seconds: float, trace: str) -> None:
+        self.requests.labels(endpoint, method, str(status)).inc()
+        self.duration.labels(endpoint, method).observe(seconds)
+        if status >= 500:
+            log.warning("%s %s answered %d, trace_id=%s", method, endpoint, status, trace)
+            if (previous := self._error_traces.get(endpoint)) is not None:
+                self.last_error.remove(endpoint, previous)
+            self.last_error.labels(endpoint, trace).set(time.time())
+            self._error_traces[endpoint] = trace
+
+    def reconciled(self, report: dict) -> None:
+        """The last reconciliation's unresolved findings: what repair does not mend."""
+        repaired = set(report.get("repaired", ()))
+        for kind, found in report.items():
+            if isinstance(found, list) and kind != "repaired":
+                self.unresolved.labels(kind).set(len(set(found) - repaired))
+
+    def exposition(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class CacheReads(Collector):
+    """The result cache's own read counts (hits, misses, unavailable), read at scrape time."""
+
+    def __init__(self, cache: ResultCache) -> None:
+        self.cache = cache
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        reads = CounterMetricFamily(
+            "glancy_cache_reads", "Result-cache reads of Redis, by result.", labels=["result"]
+        )
+        stats = self.cache.stats()
+        for result, key in (("hit", "hits"), ("miss", "misses"), ("unavailable", "unavailable")):
+            reads.add_metric([result], stats[key])
+        yield reads

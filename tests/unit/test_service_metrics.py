@@ -1,0 +1,61 @@
+"""The reference service's metrics: trace ids, the last 5xx per endpoint, the cache's reads and
+the reconciliation's unresolved findings, as Prometheus reads them."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from reference.metrics import ServiceMetrics, trace_id
+
+TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
+
+
+def cache(hits: int = 0, misses: int = 0) -> SimpleNamespace:
+    return SimpleNamespace(stats=lambda: {"hits": hits, "misses": misses, "unavailable": 1})
+
+
+def samples(metrics: ServiceMetrics, name: str) -> dict[tuple, float]:
+    body, _ = metrics.exposition()
+    return {
+        tuple(sorted(s.labels.items())): s.value
+        for family in text_string_to_metric_families(body.decode())
+        for s in family.samples
+        if s.name == name
+    }
+
+
+def test_a_traceparent_gives_its_trace_id_and_anything_else_a_new_one():
+    assert trace_id(f"00-{TRACE}-00f067aa0ba902b7-01") == TRACE
+    fresh = trace_id("not a traceparent")
+    assert len(fresh) == 32 and fresh != trace_id(None)
+
+
+def test_the_last_5xx_of_an_endpoint_replaces_its_trace_id():
+    metrics = ServiceMetrics(cache())
+    metrics.observe("/lookup", "GET", 200, 0.01, "ok-trace")
+    metrics.observe("/lookup", "GET", 503, 0.5, "first")
+    metrics.observe("/lookup", "GET", 503, 0.5, TRACE)
+    errors = samples(metrics, "glancy_last_error_timestamp_seconds")
+    assert [dict(labels)["trace_id"] for labels in errors] == [TRACE]
+    requests = samples(metrics, "glancy_http_requests_total")
+    assert requests[(("endpoint", "/lookup"), ("method", "GET"), ("status", "503"))] == 2
+
+
+def test_the_cache_reads_are_the_caches_own_counts():
+    reads = samples(ServiceMetrics(cache(hits=9, misses=3)), "glancy_cache_reads_total")
+    assert {dict(labels)["result"]: value for labels, value in reads.items()} == {
+        "hit": 9,
+        "miss": 3,
+        "unavailable": 1,
+    }
+
+
+def test_a_reconciliation_counts_only_what_it_did_not_repair():
+    metrics = ServiceMetrics(cache())
+    metrics.reconciled(
+        {"payments": 3, "missing_orders": ["a"], "unknown_orders": ["x"], "repaired": ["a"]}
+    )
+    unresolved = samples(metrics, "glancy_billing_reconciliation_unresolved")
+    assert unresolved == {(("kind", "missing_orders"),): 0, (("kind", "unknown_orders"),): 1}
