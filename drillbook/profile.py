@@ -148,6 +148,15 @@ _ENDPOINTS = {
         },
         False,
     ),
+    # the team's Prometheus, and the harness's alert receiver its Alertmanager delivers to
+    "monitoring": (
+        {
+            "prometheus": (Url, True),
+            "alert_receiver": (Url, True),
+            "scrape_interval_s": (float, True),
+        },
+        False,
+    ),
 }
 # Bindings are checked by drillbook.environments.live.bindings once the endpoints are known.
 _LIVE = {"endpoints": (_ENDPOINTS, True), "bindings": (dict, False)}

@@ -7,6 +7,12 @@ Feature: February drill: RDBMS PITR and cross-AZ switch
   Replication is asynchronous, as the plan's RPO of 5 minutes allows: the last writes
   acknowledged before the kill may not have reached az-b (one of 140 once did not), so the
   drill bounds what is lost by the RPO rather than asserting that nothing is.
+  The plan's signal for this row (section 2: probe 5xx ≥5%) must page, with its trace_id and
+  runbook link, and clear once the service is back. The plan sets no time for an alert; a
+  minute is allowed each way, the rule's own window being 30 s. The alert is awaited while
+  the clients still call, since with no traffic a rate has no value and the alert would clear
+  whatever the service's state. The RTO is also computed as section 7 defines it, from
+  Prometheus (scraped here every second), next to the probes' (every 100 ms).
 
   Background:
     Given the reference service is up
@@ -22,11 +28,16 @@ Feature: February drill: RDBMS PITR and cross-AZ switch
     And the standby in az-b is promoted
     And the service is pointed at the database in az-b
     And within 30 seconds the probes succeed again
+    And within 60 seconds the alert "GlancyErrorRate" has resolved
     Then the probes saw the outage
     And the RTO is at most 30 minutes
     And the RPO is at most 5 minutes
     And the RPO by replication lag is at most 5 minutes
     And the P95 of "/history" during the drill is at most 2.5 seconds
+    And the alert "GlancyErrorRate" fired within 60 seconds of the fault
+    And the alert "GlancyErrorRate" carries a runbook link and a trace_id
+    And the alert "GlancyErrorRate" resolved within 60 seconds of the recovery
+    And the RTO by Prometheus is at most 30 minutes
 
   Scenario: Point-in-time recovery after a bad DELETE
     Given the lookups table holds history for 20 users

@@ -16,6 +16,7 @@ from drillbook.capabilities.cache import Cache
 from drillbook.capabilities.cloud import Cloud
 from drillbook.capabilities.database import Database, DatabaseInstance
 from drillbook.capabilities.exports import ExportQueue
+from drillbook.capabilities.monitoring import Monitoring
 from drillbook.capabilities.network import Network
 from drillbook.capabilities.operation import FAULT, REMEDIATION, Operation
 from drillbook.capabilities.platform import Platform
@@ -32,6 +33,7 @@ CAPABILITIES: dict[str, type] = {
     "exports": ExportQueue,
     "platform": Platform,
     "cloud": Cloud,
+    "monitoring": Monitoring,
 }
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "Database",
     "DatabaseInstance",
     "ExportQueue",
+    "Monitoring",
     "Network",
     "ObjectStorage",
     "Operation",

@@ -41,6 +41,7 @@ from drillbook.private_files import write_private
 from drillbook.profile import Profile, load_profile, profile_path
 from drillbook.stack import LocalStack
 from drillbook.stack.kubernetes import KUBE_CONTEXT
+from drillbook.stack.monitoring import SCRAPE_INTERVAL_S
 from drillbook.stack.objectstore import EXPORTS_BUCKET
 from drillbook.stack.service import NAME as SERVICE_NAME
 from drillbook.stack.service import NAMESPACE, REPO_ROOT
@@ -194,6 +195,11 @@ def live_endpoints(env: LocalEnvironment) -> dict[str, Any]:
             "region": storage.primary_region,
             "endpoint_url": stack.aws.endpoint_url,
             "metrics_namespace": METRICS_NAMESPACE,
+        },
+        "monitoring": {
+            "prometheus": stack.monitoring.prometheus.url,
+            "alert_receiver": stack.monitoring.receiver.url,
+            "scrape_interval_s": SCRAPE_INTERVAL_S,
         },
         "storage": {
             "primary_region": storage.primary_region,

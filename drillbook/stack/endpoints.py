@@ -1,4 +1,5 @@
-"""The router follows a Service's Ready endpoints, as kube-proxy does.
+"""The router follows a Service's Ready endpoints, as kube-proxy does, and so may others
+(Prometheus's list of targets).
 
 A thread watches the Service's EndpointSlices (a list, then a watch from its resource version,
 listed again whenever the watch ends or fails) and gives the router the Ready addresses each
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 
 from kubernetes import client, watch
 
@@ -32,6 +34,8 @@ class EndpointFollower:
         self.namespace = namespace
         self.service = service
         self.router = router
+        # told the Ready endpoints each time they change, after the router
+        self.watchers: list[Callable[[list[str]], None]] = []
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._watch: watch.Watch | None = None
@@ -96,3 +100,5 @@ class EndpointFollower:
         backends = ready_backends(slices)
         if backends != self.router.backends and not self._stopping.is_set():
             self.router.set_backends(backends)
+            for watcher in self.watchers:
+                watcher(backends)

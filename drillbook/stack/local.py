@@ -28,6 +28,7 @@ from drillbook.stack.export_worker import ExportWorker
 from drillbook.stack.front_door import FrontDoor, entry_link
 from drillbook.stack.kubernetes import KubeControlPlane
 from drillbook.stack.llm import LlmStandIn
+from drillbook.stack.monitoring import MonitoringStack, ServiceTargets
 from drillbook.stack.objectstore import (
     CONFIG_BUCKET,
     CONFIG_PREFIX,
@@ -239,6 +240,31 @@ class LocalStack:
             log_path=logs / "export-worker.log",
             ready_timeout_s=timeout,
         )
+        self.monitoring = self._monitoring(logs)
+
+    def _monitoring(self, logs: Path) -> MonitoringStack:
+        """Every region's service, database and cache watched, each database and cache
+        server by an exporter of its own."""
+        root = self.run_dir / "monitoring"
+        regions = {self.storage.primary.region: self.service}
+        postgres = {zone: self.pg.node(zone).admin_dsn for zone in self.settings.zones}
+        if self.standby is not None:
+            regions[self.standby.region] = self.standby.service
+            postgres[self.standby.region] = self.standby.database.admin_dsn
+        services = []
+        for region, deployments in regions.items():
+            targets = ServiceTargets(region, root / "targets" / f"glancy-{region}.json")
+            deployments.follower.watchers.append(targets)
+            services.append(targets)
+        redis = {node.name: (node.address, node.password) for node in self.redis.nodes}
+        return MonitoringStack(
+            root=root,
+            logs=logs,
+            services=services,
+            postgres=postgres,
+            redis=redis,
+            ready_timeout_s=self.settings.ready_timeout_s,
+        )
 
     @property
     def url(self) -> str:
@@ -277,6 +303,7 @@ class LocalStack:
             self._toxiproxy_server.spawn()
             self.llm.spawn()
             self.payments.spawn()
+            self.monitoring.spawn()
             self.storage.spawn()
             if self.standby is not None:
                 self.standby.spawn()
@@ -336,6 +363,11 @@ class LocalStack:
             if self.standby is not None:
                 self.standby.wait_ready()
             self.export_worker.wait_ready()
+            self.monitoring.wait_ready()
+            self.progress(
+                f"monitoring up: Prometheus on {self.monitoring.prometheus.address}, "
+                f"Alertmanager on {self.monitoring.alertmanager.address}"
+            )
             self.redis.wait_replica_synced()
             self.progress(
                 f"reference service up on {self.service.url} ({self.service.expected_replicas} "
@@ -453,6 +485,7 @@ class LocalStack:
         if self.standby is not None:
             regional.append((f"region {self.standby.region}", self.standby.stop))
         for name, stop in [
+            ("monitoring", self.monitoring.stop),
             *regional,
             ("reference service", self.service.stop),
             ("kubernetes", self.kube.stop),

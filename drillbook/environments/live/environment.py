@@ -25,6 +25,7 @@ from drillbook.environments.live.operations import BUILT_IN, OPERATIONS, REGION_
 from drillbook.environments.live.preflight import endpoint_findings
 from drillbook.environments.live.service import LiveService
 from drillbook.environments.live.storage import LiveStorage
+from drillbook.environments.prometheus_monitoring import PrometheusMonitoring
 from drillbook.environments.proxied_network import ProxiedNetwork
 from drillbook.glancy import GlancyClient
 from drillbook.platform.cloud import CloudControlPlane
@@ -43,6 +44,7 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "exports": ("service", "postgres", "s3", "storage"),
     "platform": ("kubernetes",),
     "cloud": ("aws",),
+    "monitoring": ("monitoring",),
 }
 # A staging cluster's rollout may take minutes: its own probes and pulls, not ours.
 ROLLOUT_TIMEOUT_S = 600.0
@@ -138,6 +140,11 @@ class LiveEnvironment:
         regions = endpoints.get("regions", {})
         if "platform" in provided:
             built["platform"] = live_platform(endpoints["kubernetes"], regions)
+        if "monitoring" in provided:
+            watch = endpoints["monitoring"]
+            built["monitoring"] = PrometheusMonitoring(
+                watch["prometheus"], watch["alert_receiver"], watch["scrape_interval_s"]
+            )
         if "cloud" in provided:
             aws = endpoints["aws"]
             plane = CloudControlPlane(aws["region"], aws.get("endpoint_url"))

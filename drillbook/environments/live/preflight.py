@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx
 import redis
 
 from drillbook.environments import Finding
@@ -32,6 +33,7 @@ def endpoint_findings(profile: Profile, capabilities: list[str]) -> list[Finding
         "storage": storage,
         "network": network,
         "platform": platform,
+        "monitoring": monitoring,
     }
     # The export queue is read through the service, the database and object storage.
     wanted = [EXPORTS if name == "exports" else (name,) for name in capabilities]
@@ -138,6 +140,21 @@ def _ping(url: str, timeout_s: float) -> str:
         return f"PING answered; role {client.info('replication')['role']}"
     finally:
         client.close()
+
+
+def monitoring(context: LiveContext) -> Iterator[Finding]:
+    watch = context.endpoints["monitoring"]
+    for what, url in (
+        ("prometheus", f"{watch['prometheus'].rstrip('/')}/-/ready"),
+        ("alert receiver", f"{watch['alert_receiver'].rstrip('/')}/healthz"),
+    ):
+        yield checked(f"{what} {url}", lambda url=url: _answers(url, context.preflight_timeout_s))
+
+
+def _answers(url: str, timeout_s: float) -> str:
+    response = httpx.get(url, timeout=timeout_s)
+    response.raise_for_status()
+    return f"GET answered {response.status_code}"
 
 
 def storage(context: LiveContext) -> Iterator[Finding]:

@@ -15,12 +15,14 @@ from drillbook.environments.local.database import LocalDatabase
 from drillbook.environments.local.exports import LocalExportQueue
 from drillbook.environments.local.service import LocalService
 from drillbook.environments.local.storage import LocalStorage
+from drillbook.environments.prometheus_monitoring import PrometheusMonitoring
 from drillbook.environments.proxied_network import ProxiedNetwork
 from drillbook.faults.recover import local_stack_recover
 from drillbook.glancy import GlancyClient
 from drillbook.platform.kubernetes import Cluster
 from drillbook.profile import Profile
 from drillbook.stack import LocalSettings, LocalStack
+from drillbook.stack.monitoring import SCRAPE_INTERVAL_S
 
 
 class LocalEnvironment:
@@ -73,6 +75,11 @@ class LocalEnvironment:
                 regions=stack_regions(stack),
             ),
             "cloud": LocalCloud(stack),
+            "monitoring": PrometheusMonitoring(
+                stack.monitoring.prometheus.url,
+                stack.monitoring.receiver.url,
+                SCRAPE_INTERVAL_S,
+            ),
         }
 
     def start(self) -> None:

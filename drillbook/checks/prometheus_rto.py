@@ -1,0 +1,92 @@
+"""RTO as section 7 of the plan defines it: from `incident_start` until the key endpoints are
+back at 99% success in Prometheus. A pure function of the success ratios Prometheus computed
+per endpoint, each a rate over a window of scrapes, evaluated every `step_s`.
+
+Prometheus sees less than the probes do. A point's ratio covers the requests of the window
+before it, so it reads recovered up to one window after the service did; the scrape interval
+bounds its resolution; and a request that never reached the service (no Pod behind the router)
+is in no counter at all: a point without a ratio for an endpoint counts as not recovered.
+"""
+
+from __future__ import annotations
+
+from drillbook.checks.result import CheckResult, clock, not_measured, number, percent
+from drillbook.checks.rto import TARGET_RATIO
+
+# endpoint -> [(epoch s, success ratio)], as a Prometheus range query answers
+Series = dict[str, list[tuple[float, float]]]
+
+
+def rto_by_prometheus(
+    series: Series,
+    incident_start: float,
+    end: float,
+    limit_s: float,
+    *,
+    scrape_interval_s: float,
+    rate_window_s: float,
+    probe_rto_s: float | None = None,
+    target_ratio: float = TARGET_RATIO,
+) -> CheckResult:
+    """Seconds from `incident_start` to the first point from which every endpoint's ratio is
+    at least `target_ratio` at every point up to `end`, after a point below it."""
+    name = "RTO by Prometheus"
+    resolution = (
+        f"scraped every {number(scrape_interval_s)} s, success over {number(rate_window_s)} s "
+        "windows"
+    )
+    details: dict = {
+        "incident_start": incident_start,
+        "end": end,
+        "endpoints": sorted(series),
+        "scrape_interval_s": scrape_interval_s,
+        "rate_window_s": rate_window_s,
+        "probe_rto_s": probe_rto_s,
+    }
+    times = sorted(
+        {t for points in series.values() for t, _ in points if incident_start <= t <= end}
+    )
+    if not times:
+        why = f"Prometheus had no success ratio after the incident start ({resolution})"
+        return not_measured(name, "s", limit_s, why, details)
+    ratios = {endpoint: dict(points) for endpoint, points in series.items()}
+    healthy = [
+        all(ratios[endpoint].get(t, 0.0) >= target_ratio for endpoint in ratios) for t in times
+    ]
+    if all(healthy):
+        why = (
+            f"Prometheus never saw the endpoints below {percent(target_ratio)} success after the "
+            f"incident start: the outage fell between its points ({resolution})"
+        )
+        return not_measured(name, "s", limit_s, why, details)
+    if not healthy[-1]:
+        details["points"] = len(times)
+        return CheckResult(
+            name,
+            None,
+            "s",
+            limit_s,
+            False,
+            f"the endpoints were not back at {percent(target_ratio)} success by the last point "
+            f"at {clock(times[-1])} ({resolution})",
+            details,
+            note="not recovered",
+        )
+    last_unhealthy = max(i for i, ok in enumerate(healthy) if not ok)
+    recovered_at = times[last_unhealthy + 1]
+    figure = recovered_at - incident_start
+    details.update(recovered_at=recovered_at, points=len(times))
+    passed = figure <= limit_s
+    explanation = (
+        f"{', '.join(sorted(series))} back at ≥{percent(target_ratio)} success in Prometheus "
+        f"at {clock(recovered_at)}, {figure:.2f} s after the incident start "
+        f"({'≤' if passed else '>'} {number(limit_s)} s); {resolution}"
+    )
+    if probe_rto_s is not None:
+        details["difference_s"] = figure - probe_rto_s
+        explanation += (
+            f"; the probes' RTO is {probe_rto_s:.2f} s, {figure - probe_rto_s:+.2f} s from it: "
+            f"a point reads recovered once its {number(rate_window_s)} s window holds no more "
+            "than 1% failures, where the probes resolve their own interval"
+        )
+    return CheckResult(name, figure, "s", limit_s, passed, explanation, details)

@@ -1,0 +1,329 @@
+"""The plan's monitoring (seed section 2) in the embedded stack: Prometheus, Alertmanager and
+the PostgreSQL and Redis exporters from Debian's packages, and the harness's own receiver of
+Alertmanager's notifications (drillbook.stack.alert_receiver).
+
+Debian builds Prometheus without Kubernetes discovery, so the service's Pods reach it by file
+discovery instead: each region's endpoint follower (drillbook.stack.endpoints), which routes
+the region's traffic to its Ready Pods, writes the same Pods as Prometheus's targets. It
+scrapes every second and evaluates the repository's alert rules (environments/alerts) every
+second, so a drill of a minute sees an alert fire and resolve; a team's Prometheus scrapes
+every 15 s or so, and the figures say which.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import httpx
+import yaml
+
+from drillbook.stack.ports import free_port
+from drillbook.stack.process import LocalProcess, ManagedProcess
+from drillbook.stack.tools import REPO_ROOT
+
+ALERT_RULES = REPO_ROOT / "environments" / "alerts" / "glancy.rules.yml"
+POSTGRES_QUERIES = REPO_ROOT / "environments" / "exporters" / "postgres.queries.yml"
+SCRAPE_INTERVAL_S = 1.0
+EVALUATION_INTERVAL_S = 1.0
+
+
+class ServiceTargets:
+    """A region's service Pods as a file Prometheus discovers its targets from, rewritten
+    whole (then renamed into place, so never read half written) each time they change."""
+
+    def __init__(self, region: str, path: Path) -> None:
+        self.region = region
+        self.path = path
+
+    def __call__(self, addresses: list[str]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        groups = [{"targets": addresses, "labels": {"region": self.region}}]
+        partial = self.path.with_suffix(".partial")
+        partial.write_text(json.dumps(groups))
+        partial.replace(self.path)
+
+
+class HttpComponent(LocalProcess):
+    """A monitoring process ready once `ready_path` answers 2xx."""
+
+    ready_path: str
+
+    def wait_ready(self) -> None:
+        def ready() -> None:
+            httpx.get(f"http://{self.address}{self.ready_path}", timeout=1.0).raise_for_status()
+
+        self._process.wait_ready(ready, self.ready_timeout_s)
+
+
+class AlertReceiver(HttpComponent):
+    ready_path = "/healthz"
+
+    def __init__(self, *, port: int, journal: Path, log_path: Path, ready_timeout_s: float):
+        self.port = port
+        self.ready_timeout_s = ready_timeout_s
+        argv = [sys.executable, "-m", "drillbook.stack.alert_receiver", "--port", str(port)]
+        self._process = ManagedProcess(
+            "alert receiver", [*argv, "--journal", str(journal)], log_path, cwd=REPO_ROOT
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+
+class Alertmanager(HttpComponent):
+    ready_path = "/-/ready"
+
+    def __init__(
+        self, *, port: int, root: Path, receiver_url: str, log_path: Path, ready_timeout_s: float
+    ) -> None:
+        self.port = port
+        self.ready_timeout_s = ready_timeout_s
+        config = root / "alertmanager.yml"
+        self._config = alertmanager_config(receiver_url)
+        self._config_path = config
+        self._process = ManagedProcess(
+            "alertmanager",
+            [
+                "prometheus-alertmanager",
+                f"--config.file={config}",
+                f"--storage.path={root / 'data'}",
+                f"--web.listen-address={self.address}",
+                "--cluster.listen-address=",  # one instance: no gossip port
+                "--log.level=warn",
+            ],
+            log_path,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def spawn(self) -> None:
+        self._config_path.parent.mkdir(parents=True, exist_ok=True)
+        self._config_path.write_text(yaml.safe_dump(self._config, sort_keys=False))
+        super().spawn()
+
+
+def alertmanager_config(receiver_url: str) -> dict:
+    """Every alert to the harness's receiver at once (no grouping wait), resolved ones too."""
+    return {
+        "route": {
+            "receiver": "drillbook",
+            "group_by": ["alertname", "endpoint", "instance"],
+            "group_wait": "0s",
+            "group_interval": "1s",
+            "repeat_interval": "1h",
+        },
+        "receivers": [
+            {
+                "name": "drillbook",
+                "webhook_configs": [{"url": f"{receiver_url}/alerts", "send_resolved": True}],
+            }
+        ],
+    }
+
+
+class Exporter(HttpComponent):
+    """An exporter of one server's metrics; its secret reaches it through the environment."""
+
+    ready_path = "/metrics"
+
+    def __init__(
+        self,
+        *,
+        name: str,
+        argv: list[str],
+        env: dict[str, str],
+        port: int,
+        log_path: Path,
+        ready_timeout_s: float,
+    ) -> None:
+        self.name = name
+        self.port = port
+        self.ready_timeout_s = ready_timeout_s
+        self._process = ManagedProcess(
+            name,
+            [*argv, f"--web.listen-address={self.address}"],
+            log_path,
+            env={**os.environ, **env},
+        )
+
+
+def postgres_exporter(instance: str, dsn: str, log_path: Path, ready_timeout_s: float) -> Exporter:
+    return Exporter(
+        name=instance,
+        argv=[
+            "prometheus-postgres-exporter",
+            f"--extend.query-path={POSTGRES_QUERIES}",
+            "--log.level=warn",
+        ],
+        env={"DATA_SOURCE_NAME": f"{dsn}&sslmode=disable"},
+        port=free_port(),
+        log_path=log_path,
+        ready_timeout_s=ready_timeout_s,
+    )
+
+
+def redis_exporter(
+    instance: str, address: str, password: str, log_path: Path, ready_timeout_s: float
+) -> Exporter:
+    return Exporter(
+        name=instance,
+        argv=["prometheus-redis-exporter", f"--redis.addr=redis://{address}", "--log-format=txt"],
+        env={"REDIS_PASSWORD": password},
+        port=free_port(),
+        log_path=log_path,
+        ready_timeout_s=ready_timeout_s,
+    )
+
+
+class Prometheus(HttpComponent):
+    ready_path = "/-/ready"
+
+    def __init__(
+        self,
+        *,
+        port: int,
+        root: Path,
+        alertmanager: str,
+        services: list[ServiceTargets],
+        exporters: dict[str, list[Exporter]],
+        log_path: Path,
+        ready_timeout_s: float,
+    ) -> None:
+        self.port = port
+        self.ready_timeout_s = ready_timeout_s
+        self._config_path = root / "prometheus.yml"
+        self._config = prometheus_config(alertmanager, services, exporters)
+        self._services = services
+        self._process = ManagedProcess(
+            "prometheus",
+            [
+                "prometheus",
+                f"--config.file={self._config_path}",
+                f"--storage.tsdb.path={root / 'data'}",
+                f"--web.listen-address={self.address}",
+                "--storage.tsdb.retention.time=1d",
+                "--log.level=warn",
+            ],
+            log_path,
+        )
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def spawn(self) -> None:
+        self._config_path.parent.mkdir(parents=True, exist_ok=True)
+        self._config_path.write_text(yaml.safe_dump(self._config, sort_keys=False))
+        for targets in self._services:
+            if not targets.path.exists():
+                targets([])
+        super().spawn()
+
+
+def prometheus_config(
+    alertmanager: str, services: list[ServiceTargets], exporters: dict[str, list[Exporter]]
+) -> dict:
+    """Scrape and evaluate every second; the service's Pods from their targets files, each
+    exporter as a static target labelled with the server it watches (`instance`)."""
+    interval = f"{SCRAPE_INTERVAL_S:g}s"
+    service_jobs = [
+        {
+            "job_name": f"glancy-{targets.region}",
+            "file_sd_configs": [{"files": [str(targets.path)], "refresh_interval": interval}],
+        }
+        for targets in services
+    ]
+    exporter_jobs = [
+        {
+            "job_name": job,
+            "static_configs": [
+                {"targets": [exporter.address], "labels": {"instance": exporter.name}}
+                for exporter in members
+            ],
+        }
+        for job, members in exporters.items()
+    ]
+    return {
+        "global": {
+            "scrape_interval": interval,
+            "scrape_timeout": interval,
+            "evaluation_interval": f"{EVALUATION_INTERVAL_S:g}s",
+        },
+        "rule_files": [str(ALERT_RULES)],
+        "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
+        "scrape_configs": [*service_jobs, *exporter_jobs],
+    }
+
+
+class MonitoringStack:
+    """Prometheus, Alertmanager, the exporters and the receiver, started and stopped as one."""
+
+    def __init__(
+        self,
+        *,
+        root: Path,
+        logs: Path,
+        services: list[ServiceTargets],
+        postgres: dict[str, str],
+        redis: dict[str, tuple[str, str]],
+        ready_timeout_s: float,
+    ) -> None:
+        """`postgres`: instance -> superuser DSN; `redis`: instance -> (address, password)."""
+        timeout = ready_timeout_s
+        self.receiver = AlertReceiver(
+            port=free_port(),
+            journal=root / "notifications.jsonl",
+            log_path=logs / "alert-receiver.log",
+            ready_timeout_s=timeout,
+        )
+        self.alertmanager = Alertmanager(
+            port=free_port(),
+            root=root / "alertmanager",
+            receiver_url=self.receiver.url,
+            log_path=logs / "alertmanager.log",
+            ready_timeout_s=timeout,
+        )
+        self.exporters = {
+            "postgres": [
+                postgres_exporter(name, dsn, logs / f"postgres-exporter-{name}.log", timeout)
+                for name, dsn in postgres.items()
+            ],
+            "redis": [
+                redis_exporter(
+                    name, address, password, logs / f"redis-exporter-{name}.log", timeout
+                )
+                for name, (address, password) in redis.items()
+            ],
+        }
+        self.prometheus = Prometheus(
+            port=free_port(),
+            root=root / "prometheus",
+            alertmanager=self.alertmanager.address,
+            services=services,
+            exporters=self.exporters,
+            log_path=logs / "prometheus.log",
+            ready_timeout_s=timeout,
+        )
+
+    @property
+    def components(self) -> list[HttpComponent]:
+        exporters = [exporter for members in self.exporters.values() for exporter in members]
+        return [self.receiver, self.alertmanager, *exporters, self.prometheus]
+
+    def spawn(self) -> None:
+        for component in self.components:
+            component.spawn()
+
+    def wait_ready(self) -> None:
+        for component in self.components:
+            component.wait_ready()
+
+    def stop(self) -> None:
+        for component in reversed(self.components):
+            component.stop()

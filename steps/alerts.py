@@ -1,0 +1,159 @@
+"""The plan's monitoring signals (seed section 2) and section 7's RTO, read from the alerting
+system: Alertmanager's notifications to the harness's receiver, and Prometheus's range queries.
+
+An alert is only evidence of the fault when it fired after it, and of the recovery when it
+cleared while clients were still calling: with no traffic, a rate has no value and an alert on
+it goes quiet whatever the service's state. So the resolution is awaited as a When step, before
+the first Then stops the clients, and the Then steps read what was delivered.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import Callable
+
+from pytest_bdd import parsers, then
+
+from drillbook.capabilities import Monitoring
+from drillbook.checks.alerts import (
+    RESOLVED,
+    AlertEvent,
+    alert_annotated,
+    alert_events,
+    alert_fired,
+    alert_resolved,
+)
+from drillbook.checks.duration import to_seconds
+from drillbook.checks.prometheus_rto import rto_by_prometheus
+from drillbook.conditions import Poll, condition
+from drillbook.drill import Drill, MissingStep
+from drillbook.profile import Profile
+from drillbook.waits import WaitTimeout, pause, wait_until
+from steps import probe_process, rto_now
+
+# Section 7: RTO is measured on these endpoints' success in Prometheus.
+KEY_ENDPOINTS = ("/lookup", "/history", "/exports")
+# A rate needs several scrapes in its window to have a value through a missed scrape.
+SCRAPES_PER_WINDOW = 4
+
+
+def delivered(drill: Drill, monitoring: Monitoring) -> list[AlertEvent]:
+    """Every alert delivered since the scenario began, attached to its evidence."""
+    notifications = monitoring.notifications(drill.started_at)
+    drill.evidence.attach_json("alert notifications", notifications)
+    return alert_events(notifications)
+
+
+def _fired(monitoring: Monitoring, drill: Drill, name: str, fault_at: float) -> bool:
+    events = alert_events(monitoring.notifications(drill.started_at))
+    return alert_fired(events, name, fault_at, float("inf")).passed
+
+
+@then(parsers.parse('the alert "{name}" fired within {limit:g} {unit} of the fault'))
+def alert_fired_within(
+    drill: Drill,
+    monitoring: Monitoring,
+    progress: Callable[[str], None],
+    name: str,
+    limit: float,
+    unit: str,
+) -> None:
+    limit_s = to_seconds(limit, unit)
+    fault_at = drill.require_t0()
+    left = fault_at + limit_s - time.time()
+    if left > 0:
+        # a timeout is not an error here: the check says what was delivered instead
+        with contextlib.suppress(WaitTimeout):
+            wait_until(
+                f"alert {name} ({monitoring.describe()})",
+                lambda: (_fired(monitoring, drill, name, fault_at), "not fired yet"),
+                left,
+                interval_s=monitoring.scrape_interval_s / 2,
+                progress=progress,
+            )
+    drill.verdict(alert_fired(delivered(drill, monitoring), name, fault_at, limit_s))
+
+
+@then(parsers.parse('the alert "{name}" carries a runbook link and a trace_id'))
+def alert_carries_links(drill: Drill, monitoring: Monitoring, name: str) -> None:
+    drill.verdict(alert_annotated(delivered(drill, monitoring), name, drill.require_t0()))
+
+
+@condition('the alert "{name}" has resolved')
+def alert_has_resolved(drill: Drill, monitoring: Monitoring, name: str) -> Poll:
+    """Every instance of the alert that fired after the fault notified resolved, while the
+    clients still call (a wait comes before the first Then): see the module's docstring."""
+    fault_at = drill.require_t0()
+
+    def poll() -> tuple[bool, str]:
+        events = alert_events(monitoring.notifications(drill.started_at))
+        last = {
+            event.fingerprint: event.status
+            for event in events
+            if event.name == name and event.starts_at >= fault_at
+        }
+        firing = sum(status != RESOLVED for status in last.values())
+        return bool(last) and not firing, f"{len(last)} fired, {firing} still firing"
+
+    return poll
+
+
+@then(parsers.parse('the alert "{name}" resolved within {limit:g} {unit} of the recovery'))
+def alert_resolved_within(
+    drill: Drill, monitoring: Monitoring, name: str, limit: float, unit: str
+) -> None:
+    recovered_at = drill.recovered_at
+    if recovered_at is None:
+        raise MissingStep(
+            "no recovery was observed: this step needs 'within N seconds the probes succeed "
+            "again' (or an RTO check) earlier in the scenario"
+        )
+    result = alert_resolved(
+        delivered(drill, monitoring),
+        name,
+        drill.require_t0(),
+        recovered_at,
+        to_seconds(limit, unit),
+        clients_until=drill.frozen_at or time.time(),
+    )
+    drill.verdict(result)
+
+
+@then(parsers.parse("the RTO by Prometheus is at most {limit:g} {unit}"))
+def rto_by_prometheus_at_most(
+    drill: Drill, dr_profile: Profile, monitoring: Monitoring, limit: float, unit: str
+) -> None:
+    """Section 7's RTO over the key endpoints the drill's probes call, next to the probes'."""
+    probed = {op.process for op in drill.history.ops(prefix="probe:")}
+    endpoints = [path for path in KEY_ENDPOINTS if probe_process(path) in probed]
+    if not endpoints:
+        raise MissingStep(
+            f"the RTO by Prometheus is over the key endpoints {', '.join(KEY_ENDPOINTS)}: "
+            "this step needs probes of one of them ('Given probes call \"/lookup\" ...')"
+        )
+    limit_s = to_seconds(limit, unit)
+    t0 = drill.require_t0()
+    end = drill.frozen_at or time.time()  # the clients' last call
+    scrape = monitoring.scrape_interval_s
+    pause(max(0.0, end + 2 * scrape - time.time()))  # the last scrapes before the end are in
+    window = SCRAPES_PER_WINDOW * scrape
+    chosen = f'endpoint=~"{"|".join(endpoints)}"'
+    expr = (
+        f'sum by (endpoint) (rate(glancy_http_requests_total{{{chosen},status!~"5.."}}'
+        f"[{window:g}s])) / sum by (endpoint) (rate(glancy_http_requests_total{{{chosen}}}"
+        f"[{window:g}s]))"
+    )
+    series = monitoring.query_range(expr, t0, end, scrape, by="endpoint")
+    drill.evidence.attach_json("Prometheus success ratio by endpoint", {"query": expr, **series})
+    probes = rto_now(drill, dr_profile, limit_s)
+    result = rto_by_prometheus(
+        {endpoint: series.get(endpoint, []) for endpoint in endpoints},
+        t0,
+        end,
+        limit_s,
+        scrape_interval_s=scrape,
+        rate_window_s=window,
+        probe_rto_s=probes.figure,
+    )
+    drill.verdict(result)
