@@ -14,7 +14,10 @@ Feature: Runbook 5.1: cross-AZ failover within the Region
   Redis replica is the az-b node the runbook fails over to; once the service uses it, L2 is
   forced (完成后启用强制 L2): each replica's own L1 cache is emptied and bypassed, so every
   cached answer is what the promoted node holds, and the mode outlives step 4's restart. The
-  drill closes within the runbook's 120 minutes: the ledger checks T1−T0.
+  drill closes within the runbook's 120 minutes: the ledger checks T1−T0. The lag trigger is
+  also the plan's alert (section 2: pg_replication_lag ≥5 s), which must page within a minute
+  of T0; Prometheus reads the lag from the primary (pg_stat_replication), since a standby
+  cannot see the WAL it has not received.
 
   Background:
     Given the reference service is up
@@ -59,3 +62,5 @@ Feature: Runbook 5.1: cross-AZ failover within the Region
     # 2 RTO：历史/配置 ≤30 min，Redis 缓存/配额计数 ≤10 min
     And the RTO is at most 30 minutes
     And the RTO of "redis:cache" is at most 10 minutes
+    # 2 监控：pg_replication_lag ≥5 s（告警触发即进入本 DR Plan）
+    And the alert "PostgresReplicationLag" fired within 60 seconds of the fault

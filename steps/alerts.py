@@ -23,11 +23,14 @@ from drillbook.checks.alerts import (
     alert_events,
     alert_fired,
     alert_resolved,
+    failed_traces,
+    firing_spans,
 )
 from drillbook.checks.duration import to_seconds
 from drillbook.checks.prometheus_rto import rto_by_prometheus
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill, MissingStep
+from drillbook.evidence.prometheus_chart import rto_views_png
 from drillbook.profile import Profile
 from drillbook.waits import WaitTimeout, pause, wait_until
 from steps import probe_process, rto_now
@@ -77,7 +80,9 @@ def alert_fired_within(
 
 @then(parsers.parse('the alert "{name}" carries a runbook link and a trace_id'))
 def alert_carries_links(drill: Drill, monitoring: Monitoring, name: str) -> None:
-    drill.verdict(alert_annotated(delivered(drill, monitoring), name, drill.require_t0()))
+    events = delivered(drill, monitoring)
+    traces = failed_traces(drill.history)
+    drill.verdict(alert_annotated(events, name, drill.require_t0(), traces))
 
 
 @condition('the alert "{name}" has resolved')
@@ -144,7 +149,8 @@ def rto_by_prometheus_at_most(
         f"[{window:g}s])) / sum by (endpoint) (rate(glancy_http_requests_total{{{chosen}}}"
         f"[{window:g}s]))"
     )
-    series = monitoring.query_range(expr, t0, end, scrape, by="endpoint")
+    # from a little before T0, so the chart shows what Prometheus saw before the fault
+    series = monitoring.query_range(expr, t0 - 3 * window, end, scrape, by="endpoint")
     drill.evidence.attach_json("Prometheus success ratio by endpoint", {"query": expr, **series})
     probes = rto_now(drill, dr_profile, limit_s)
     result = rto_by_prometheus(
@@ -156,4 +162,21 @@ def rto_by_prometheus_at_most(
         rate_window_s=window,
         probe_rto_s=probes.figure,
     )
+    recoveries = [("recovered (probes)", probes), ("recovered (Prometheus)", result)]
+    drill.out_dir.mkdir(parents=True, exist_ok=True)
+    chart = rto_views_png(
+        drill.history,
+        series,
+        drill.out_dir / "rto-views.png",
+        t0=t0,
+        probe_window_s=dr_profile.workload["window_s"],
+        marks=[
+            (label, check.details["recovered_at"])
+            for label, check in recoveries
+            if check.details.get("recovered_at")
+        ],
+        alerts=firing_spans(delivered(drill, monitoring)),
+        title=f"{drill.scenario}: success by the probes and by Prometheus",
+    )
+    drill.evidence.attach_png("recovery as the probes and as Prometheus saw it", chart)
     drill.verdict(result)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from drillbook.checks.result import CheckResult, clock, not_measured, number
+from drillbook.workload.history import History
 
 FIRING, RESOLVED = "firing", "resolved"
 # A W3C trace id: 32 lowercase hex digits, not all zero.
@@ -45,6 +46,18 @@ def alert_events(notifications: list[dict]) -> list[AlertEvent]:
         for alert in payload["alerts"]
     ]
     return sorted(events, key=lambda event: event.received_at)
+
+
+def firing_spans(events: list[AlertEvent]) -> list[tuple[str, float, float | None]]:
+    """Each alert instance's span: (its name and what it is about, when it began firing, when
+    it was notified resolved or None while it still fires)."""
+    spans: dict[str, tuple[str, float, float | None]] = {}
+    for event in events:
+        began = spans[event.fingerprint][1] if event.fingerprint in spans else event.starts_at
+        ended = event.received_at if event.status == RESOLVED else None
+        about = event.labels.get("endpoint") or event.labels.get("instance") or ""
+        spans[event.fingerprint] = (f"{event.name} {about}".strip(), began, ended)
+    return list(spans.values())
 
 
 def _epoch(rfc3339: str) -> float:
@@ -102,10 +115,23 @@ def alert_fired(
     return CheckResult(check, delay, "s", limit_s, passed, explanation, details)
 
 
-def alert_annotated(events: list[AlertEvent], name: str, fault_at: float) -> CheckResult:
+def failed_traces(history: History) -> set[str]:
+    """The trace ids the service answered the drill's clients with a failure."""
+    return {
+        op.value["trace_id"]
+        for op in history.ops()
+        if op.outcome == "fail" and isinstance(op.value, dict) and op.value.get("trace_id")
+    }
+
+
+def alert_annotated(
+    events: list[AlertEvent], name: str, fault_at: float, client_traces: set[str]
+) -> CheckResult:
     """The first firing of `name` after the fault carries a runbook link (to a section: an
-    anchor) and a W3C trace id, as the plan requires of every alert. The figure is the number
-    of those two that are missing or malformed."""
+    anchor) and a W3C trace id, as the plan requires of every alert: one of `client_traces`,
+    the failures the drill's clients were answered, when there were any (an older failure's
+    trace would send a responder to the wrong request). The figure is the number of those two
+    that are missing or wrong."""
     check = f"alert {name} annotated"
     caused = _caused(events, name, fault_at)
     if not caused:
@@ -119,11 +145,25 @@ def alert_annotated(events: list[AlertEvent], name: str, fault_at: float) -> Che
         problems.append(f"runbook_url {runbook!r} names no section (no #anchor)")
     if not TRACE_ID.match(trace_id):
         problems.append(f"trace_id {trace_id!r} is not a W3C trace id (32 hex digits)")
-    details = {"annotations": annotations, "problems": problems}
+    elif client_traces and trace_id not in client_traces:
+        problems.append(
+            f"trace_id {trace_id} is none of the {len(client_traces)} failures this drill's "
+            "clients were answered"
+        )
+    details = {
+        "annotations": annotations,
+        "problems": problems,
+        "client_traces": len(client_traces),
+    }
+    whose = (
+        "a failure a client of this drill was answered"
+        if client_traces
+        else "no client of this drill was answered a failure, so only its form is checked"
+    )
     explanation = (
         "; ".join(problems)
         if problems
-        else f"{name} links {runbook} and carries trace_id {trace_id}"
+        else f"{name} links {runbook} and carries trace_id {trace_id} ({whose})"
     )
     return CheckResult(check, len(problems), "missing", 0, not problems, explanation, details)
 
@@ -181,8 +221,10 @@ def alert_resolved(
             details,
         )
     passed = delay <= limit_s
+    # a signal of one component (a node back up) can clear before the whole drill recovers
+    when = f"{delay:.2f} s after" if delay >= 0 else f"{-delay:.2f} s before"
     explanation = (
-        f"every {name} alert ({len(last)}) resolved {delay:.2f} s after the recovery at "
+        f"every {name} alert ({len(last)}) resolved {when} the recovery at "
         f"{clock(recovered_at)} ({'≤' if passed else '>'} {number(limit_s)} s)"
     )
     return CheckResult(check, delay, "s", limit_s, passed, explanation, details)

@@ -70,7 +70,7 @@ def timeline_png(
         fig.suptitle(f"{title}\nT0 {iso_utc8(t0)} · {len(ops)} ops, {failed} not ok", fontsize=11)
         for i, (process, process_ops) in enumerate(sorted(by_process.items())):
             color = _OK_COLORS[i % len(_OK_COLORS)]
-            _draw_ratio(ratio_ax, process, process_ops, t0, window_s, color)
+            draw_ratio(ratio_ax, process, process_ops, t0, window_s, color)
             _draw_latency(latency_ax, process, process_ops, t0, color)
             if process.startswith(PROBE_PREFIX):
                 _draw_p95(latency_ax, process, process_ops, t0, p95_window_s or window_s, color)
@@ -116,7 +116,7 @@ def rolling_p95(starts: np.ndarray, latencies: np.ndarray, window_s: float) -> n
     )
 
 
-def _draw_ratio(ax, process: str, ops: list[Op], t0: float, window_s: float, color: str) -> None:
+def draw_ratio(ax, process: str, ops: list[Op], t0: float, window_s: float, color: str) -> None:
     starts = np.array([op.start for op in ops])
     ok = np.array([op.outcome == "ok" for op in ops], dtype=float)
     ax.plot(

@@ -51,6 +51,10 @@ class HttpComponent(LocalProcess):
 
     ready_path: str
 
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
     def wait_ready(self) -> None:
         def ready() -> None:
             httpx.get(f"http://{self.address}{self.ready_path}", timeout=1.0).raise_for_status()
@@ -69,43 +73,60 @@ class AlertReceiver(HttpComponent):
             "alert receiver", [*argv, "--journal", str(journal)], log_path, cwd=REPO_ROOT
         )
 
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}"
 
-
-class Alertmanager(HttpComponent):
-    ready_path = "/-/ready"
+class ConfiguredDaemon(HttpComponent):
+    """A daemon of the Prometheus project: one YAML configuration file, written as it starts,
+    data under `root`, listening on its port, warnings only in its log."""
 
     def __init__(
-        self, *, port: int, root: Path, receiver_url: str, log_path: Path, ready_timeout_s: float
+        self,
+        *,
+        program: str,
+        port: int,
+        root: Path,
+        config: dict,
+        flags: list[str],
+        log_path: Path,
+        ready_timeout_s: float,
     ) -> None:
         self.port = port
         self.ready_timeout_s = ready_timeout_s
-        config = root / "alertmanager.yml"
-        self._config = alertmanager_config(receiver_url)
-        self._config_path = config
+        self._config = config
+        self._config_path = root / f"{program}.yml"
         self._process = ManagedProcess(
-            "alertmanager",
+            program,
             [
-                "prometheus-alertmanager",
-                f"--config.file={config}",
-                f"--storage.path={root / 'data'}",
+                program,
+                f"--config.file={self._config_path}",
                 f"--web.listen-address={self.address}",
-                "--cluster.listen-address=",  # one instance: no gossip port
                 "--log.level=warn",
+                *flags,
             ],
             log_path,
         )
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}"
 
     def spawn(self) -> None:
         self._config_path.parent.mkdir(parents=True, exist_ok=True)
         self._config_path.write_text(yaml.safe_dump(self._config, sort_keys=False))
         super().spawn()
+
+
+class Alertmanager(ConfiguredDaemon):
+    ready_path = "/-/ready"
+
+    def __init__(
+        self, *, port: int, root: Path, receiver_url: str, log_path: Path, ready_timeout_s: float
+    ) -> None:
+        super().__init__(
+            program="prometheus-alertmanager",
+            port=port,
+            root=root,
+            config=alertmanager_config(receiver_url),
+            # one instance: no gossip port
+            flags=[f"--storage.path={root / 'data'}", "--cluster.listen-address="],
+            log_path=log_path,
+            ready_timeout_s=ready_timeout_s,
+        )
 
 
 def alertmanager_config(receiver_url: str) -> dict:
@@ -181,7 +202,7 @@ def redis_exporter(
     )
 
 
-class Prometheus(HttpComponent):
+class Prometheus(ConfiguredDaemon):
     ready_path = "/-/ready"
 
     def __init__(
@@ -195,31 +216,20 @@ class Prometheus(HttpComponent):
         log_path: Path,
         ready_timeout_s: float,
     ) -> None:
-        self.port = port
-        self.ready_timeout_s = ready_timeout_s
-        self._config_path = root / "prometheus.yml"
-        self._config = prometheus_config(alertmanager, services, exporters)
-        self._services = services
-        self._process = ManagedProcess(
-            "prometheus",
-            [
-                "prometheus",
-                f"--config.file={self._config_path}",
-                f"--storage.tsdb.path={root / 'data'}",
-                f"--web.listen-address={self.address}",
-                "--storage.tsdb.retention.time=1d",
-                "--log.level=warn",
-            ],
-            log_path,
+        super().__init__(
+            program="prometheus",
+            port=port,
+            root=root,
+            config=prometheus_config(alertmanager, services, exporters),
+            flags=[f"--storage.tsdb.path={root / 'data'}", "--storage.tsdb.retention.time=1d"],
+            log_path=log_path,
+            ready_timeout_s=ready_timeout_s,
         )
-
-    @property
-    def url(self) -> str:
-        return f"http://{self.address}"
+        self._services = services
 
     def spawn(self) -> None:
-        self._config_path.parent.mkdir(parents=True, exist_ok=True)
-        self._config_path.write_text(yaml.safe_dump(self._config, sort_keys=False))
+        """Each region's targets file exists before Prometheus reads it, empty until the
+        region's endpoint follower writes its Pods."""
         for targets in self._services:
             if not targets.path.exists():
                 targets([])

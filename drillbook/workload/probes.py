@@ -27,6 +27,10 @@ def timed(call: Callable[[], T]) -> tuple[float, float, T]:
     return started, started + (time.monotonic() - clock), result
 
 
+# The service's trace id of each answer (its metrics name a failure's, for the alerts).
+TRACE_HEADER = "X-Trace-Id"
+
+
 def answer_flags(response: httpx.Response) -> dict | None:
     """What a probe keeps of an answer: whether it was the degraded payload, and why, whether
     it carried a definition, an example and a generated (`ai_example`) one, where the result
@@ -112,7 +116,9 @@ class HttpProbe(PacedWorker):
             value = self.record(response) if self.record else None
             return "ok", response.status_code, None, value
         error = f"HTTP {response.status_code}: {response.text[:120]}"
-        return "fail", response.status_code, error, None
+        # the service's trace id of the failure, which its alerts carry
+        trace = response.headers.get(TRACE_HEADER)
+        return "fail", response.status_code, error, {"trace_id": trace} if trace else None
 
     def _close(self) -> None:
         self._client.close()

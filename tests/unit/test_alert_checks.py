@@ -9,8 +9,11 @@ from drillbook.checks.alerts import (
     alert_events,
     alert_fired,
     alert_resolved,
+    failed_traces,
+    firing_spans,
 )
 from drillbook.checks.prometheus_rto import rto_by_prometheus
+from drillbook.workload import History, Op
 
 FAULT = 1_700_000_000.0
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -78,11 +81,33 @@ def test_an_alert_already_firing_before_the_fault_does_not_count():
     assert "before the fault" in result.explanation
 
 
-def test_an_alert_with_its_runbook_section_and_trace_id_is_annotated():
+def test_an_alert_with_its_runbook_section_and_a_clients_trace_id_is_annotated():
+    history = History()
+    history.record(Op("probe:/history", "GET", FAULT + 1, FAULT + 1.1, "fail", {"trace_id": TRACE}))
+    history.record(
+        Op("probe:/history", "GET", FAULT + 2, FAULT + 2.1, "ok", {"trace_id": "b" * 32})
+    )
+    traces = failed_traces(history)
+    assert traces == {TRACE}
     result = alert_annotated(
-        events(notification(FAULT + 3, "firing", FAULT + 2)), "GlancyErrorRate", FAULT
+        events(notification(FAULT + 3, "firing", FAULT + 2)), "GlancyErrorRate", FAULT, traces
     )
     assert result.passed and result.figure == 0
+
+
+def test_a_trace_id_of_no_failure_the_clients_saw_fails():
+    result = alert_annotated(
+        events(notification(FAULT + 3, "firing", FAULT + 2)), "GlancyErrorRate", FAULT, {"a" * 32}
+    )
+    assert not result.passed and result.figure == 1
+    assert "none of the 1 failures" in result.explanation
+
+
+def test_with_no_failure_seen_the_trace_id_is_checked_for_its_form_only():
+    result = alert_annotated(
+        events(notification(FAULT + 3, "firing", FAULT + 2)), "GlancyErrorRate", FAULT, set()
+    )
+    assert result.passed and "only its form" in result.explanation
 
 
 def test_an_alert_without_a_trace_id_or_a_runbook_section_fails_naming_both():
@@ -92,13 +117,13 @@ def test_an_alert_without_a_trace_id_or_a_runbook_section_fails_naming_both():
         FAULT + 2,
         annotations={"runbook_url": "docs/dr-plan.zh.md", "trace_id": ""},
     )
-    result = alert_annotated(events(bare), "GlancyErrorRate", FAULT)
+    result = alert_annotated(events(bare), "GlancyErrorRate", FAULT, {TRACE})
     assert not result.passed and result.figure == 2
     assert "runbook_url" in result.explanation and "trace_id" in result.explanation
 
 
 def test_annotations_of_an_alert_that_never_fired_are_not_measured():
-    result = alert_annotated([], "GlancyErrorRate", FAULT)
+    result = alert_annotated([], "GlancyErrorRate", FAULT, set())
     assert not result.passed and not result.measured
 
 
@@ -137,6 +162,16 @@ def test_a_resolution_after_the_clients_stopped_does_not_count():
     )
     assert not result.passed
     assert "after the clients stopped" in result.explanation
+
+
+def test_a_resolution_before_the_drills_recovery_passes_saying_so():
+    fired = notification(FAULT + 3, "firing", FAULT + 2)
+    resolved = notification(FAULT + 8, "resolved", FAULT + 2)
+    result = alert_resolved(
+        events(fired, resolved), "GlancyErrorRate", FAULT, FAULT + 10, 60, clients_until=FAULT + 40
+    )
+    assert result.passed and round(result.figure) == -2
+    assert "2.00 s before the recovery" in result.explanation
 
 
 def test_a_resolution_later_than_the_limit_fails():
@@ -201,3 +236,17 @@ def test_no_points_at_all_is_not_measured():
         {"/lookup": []}, FAULT, FAULT + 10, 1800, scrape_interval_s=1, rate_window_s=4
     )
     assert not result.passed and not result.measured
+
+
+def test_each_alert_instance_spans_from_its_start_to_its_resolution():
+    spans = firing_spans(
+        events(
+            notification(FAULT + 3, "firing", FAULT + 2, endpoint="/a"),
+            notification(FAULT + 4, "firing", FAULT + 3, endpoint="/b"),
+            notification(FAULT + 9, "resolved", FAULT + 2, endpoint="/a"),
+        )
+    )
+    assert sorted(spans) == [
+        ("GlancyErrorRate /a", FAULT + 2, FAULT + 9),
+        ("GlancyErrorRate /b", FAULT + 3, None),
+    ]

@@ -15,6 +15,7 @@ from drillbook.evidence.chart import (
     rolling_success,
     timeline_png,
 )
+from drillbook.evidence.prometheus_chart import rto_views_png
 from drillbook.workload.history import History, Op
 
 T0 = 1_715_500_000.0
@@ -161,3 +162,19 @@ def test_rto_limit_beyond_the_plot_is_named_in_the_legend(tmp_path: Path, drawn:
     assert "RTO limit T0 + 1800 s\n(beyond the plot)" in legend_labels(ratio_ax)
     assert ratio_ax.get_xlim()[1] < 100  # the axis is not stretched to the limit
     assert "probe:/lookup P95 (rolling 5 s)" in legend_labels(drawn[0].axes[1])
+
+
+def test_the_two_views_of_a_recovery_are_drawn_with_the_alerts_spans(tmp_path):
+    history = drill_history(600, (0.0, 5.0))
+    series = {"/lookup": [(T0 + s, 0.0 if 1 <= s < 9 else 1.0) for s in range(-5, 30)]}
+    alerts = [
+        ("GlancyErrorRate /lookup", T0 + 2, T0 + 12),
+        ("RedisUnreachable redis", T0 + 3, None),
+    ]
+    path = rto_views_png(
+        history, series, tmp_path / "views.png", t0=T0, probe_window_s=1.0,
+        marks=[("recovered (probes)", T0 + 5), ("recovered (Prometheus)", T0 + 9)],
+        alerts=alerts, title="views",
+    )  # fmt: skip
+    image = mpimg.imread(path)
+    assert image.shape[:2] == (FIG_SIZE_IN[1] * DPI, FIG_SIZE_IN[0] * DPI)

@@ -6,6 +6,7 @@ a real Toxiproxy server through a link-name mapping."""
 from __future__ import annotations
 
 import json
+import socket
 import sys
 import threading
 import time
@@ -32,6 +33,7 @@ from drillbook.environments.live.database import (
 from drillbook.environments.live.environment import LiveEnvironment, Unprovided
 from drillbook.environments.live.exports import killed_task
 from drillbook.environments.live.operations import OPERATIONS
+from drillbook.environments.live.preflight import endpoint_findings
 from drillbook.environments.live.service import LiveService
 from drillbook.environments.live.storage import LiveStorage
 from drillbook.environments.proxied_network import ProxiedNetwork
@@ -535,3 +537,33 @@ def test_the_region_failover_is_refused_on_a_real_aws_account() -> None:
         )
         is None
     )
+
+
+MONITORING = {
+    "prometheus": "http://prometheus.example:9090",
+    "alert_receiver": "http://receiver.example:9095",
+    "scrape_interval_s": 15.0,
+}
+
+
+def test_monitoring_is_provided_only_where_the_profile_names_it(tmp_path):
+    assert "monitoring" not in LiveEnvironment.provides_for(profile(EVERY_ENDPOINT))
+    watched = profile(EVERY_ENDPOINT | {"monitoring": MONITORING})
+    assert "monitoring" in LiveEnvironment.provides_for(watched)
+    monitoring = LiveEnvironment(watched, tmp_path, lambda _: None).capability("monitoring")
+    assert monitoring.scrape_interval_s == 15.0
+    assert "http://prometheus.example:9090" in monitoring.describe()
+
+
+def test_preflight_names_an_unreachable_prometheus_and_receiver():
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{sock.getsockname()[1]}"
+    watched = profile(
+        EVERY_ENDPOINT
+        | {"monitoring": {**MONITORING, "prometheus": closed, "alert_receiver": closed}}
+    )
+    findings = endpoint_findings(watched, ["monitoring"])
+    assert [finding.ok for finding in findings] == [False, False]
+    assert findings[0].what == f"prometheus {closed}/-/ready"
+    assert findings[1].what == f"alert receiver {closed}/healthz"
