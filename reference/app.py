@@ -11,6 +11,7 @@ and drill controls, not for end users.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -36,6 +37,8 @@ from reference.metrics import TRACE_HEADER, ServiceMetrics, trace_id
 from reference.quota import Quota, QuotaExceeded
 
 log = logging.getLogger("reference.app")
+# Prometheus waits a scrape interval (1 s on the embedded stack) for /metrics.
+CONSUMER_LAG_TIMEOUT_S = 0.3
 
 Name = Annotated[str, Query(min_length=1, max_length=200)]
 
@@ -151,6 +154,15 @@ def create_app(config: ServiceConfig) -> FastAPI:
 
     @app.get("/metrics")
     async def get_metrics() -> Response:
+        # bounded well inside a scrape's timeout: Redis away must not cost the other metrics
+        try:
+            lag = await asyncio.wait_for(
+                exports.consumer_lag_s(redis.client, time.time()), CONSUMER_LAG_TIMEOUT_S
+            )
+        except (RedisError, TimeoutError) as exc:
+            log.warning("export consumer lag not read: %s", exc or "timed out")
+            lag = None
+        metrics.consumer_lag.seconds = lag
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

@@ -25,6 +25,7 @@ from datetime import datetime
 
 from psycopg import AsyncConnection
 from redis.asyncio import Redis
+from redis.exceptions import ResponseError
 
 from reference.database import Database, DatabaseUnavailable
 
@@ -197,6 +198,27 @@ async def _entries_from(redis: Redis, start: str) -> list[tuple[str, str]]:
         found += [(entry_id, fields["task"]) for entry_id, fields in page]
         start = f"({page[-1][0]}"
     return found
+
+
+async def consumer_lag_s(redis: Redis, now: float) -> float | None:
+    """The plan's consumer lag (section 2, 消费延迟): how long the oldest task no worker has
+    finished has waited, by its entry's id (the time it was queued): the oldest entry
+    delivered and not acknowledged (a worker died mid-task or its task failed), or else the
+    first not yet delivered. 0 when every entry is done; None before any worker ran."""
+    try:
+        last_delivered = await _last_delivered(redis)
+    except (NoSnapshot, ResponseError):  # no group yet, or no stream
+        return None
+    waiting = []
+    summary = await redis.xpending(STREAM, GROUP)
+    if summary["pending"]:
+        waiting.append(summary["min"])
+    if undelivered := await redis.xrange(STREAM, min=f"({last_delivered}", max="+", count=1):
+        waiting.append(undelivered[0][0])
+    if not waiting:
+        return 0.0
+    queued_ms = min(entry_order(entry_id) for entry_id in waiting)[0]
+    return max(0.0, now - queued_ms / 1000)
 
 
 async def _last_delivered(redis: Redis) -> str:

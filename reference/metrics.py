@@ -23,7 +23,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
-from prometheus_client.core import CounterMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from reference.cache import ResultCache
@@ -81,6 +81,8 @@ class ServiceMetrics:
             registry=self.registry,
         )
         self.registry.register(CacheReads(cache))
+        self.consumer_lag = ConsumerLag()
+        self.registry.register(self.consumer_lag)
         self._error_traces: dict[str, str] = {}
 
     def observe(self, endpoint: str, method: str, status: int, seconds: float, trace: str) -> None:
@@ -102,6 +104,22 @@ class ServiceMetrics:
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class ConsumerLag(Collector):
+    """The export queue's consumer lag under the plan's name, set before each scrape is
+    answered; absent (no sample) while it cannot be read, rather than a stale value."""
+
+    def __init__(self) -> None:
+        self.seconds: float | None = None
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        if self.seconds is not None:
+            yield GaugeMetricFamily(
+                "exports_consumer_lag_seconds",
+                "How long the oldest export task no worker has finished has waited.",
+                value=self.seconds,
+            )
 
 
 class CacheReads(Collector):

@@ -162,6 +162,12 @@ def test_an_artifact_stored_before_the_worker_died_is_not_written_again(stack, c
     assert outcome == "reused"
 
 
+def consumer_lag(client: httpx.Client) -> float:
+    exposition = client.get("/metrics").raise_for_status().text
+    [line] = [line for line in exposition.splitlines() if line.startswith("exports_consumer_lag")]
+    return float(line.split()[-1])
+
+
 def test_a_task_interrupted_by_a_kill_is_replayed_from_the_snapshot(stack, client):
     tasks = [create(client, f"u-kill-{n}") for n in range(30)]
     worker = stack.export_worker
@@ -170,10 +176,14 @@ def test_a_task_interrupted_by_a_kill_is_replayed_from_the_snapshot(stack, clien
     wait_for("the tasks not killed", lambda: done(client, *(t for t in tasks if t != killed)))
     assert task(client, killed)["status"] == "running"
     time.sleep(MIN_IDLE_S)
+    # the plan's consumer lag: the killed task's entry has waited since it was queued
+    queued_s = entry_order(entry)[0] / 1000
+    assert consumer_lag(client) >= time.time() - queued_s - 1.0 >= MIN_IDLE_S - 1.0
     replay = client.post("/admin/exports/replay").raise_for_status().json()
     assert killed in replay["replayed"], replay
     wait_for("the killed task", lambda: done(client, killed))
     assert versions(stack, killed) == 1
+    assert consumer_lag(client) == 0.0
     pending = stack.redis.primary.client().xpending_range(STREAM, GROUP, "-", "+", 10_000)
     assert entry not in {p["message_id"].decode() for p in pending}
 

@@ -59,3 +59,12 @@ def test_a_reconciliation_counts_only_what_it_did_not_repair():
     )
     unresolved = samples(metrics, "glancy_billing_reconciliation_unresolved")
     assert unresolved == {(("kind", "missing_orders"),): 0, (("kind", "unknown_orders"),): 1}
+
+
+def test_the_consumer_lag_is_exported_only_while_it_was_read():
+    metrics = ServiceMetrics(cache())
+    assert samples(metrics, "exports_consumer_lag_seconds") == {}
+    metrics.consumer_lag.seconds = 61.5
+    assert samples(metrics, "exports_consumer_lag_seconds") == {(): 61.5}
+    metrics.consumer_lag.seconds = None  # Redis away: no value rather than a stale one
+    assert samples(metrics, "exports_consumer_lag_seconds") == {}
