@@ -116,11 +116,12 @@ def alert_fired(
 
 
 def failed_traces(history: History) -> set[str]:
-    """The trace ids the service answered the drill's clients with a failure."""
+    """The trace ids of the drill's requests that did not succeed: failed, or given up on
+    (the service may have answered 5xx after the client's timeout)."""
     return {
         op.value["trace_id"]
         for op in history.ops()
-        if op.outcome == "fail" and isinstance(op.value, dict) and op.value.get("trace_id")
+        if op.outcome != "ok" and isinstance(op.value, dict) and op.value.get("trace_id")
     }
 
 
@@ -129,7 +130,7 @@ def alert_annotated(
 ) -> CheckResult:
     """The first firing of `name` after the fault carries a runbook link (to a section: an
     anchor) and a W3C trace id, as the plan requires of every alert: one of `client_traces`,
-    the failures the drill's clients were answered, when there were any (an older failure's
+    the drill's requests that did not succeed, when there were any (an older failure's
     trace would send a responder to the wrong request). The figure is the number of those two
     that are missing or wrong."""
     check = f"alert {name} annotated"
@@ -147,8 +148,8 @@ def alert_annotated(
         problems.append(f"trace_id {trace_id!r} is not a W3C trace id (32 hex digits)")
     elif client_traces and trace_id not in client_traces:
         problems.append(
-            f"trace_id {trace_id} is none of the {len(client_traces)} failures this drill's "
-            "clients were answered"
+            f"trace_id {trace_id} is none of the {len(client_traces)} requests of this drill's "
+            "clients that did not succeed"
         )
     details = {
         "annotations": annotations,
@@ -156,9 +157,9 @@ def alert_annotated(
         "client_traces": len(client_traces),
     }
     whose = (
-        "a failure a client of this drill was answered"
+        "a request of this drill's clients that did not succeed"
         if client_traces
-        else "no client of this drill was answered a failure, so only its form is checked"
+        else "every request of this drill's clients succeeded, so only its form is checked"
     )
     explanation = (
         "; ".join(problems)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -25,10 +26,6 @@ def timed(call: Callable[[], T]) -> tuple[float, float, T]:
     started, clock = time.time(), time.monotonic()
     result = call()
     return started, started + (time.monotonic() - clock), result
-
-
-# The service's trace id of each answer (its metrics name a failure's, for the alerts).
-TRACE_HEADER = "X-Trace-Id"
 
 
 def answer_flags(response: httpx.Response) -> dict | None:
@@ -102,23 +99,28 @@ class HttpProbe(PacedWorker):
         )
 
     def _get(self) -> tuple[str, int | None, str | None, object]:
+        """Each request carries a W3C trace of its own, which the service adopts and its
+        alerts carry; an unsuccessful one keeps it, even one the client gave up on."""
+        trace = uuid.uuid4().hex
+        traced = {"trace_id": trace}
+        headers = {"traceparent": f"00-{trace}-{uuid.uuid4().hex[:16]}-01"}
         try:
             params = self.params() if callable(self.params) else self.params
             json = self.body() if self.body else None
-            response = self._client.request(self.method, self.path, params=params, json=json)
+            response = self._client.request(
+                self.method, self.path, params=params, json=json, headers=headers
+            )
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return "fail", None, short_error(exc), None  # the request never left the client
+            return "fail", None, short_error(exc), traced  # the request never left the client
         except httpx.TimeoutException as exc:
-            return "info", None, short_error(exc), None
+            return "info", None, short_error(exc), traced
         except httpx.HTTPError as exc:
-            return "fail", None, short_error(exc), None
+            return "fail", None, short_error(exc), traced
         if response.is_success:
             value = self.record(response) if self.record else None
             return "ok", response.status_code, None, value
         error = f"HTTP {response.status_code}: {response.text[:120]}"
-        # the service's trace id of the failure, which its alerts carry
-        trace = response.headers.get(TRACE_HEADER)
-        return "fail", response.status_code, error, {"trace_id": trace} if trace else None
+        return "fail", response.status_code, error, traced
 
     def _close(self) -> None:
         self._client.close()
