@@ -100,6 +100,15 @@ def timeline_png(
     return path
 
 
+def draw_marks(ax, t0: float, marks: list[tuple[str, float]], t0_label: str) -> None:
+    """T0 and `marks` ((label, epoch)) as labelled vertical lines, each label above the one
+    before: two marks may be a second apart (a takeover and a weight move)."""
+    for i, (name, at) in enumerate(sorted([(t0_label, t0), *marks], key=lambda m: m[1])):
+        ax.axvline(at - t0, color="black", linewidth=1)
+        ax.text(at - t0, 1.01 + 0.045 * i, name, transform=ax.get_xaxis_transform(),
+                fontsize=8)  # fmt: skip
+
+
 def rolling_success(starts: np.ndarray, ok: np.ndarray, window_s: float) -> np.ndarray:
     """Share of ok ops among those started within ``window_s`` up to each op (starts sorted)."""
     ok_before = np.concatenate(([0], np.cumsum(ok)))

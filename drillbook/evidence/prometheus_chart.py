@@ -11,7 +11,7 @@ import numpy as np
 from matplotlib.ticker import PercentFormatter
 
 from drillbook.checks.rto import TARGET_RATIO
-from drillbook.evidence.chart import DPI, FIG_SIZE_IN, draw_ratio
+from drillbook.evidence.chart import DPI, FIG_SIZE_IN, draw_marks, draw_ratio
 from drillbook.workload.history import History
 
 # An alert's firing span: (name, from, to or None while still firing), epoch s
@@ -47,10 +47,7 @@ def rto_views_png(
         for i, (name, fired, resolved) in enumerate(sorted(alerts, key=lambda a: a[1])):
             ax.axvspan(fired - t0, (resolved or end) - t0, color="tab:red", alpha=0.12)
             ax.text(fired - t0, 0.02 + 0.05 * i, f"alert {name}", fontsize=8, color="tab:red")
-        for i, (name, at) in enumerate(sorted([("T0", t0), *marks], key=lambda m: m[1])):
-            ax.axvline(at - t0, color="black", linewidth=1)
-            ax.text(at - t0, 1.01 + 0.045 * i, name, transform=ax.get_xaxis_transform(),
-                    fontsize=8)  # fmt: skip
+        draw_marks(ax, t0, marks, "T0 fault injected")
         ax.axhline(TARGET_RATIO, color="dimgrey", linestyle=":", linewidth=1)
         ax.set_ylim(-0.02, 1.05)
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))

@@ -10,7 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
-from drillbook.evidence.chart import DPI, FIG_SIZE_IN, PROBE_PREFIX
+from drillbook.evidence.chart import DPI, FIG_SIZE_IN, PROBE_PREFIX, draw_marks
 from drillbook.workload.history import History, Op
 from drillbook.workload.probes import answer_flag
 
@@ -63,13 +63,7 @@ def regions_png(
                 color=color,
             )  # fmt: skip
             bottom += count
-        # one label above another: a takeover and a weight move may be a second apart
-        for i, (name, at) in enumerate(
-            sorted([("T0 fault injected", t0), *marks], key=lambda m: m[1])
-        ):
-            ax.axvline(at - t0, color="black", linewidth=1)
-            ax.text(at - t0, 1.01 + 0.045 * i, name, transform=ax.get_xaxis_transform(),
-                    fontsize=8)  # fmt: skip
+        draw_marks(ax, t0, marks, "T0 fault injected")
         ax.set_xlabel("seconds since T0 (fault injected)")
         ax.set_ylabel("probes per second, by the region that answered")
         ax.legend(loc="lower left", fontsize=8)
