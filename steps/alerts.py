@@ -85,6 +85,15 @@ def alert_carries_links(drill: Drill, monitoring: Monitoring, name: str) -> None
     drill.verdict(alert_annotated(events, name, drill.require_t0(), traces))
 
 
+@condition('the alert "{name}" has fired')
+def alert_has_fired(drill: Drill, monitoring: Monitoring, name: str) -> Poll:
+    """A notification of the alert, begun after the fault, reached the receiver: a drill that
+    ends the fault as soon as its own measure crosses the threshold waits for the alerting
+    system to have seen it too."""
+    fault_at = drill.require_t0()
+    return lambda: (_fired(monitoring, drill, name, fault_at), "not fired yet")
+
+
 @condition('the alert "{name}" has resolved')
 def alert_has_resolved(drill: Drill, monitoring: Monitoring, name: str) -> Poll:
     """Every instance of the alert that fired after the fault notified resolved, while the

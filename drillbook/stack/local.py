@@ -28,10 +28,11 @@ from drillbook.stack.export_worker import ExportWorker
 from drillbook.stack.front_door import FrontDoor, entry_link
 from drillbook.stack.kubernetes import KubeControlPlane
 from drillbook.stack.llm import LlmStandIn
-from drillbook.stack.monitoring import MonitoringStack, ServiceTargets
+from drillbook.stack.monitoring import MonitoringStack, ReplicatedBucket, ServiceTargets
 from drillbook.stack.objectstore import (
     CONFIG_BUCKET,
     CONFIG_PREFIX,
+    CRR_CANARY_BUCKET,
     DR_BACKUP_BUCKET,
     EXPORTS_BUCKET,
     PG_BACKUP_BUCKET,
@@ -257,12 +258,17 @@ class LocalStack:
             deployments.follower.watchers.append(targets)
             services.append(targets)
         redis = {node.name: (node.address, node.password) for node in self.redis.nodes}
+        stores = [
+            (store.endpoint_url, store.region, store.access_key, store.secret_key)
+            for store in (self.storage.primary, self.storage.dr)
+        ]
         return MonitoringStack(
             root=root,
             logs=logs,
             services=services,
             postgres=postgres,
             redis=redis,
+            replicated=ReplicatedBucket(CRR_CANARY_BUCKET, *stores),
             ready_timeout_s=self.settings.ready_timeout_s,
         )
 
@@ -324,6 +330,7 @@ class LocalStack:
             self.storage.create_replicated_bucket(EXPORTS_BUCKET)
             self.storage.replicate_back(EXPORTS_BUCKET)
             self.storage.create_replicated_bucket(PG_BACKUP_BUCKET)
+            self.storage.create_replicated_bucket(CRR_CANARY_BUCKET)
             self.storage.create_bucket(self.storage.dr, DR_BACKUP_BUCKET)
             self.storage.ship(self.pg.archive_dir, PG_BACKUP_BUCKET, PG_PREFIX)
             self.progress(

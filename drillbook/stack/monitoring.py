@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -149,7 +150,8 @@ def alertmanager_config(receiver_url: str) -> dict:
 
 
 class Exporter(HttpComponent):
-    """An exporter of one server's metrics; its secret reaches it through the environment."""
+    """An exporter of what one server or store does, on its own port (`argv` takes it as
+    `{address}`); its secrets reach it through the environment."""
 
     ready_path = "/metrics"
 
@@ -159,17 +161,17 @@ class Exporter(HttpComponent):
         name: str,
         argv: list[str],
         env: dict[str, str],
-        port: int,
         log_path: Path,
         ready_timeout_s: float,
     ) -> None:
         self.name = name
-        self.port = port
+        self.port = free_port()
         self.ready_timeout_s = ready_timeout_s
         self._process = ManagedProcess(
             name,
-            [*argv, f"--web.listen-address={self.address}"],
+            [arg.format(address=self.address, port=self.port) for arg in argv],
             log_path,
+            cwd=REPO_ROOT,
             env={**os.environ, **env},
         )
 
@@ -180,10 +182,10 @@ def postgres_exporter(instance: str, dsn: str, log_path: Path, ready_timeout_s: 
         argv=[
             "prometheus-postgres-exporter",
             f"--extend.query-path={POSTGRES_QUERIES}",
+            "--web.listen-address={address}",
             "--log.level=warn",
         ],
         env={"DATA_SOURCE_NAME": f"{dsn}&sslmode=disable"},
-        port=free_port(),
         log_path=log_path,
         ready_timeout_s=ready_timeout_s,
     )
@@ -194,9 +196,42 @@ def redis_exporter(
 ) -> Exporter:
     return Exporter(
         name=instance,
-        argv=["prometheus-redis-exporter", f"--redis.addr=redis://{address}", "--log-format=txt"],
+        argv=[
+            "prometheus-redis-exporter",
+            f"--redis.addr=redis://{address}",
+            "--web.listen-address={address}",
+            "--log-format=txt",
+        ],
         env={"REDIS_PASSWORD": password},
-        port=free_port(),
+        log_path=log_path,
+        ready_timeout_s=ready_timeout_s,
+    )
+
+
+@dataclass(frozen=True)
+class ReplicatedBucket:
+    """A bucket replicated from `primary` to `dr`, each store as (endpoint, region, access key,
+    secret key)."""
+
+    bucket: str
+    primary: tuple[str, str, str, str]
+    dr: tuple[str, str, str, str]
+
+
+def crr_exporter(replicated: ReplicatedBucket, log_path: Path, ready_timeout_s: float) -> Exporter:
+    """The replication canary of drillbook.stack.crr_exporter on `replicated`."""
+    argv = [sys.executable, "-m", "drillbook.stack.crr_exporter", "--port={port}"]
+    env = {}
+    for role, (endpoint, region, key, secret) in (
+        ("primary", replicated.primary),
+        ("dr", replicated.dr),
+    ):
+        argv += [f"--{role}-endpoint={endpoint}", f"--{role}-region={region}"]
+        env |= {f"{role.upper()}_ACCESS_KEY": key, f"{role.upper()}_SECRET_KEY": secret}
+    return Exporter(
+        name=replicated.bucket,
+        argv=[*argv, f"--bucket={replicated.bucket}"],
+        env=env,
         log_path=log_path,
         ready_timeout_s=ready_timeout_s,
     )
@@ -282,9 +317,11 @@ class MonitoringStack:
         services: list[ServiceTargets],
         postgres: dict[str, str],
         redis: dict[str, tuple[str, str]],
+        replicated: ReplicatedBucket,
         ready_timeout_s: float,
     ) -> None:
-        """`postgres`: instance -> superuser DSN; `redis`: instance -> (address, password)."""
+        """`postgres`: instance -> superuser DSN; `redis`: instance -> (address, password);
+        `replicated`: the bucket the replication canary writes to."""
         timeout = ready_timeout_s
         self.receiver = AlertReceiver(
             port=free_port(),
@@ -310,6 +347,7 @@ class MonitoringStack:
                 )
                 for name, (address, password) in redis.items()
             ],
+            "crr": [crr_exporter(replicated, logs / "crr-exporter.log", timeout)],
         }
         self.prometheus = Prometheus(
             port=free_port(),

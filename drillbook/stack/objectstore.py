@@ -23,6 +23,8 @@ from drillbook.stack.process import LocalProcess, ManagedProcess, run_command
 PRIMARY_REGION = "ap-southeast-1"
 DR_REGION = "ap-northeast-1"
 EXPORTS_BUCKET = "glancy-exports"
+# The monitoring's replication canary writes here (drillbook.stack.crr_exporter).
+CRR_CANARY_BUCKET = "glancy-crr-canary"
 # Plan 3.1: PostgreSQL's backups and WAL land in s3://glancy-dr-ap-sg/pg/, replicated to the DR
 # region; runbook 5.2 step 5 copies pg/last-lsn.txt from there into the DR region's own bucket.
 PG_BACKUP_BUCKET = "glancy-dr-ap-sg"
