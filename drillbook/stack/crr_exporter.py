@@ -13,15 +13,29 @@ from __future__ import annotations
 
 import argparse
 import os
+import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from botocore.client import BaseClient
+from botocore.exceptions import BotoCoreError, ClientError
+
 from drillbook.objects import s3_client
 from drillbook.workload.canary import CrrCanary
-from drillbook.workload.history import History
+from drillbook.workload.history import History, Op
 
 # The variables each store's key pair is read from: <REGION ROLE>_ACCESS_KEY, _SECRET_KEY.
 ROLES = ("PRIMARY", "DR")
+
+
+class LastSample(History):
+    """Only the newest sample: the exporter runs as long as the stack, and a scrape reads
+    nothing older."""
+
+    def record(self, op: Op) -> None:
+        with self._lock:
+            self._ops[-1:] = [op]
 
 
 def exposition(history: History, bucket: str) -> str:
@@ -82,13 +96,24 @@ def main() -> None:
         )
         for role in ROLES
     }
-    history = History()
-    canary = CrrCanary(
-        history, clients["PRIMARY"], clients["DR"], args.bucket, args.interval_s, run="monitor"
-    )
-    canary.start()
+    history = LastSample()
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler(history, args.bucket))
-    server.serve_forever()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # A canary written before the bucket's replication rule exists may never be replicated
+    # and would read as lag growing for ever: the exporter serves no lag until the rule is in.
+    await_replication(clients["PRIMARY"](), args.bucket, args.interval_s)
+    CrrCanary(history, clients["PRIMARY"], clients["DR"], args.bucket, args.interval_s).start()
+    threading.Event().wait()
+
+
+def await_replication(client: BaseClient, bucket: str, interval_s: float) -> None:
+    """Until `bucket` in the primary region has a replication configuration."""
+    while True:
+        try:
+            client.get_bucket_replication(Bucket=bucket)
+            return
+        except (BotoCoreError, ClientError):
+            time.sleep(interval_s)
 
 
 if __name__ == "__main__":

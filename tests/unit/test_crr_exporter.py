@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from prometheus_client.parser import text_string_to_metric_families
 
-from drillbook.stack.crr_exporter import exposition
+from drillbook.stack.crr_exporter import LastSample, exposition
 from drillbook.workload.history import History, Op
 
 BUCKET = "glancy-crr-canary"
@@ -40,3 +40,10 @@ def test_no_lag_is_exported_before_a_canary_arrived():
         "s3_crr_pending_objects": 3
     }
     assert samples(exposition(History(), BUCKET)) == {}
+
+
+def test_the_exporter_keeps_only_the_newest_sample():
+    history = LastSample()
+    for i in range(3):
+        history.record(Op(f"crr:{BUCKET}", "sample", 100.0 + i, 100.1 + i, "ok", {"i": i}))
+    assert [op.value for op in history.ops()] == [{"i": 2}]
