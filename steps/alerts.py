@@ -81,8 +81,9 @@ def alert_fired_within(
 @then(parsers.parse('the alert "{name}" carries a runbook link and a trace_id'))
 def alert_carries_links(drill: Drill, monitoring: Monitoring, name: str) -> None:
     events = delivered(drill, monitoring)
-    traces = failed_traces(drill.history)
-    drill.verdict(alert_annotated(events, name, drill.require_t0(), traces))
+    fault_at = drill.require_t0()
+    traces = failed_traces(drill.history, fault_at)
+    drill.verdict(alert_annotated(events, name, fault_at, traces))
 
 
 @condition('the alert "{name}" has fired')
@@ -180,9 +181,12 @@ def rto_by_prometheus_at_most(
         t0=t0,
         probe_window_s=dr_profile.workload["window_s"],
         marks=[
-            (label, check.details["recovered_at"])
+            (label, at)
             for label, check in recoveries
-            if check.details.get("recovered_at")
+            if (
+                at := check.details.get("recovered_at")
+                or check.details.get("prometheus_recovered_at")
+            )
         ],
         alerts=firing_spans(delivered(drill, monitoring)),
         title=f"{drill.scenario}: success by the probes and by Prometheus",

@@ -115,13 +115,16 @@ def alert_fired(
     return CheckResult(check, delay, "s", limit_s, passed, explanation, details)
 
 
-def failed_traces(history: History) -> set[str]:
-    """The trace ids of the drill's requests that did not succeed: failed, or given up on
-    (the service may have answered 5xx after the client's timeout)."""
+def failed_traces(history: History, fault_at: float) -> set[str]:
+    """The trace ids of the drill's requests that did not succeed and ended after the fault:
+    failed, or given up on (the service may have answered 5xx after the client's timeout)."""
     return {
         op.value["trace_id"]
         for op in history.ops()
-        if op.outcome != "ok" and isinstance(op.value, dict) and op.value.get("trace_id")
+        if op.outcome != "ok"
+        and op.end >= fault_at
+        and isinstance(op.value, dict)
+        and op.value.get("trace_id")
     }
 
 

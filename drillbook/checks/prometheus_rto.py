@@ -1,14 +1,17 @@
 """RTO as section 7 of the plan defines it: from `incident_start` until the key endpoints are
 back at 99% success in Prometheus. A pure function of the success ratios Prometheus computed
-per endpoint, each a rate over a window of scrapes, evaluated every `step_s`.
+per endpoint, each a rate over a window of scrapes, evaluated once per scrape interval.
 
 Prometheus sees less than the probes do. A point's ratio covers the requests of the window
 before it, so it reads recovered up to one window after the service did; the scrape interval
 bounds its resolution; and a request that never reached the service (no Pod behind the router)
-is in no counter at all: a point without a ratio for an endpoint counts as not recovered.
+is in no counter at all: a point of the range query's grid without a ratio for an endpoint
+counts as not recovered, even when no endpoint has one there.
 """
 
 from __future__ import annotations
+
+import math
 
 from drillbook.checks.result import CheckResult, clock, not_measured, number, percent
 from drillbook.checks.rto import TARGET_RATIO
@@ -43,15 +46,14 @@ def rto_by_prometheus(
         "rate_window_s": rate_window_s,
         "probe_rto_s": probe_rto_s,
     }
-    times = sorted(
-        {t for points in series.values() for t, _ in points if incident_start <= t <= end}
-    )
+    times = grid(series, incident_start, end, scrape_interval_s)
     if not times:
         why = f"Prometheus had no success ratio after the incident start ({resolution})"
         return not_measured(name, "s", limit_s, why, details)
-    ratios = {endpoint: dict(points) for endpoint, points in series.items()}
+    ratios = {endpoint: {round(t, 3): r for t, r in points} for endpoint, points in series.items()}
     healthy = [
-        all(ratios[endpoint].get(t, 0.0) >= target_ratio for endpoint in ratios) for t in times
+        all(ratios[endpoint].get(round(t, 3), 0.0) >= target_ratio for endpoint in ratios)
+        for t in times
     ]
     if all(healthy):
         why = (
@@ -75,7 +77,8 @@ def rto_by_prometheus(
     last_unhealthy = max(i for i, ok in enumerate(healthy) if not ok)
     recovered_at = times[last_unhealthy + 1]
     figure = recovered_at - incident_start
-    details.update(recovered_at=recovered_at, points=len(times))
+    # not "recovered_at": the drill's recovery is the clients', which this check only reports on
+    details.update(prometheus_recovered_at=recovered_at, points=len(times))
     passed = figure <= limit_s
     explanation = (
         f"{', '.join(sorted(series))} back at ≥{percent(target_ratio)} success in Prometheus "
@@ -90,3 +93,15 @@ def rto_by_prometheus(
             "than 1% failures, where the probes resolve their own interval"
         )
     return CheckResult(name, figure, "s", limit_s, passed, explanation, details)
+
+
+def grid(series: Series, start: float, end: float, step_s: float) -> list[float]:
+    """The range query's evaluation times from `start` to the last point answered (at most
+    `end`), on the grid of the points answered: a time no endpoint has a point for is still one
+    (nothing was counted), while points after the last answered may only not be in yet."""
+    answered = [t for points in series.values() for t, _ in points if t <= end]
+    if not answered or max(answered) < start:
+        return []
+    anchor, last = min(answered), max(answered)
+    first = anchor + max(0, math.ceil((start - anchor) / step_s - 1e-6)) * step_s
+    return [first + k * step_s for k in range(int(round((last - first) / step_s)) + 1)]

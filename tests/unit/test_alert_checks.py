@@ -89,7 +89,9 @@ def test_an_alert_with_its_runbook_section_and_a_clients_trace_id_is_annotated()
     )
     given_up = {"trace_id": "c" * 32}  # the service may answer 5xx after the client's timeout
     history.record(Op("probe:/history", "GET", FAULT + 2, FAULT + 3, "info", given_up))
-    traces = failed_traces(history)
+    before = {"trace_id": "d" * 32}  # a failure before the fault is not the alert's
+    history.record(Op("probe:/history", "GET", FAULT - 2, FAULT - 1, "fail", before))
+    traces = failed_traces(history, FAULT)
     assert traces == {TRACE, "c" * 32}
     result = alert_annotated(
         events(notification(FAULT + 3, "firing", FAULT + 2)), "GlancyErrorRate", FAULT, traces
@@ -215,6 +217,12 @@ def test_rto_by_prometheus_is_the_first_point_after_which_every_endpoint_stays_a
 def test_a_point_without_a_ratio_counts_as_not_recovered():
     result = prometheus_rto({"/lookup": ratios(1, 0.5, None, None, 1, 1, 1)})
     assert result.passed and result.figure == 4.0
+
+
+def test_a_point_no_endpoint_has_counts_as_not_recovered():
+    result = prometheus_rto({"/lookup": ratios(1, None, None, None, 1, 1)})
+    assert result.passed and result.figure == 4.0
+    assert result.details["prometheus_recovered_at"] == FAULT + 4
 
 
 def test_rto_by_prometheus_beyond_the_limit_fails():
