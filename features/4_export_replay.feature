@@ -7,7 +7,8 @@ Feature: April drill: export task replay and cross-Region replication check
   content its task recorded, and no task is lost or completed twice. The plan's signal for the
   export queue (section 2: consumer lag above 1 minute) must page when the worker stays down
   longer than that, and clear once the queue is drained: the second scenario keeps the worker
-  down for 65 s, the plan's minute not being scaled down, so it runs about a minute and a half.
+  down until the alert has fired, the plan's minute not being scaled down, so it runs about a
+  minute and a half.
 
   Background:
     Given the reference service is up
@@ -39,7 +40,8 @@ Feature: April drill: export task replay and cross-Region replication check
     Given exports are requested every 500 ms
     And the workload has run for 2 seconds
     When the export worker is killed mid-task
-    And the workload runs for 65 more seconds
+    And the workload runs for 55 more seconds
+    And within 30 seconds the alert "ExportConsumerLag" has fired
     And the export worker is restarted
     And failed exports are replayed from the queue snapshot
     And exports are no longer requested

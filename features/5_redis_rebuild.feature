@@ -19,6 +19,7 @@ Feature: May drill: Redis rebuild and quota compensation
     And within 15 seconds the Redis hit rate is at least 80%
     When the Redis primary is killed with SIGKILL
     And the outage is detected after 1 seconds
+    And within 30 seconds the alert "RedisUnreachable" has fired
     And the Redis primary is restarted
     And within 60 seconds the Redis hit rate is at least 80%
     And within 60 seconds the alert "RedisUnreachable" has resolved

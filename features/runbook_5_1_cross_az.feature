@@ -33,6 +33,7 @@ Feature: Runbook 5.1: cross-AZ failover within the Region
     # 5.1 触发条件：RDBMS 复制延迟 >5 s
     And "pg-replication-az-b" answers 6000 ms late
     And within 30 seconds the replication lag of az-b is above 5 seconds
+    And within 30 seconds the alert "PostgresReplicationLag" has fired
     # 5.1 触发条件：Redis 节点不可达
     And the network to "redis" is cut
     And within 10 seconds the probes of "redis:cache" fail
