@@ -160,7 +160,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
                 exports.consumer_lag_s(redis.client, time.time()), CONSUMER_LAG_TIMEOUT_S
             )
         except (RedisError, TimeoutError) as exc:
-            log.warning("export consumer lag not read: %s", exc or "timed out")
+            log.warning("export consumer lag not read: %s", str(exc) or "timed out")
             lag = None
         metrics.consumer_lag.seconds = lag
         body, content_type = metrics.exposition()

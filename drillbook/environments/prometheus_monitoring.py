@@ -45,8 +45,14 @@ class PrometheusMonitoring:
             response = httpx.get(url, params=params, timeout=API_TIMEOUT_S)
         except httpx.HTTPError as exc:
             raise MonitoringUnreachable(f"{url}: {type(exc).__name__}: {exc}") from exc
-        if response.status_code >= 500 or response.status_code == 404:
+        # Prometheus answers a query it refuses with 400 or 422 and says why in its JSON body
+        if not response.is_success and response.status_code not in (400, 422):
             raise MonitoringUnreachable(
                 f"{url} answered {response.status_code}: {response.text[:200]}"
             )
-        return response.json()
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise MonitoringUnreachable(
+                f"{url} answered {response.status_code} with no JSON: {response.text[:200]}"
+            ) from exc

@@ -31,7 +31,8 @@ class Notifications:
         self._lock = threading.Lock()
 
     def add(self, payload: dict) -> None:
-        item = {"received_at": time.time(), **payload}
+        # after the payload: a payload's own field of that name cannot replace the arrival
+        item = {**payload, "received_at": time.time()}
         with self._lock:
             self._items.append(item)
             with self._journal.open("a") as out:
@@ -45,7 +46,9 @@ class Notifications:
 def handler(notifications: Notifications) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-            length = int(self.headers.get("Content-Length") or 0)
+            length = self._number(int, self.headers.get("Content-Length") or "0", "Content-Length")
+            if length is None:
+                return
             if urlparse(self.path).path != "/alerts":
                 self._answer(HTTPStatus.NOT_FOUND, {"error": f"no route {self.path}"})
                 return
@@ -66,10 +69,20 @@ def handler(notifications: Notifications) -> type[BaseHTTPRequestHandler]:
             if url.path == "/healthz":
                 self._answer(HTTPStatus.OK, {"status": "ok"})
             elif url.path == "/notifications":
-                since = float(parse_qs(url.query).get("since", ["0"])[0])
+                since = self._number(float, parse_qs(url.query).get("since", ["0"])[0], "since")
+                if since is None:
+                    return
                 self._answer(HTTPStatus.OK, notifications.since(since))
             else:
                 self._answer(HTTPStatus.NOT_FOUND, {"error": f"no route {self.path}"})
+
+        def _number(self, kind: type, text: str, what: str) -> float | None:
+            """`text` as a `kind`, else None once a 400 naming `what` is answered."""
+            try:
+                return kind(text)
+            except ValueError:
+                self._answer(HTTPStatus.BAD_REQUEST, {"error": f"{what} is not a number: {text!r}"})
+                return None
 
         def _answer(self, status: HTTPStatus, body: object) -> None:
             data = json.dumps(body).encode()

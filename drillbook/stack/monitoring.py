@@ -185,7 +185,7 @@ def postgres_exporter(instance: str, dsn: str, log_path: Path, ready_timeout_s: 
             "--web.listen-address={address}",
             "--log.level=warn",
         ],
-        env={"DATA_SOURCE_NAME": f"{dsn}&sslmode=disable"},
+        env={"DATA_SOURCE_NAME": f"{dsn}{'&' if '?' in dsn else '?'}sslmode=disable"},
         log_path=log_path,
         ready_timeout_s=ready_timeout_s,
     )
@@ -373,5 +373,12 @@ class MonitoringStack:
             component.wait_ready()
 
     def stop(self) -> None:
+        """Every component's stop is tried; the failures are raised together."""
+        failures = []
         for component in reversed(self.components):
-            component.stop()
+            try:
+                component.stop()
+            except Exception as exc:  # keep stopping the rest
+                failures.append(f"{type(component).__name__}: {type(exc).__name__}: {exc}")
+        if failures:
+            raise RuntimeError(f"monitoring did not stop cleanly: {failures}")

@@ -43,3 +43,9 @@ def test_what_is_not_a_notification_is_refused_and_not_kept(receiver):
     assert httpx.post(f"{url}/elsewhere", json=PAYLOAD, timeout=5).status_code == 404
     assert httpx.get(f"{url}/notifications", timeout=5).json() == []
     assert not journal.exists()
+
+
+def test_a_since_that_is_not_a_number_is_refused_naming_it(receiver):
+    url, _ = receiver
+    answer = httpx.get(f"{url}/notifications", params={"since": "yesterday"}, timeout=5)
+    assert answer.status_code == 400 and "since is not a number" in answer.json()["error"]
