@@ -23,7 +23,7 @@ Feature: November drill: the combined rehearsal before the sales peak
     And "llm" answers 1500 ms late
     # 4.1 一月：熔断 within January's 10 s, waited for here: the rollout below restarts the
     # replicas, and with them the breaker's own record of when it opened
-    And within 10 seconds the LLM circuit breaker is open
+    And within 10 seconds the LLM circuit breaker has opened
     And the network to "llm" is cut
     And the workload runs for 3 more seconds
     And the network to "llm" is restored

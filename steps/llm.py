@@ -50,6 +50,32 @@ def breaker_state(drill: Drill, service: Service, state: str) -> Poll:
     return poll
 
 
+@condition("the LLM circuit breaker has opened")
+def breaker_has_opened(drill: Drill, service: Service, network: Network) -> Poll:
+    """Some replica's breaker opened after the fault on the LLM link, as January's check reads
+    it: with one client calling in turn, a replica the router sends no lookup to has nothing
+    to trip on, so every replica being open at once is not the measure."""
+    faulted = llm_fault_at(drill, network)
+
+    def poll() -> tuple[bool, str]:
+        breaker = service.llm_breaker()
+        return bool(openings(breaker, faulted)), f"breaker {breaker['state']}, not opened yet"
+
+    return poll
+
+
+def llm_fault_at(drill: Drill, network: Network) -> float:
+    faulted = drill.t0_of(network.target(LLM))
+    if faulted is None:
+        raise MissingStep(f"no fault on the {LLM} link: add one ({FAULT_STEP!r}) before this step")
+    return faulted
+
+
+def openings(breaker: dict, since: float) -> list[float]:
+    """When any replica's breaker opened at or after `since`."""
+    return [t["at"] for t in breaker["transitions"] if t["to"] == "open" and t["at"] >= since]
+
+
 @condition("lookups are answered in full again")
 def full_answers(drill: Drill) -> Poll:
     """The last probed lookup was a full answer; after a fault, that is the recovery."""
@@ -112,12 +138,10 @@ def lookups_spot_check(
 def breaker_opened(
     drill: Drill, service: Service, network: Network, limit: float, unit: str
 ) -> None:
-    faulted = drill.t0_of(network.target(LLM))
-    if faulted is None:
-        raise MissingStep(f"no fault on the {LLM} link: add one ({FAULT_STEP!r}) before this step")
+    faulted = llm_fault_at(drill, network)
     breaker = drill.observed("the LLM circuit breaker", service.llm_breaker)
     drill.evidence.attach_json("GET /admin/llm", breaker)
-    opened = [t["at"] for t in breaker["transitions"] if t["to"] == "open" and t["at"] >= faulted]
+    opened = openings(breaker, faulted)
     took = min(opened) - faulted if opened else None
     drill.verdict(duration_check("breaker opened", took, limit, unit))
 
