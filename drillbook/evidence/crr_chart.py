@@ -8,7 +8,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 
 from drillbook.checks.crr import crr_samples
-from drillbook.evidence.chart import DPI, FIG_SIZE_IN
+from drillbook.evidence.chart import DPI, FIG_SIZE_IN, draw_marks
 from drillbook.workload.history import History
 
 
@@ -40,9 +40,7 @@ def crr_lag_png(
             )
         if alert_s is not None:
             lag_ax.axhline(alert_s, color="red", linestyle="--", label=f"alert {alert_s:g} s")
-        for name, at in {"T0 fault injected": t0, **marks}.items():
-            lag_ax.axvline(at - t0, color="black", linewidth=1)
-            lag_ax.text(at - t0, 1.01, name, transform=lag_ax.get_xaxis_transform(), fontsize=8)
+        draw_marks(lag_ax, t0, list(marks.items()), "T0 fault injected")
         lag_ax.set_xlabel("seconds since T0 (fault injected)")
         lag_ax.set_ylabel("CRR lag: age of the oldest unreplicated canary (s)")
         waiting_ax.set_ylabel("canaries not yet in the DR region")
