@@ -155,13 +155,16 @@ def create_app(config: ServiceConfig) -> FastAPI:
     @app.get("/metrics")
     async def get_metrics() -> Response:
         # bounded well inside a scrape's timeout: Redis away must not cost the other metrics
+        reader = redis.connect()
         try:
             lag = await asyncio.wait_for(
-                exports.consumer_lag_s(redis.client, time.time()), CONSUMER_LAG_TIMEOUT_S
+                exports.consumer_lag_s(reader, time.time()), CONSUMER_LAG_TIMEOUT_S
             )
         except (RedisError, TimeoutError) as exc:
             log.warning("export consumer lag not read: %s", str(exc) or "timed out")
             lag = None
+        finally:
+            await reader.aclose()
         metrics.consumer_lag.seconds = lag
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)

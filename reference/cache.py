@@ -62,6 +62,12 @@ class RedisEndpoint:
     def describe(self) -> str:
         return describe_redis(self._url)
 
+    def connect(self) -> Redis:
+        """A client of its own to the node in use, for a read that may be cancelled: a
+        command cancelled mid-reply on the shared client once left every later lookup timing
+        out (Redis 200 ms late, the consumer lag read cut at its deadline at each scrape)."""
+        return connect_redis(replace(self.config, url=self._url))
+
     @property
     def available(self) -> bool:
         """False shortly after a failure: optional uses then go without Redis."""
