@@ -85,6 +85,11 @@ def full_answers(drill: Drill) -> Poll:
         if not lookups:
             return False, "no lookup probed yet"
         last = lookups[-1]
+        restored = drill.restored_at()
+        if restored is not None and last.start < restored:
+            # begun while a fault was being reverted: it may have met either state, and the
+            # checks of the return count only lookups begun after the restore
+            return False, "last lookup begun before the last restore ended"
         full = full_answer(last)
         if full:
             drill.recovered(last.start)
