@@ -172,7 +172,10 @@ def rto_by_prometheus_at_most(
         rate_window_s=window,
         probe_rto_s=probes.figure,
     )
-    recoveries = [("recovered (probes)", probes), ("recovered (Prometheus)", result)]
+    recoveries = [
+        ("recovered (probes)", probes.details.get("recovered_at")),
+        ("recovered (Prometheus)", result.details.get("prometheus_recovered_at")),
+    ]
     drill.out_dir.mkdir(parents=True, exist_ok=True)
     chart = rto_views_png(
         drill.history,
@@ -180,14 +183,7 @@ def rto_by_prometheus_at_most(
         drill.out_dir / "rto-views.png",
         t0=t0,
         probe_window_s=dr_profile.workload["window_s"],
-        marks=[
-            (label, at)
-            for label, check in recoveries
-            if (
-                at := check.details.get("recovered_at")
-                or check.details.get("prometheus_recovered_at")
-            )
-        ],
+        marks=[(label, at) for label, at in recoveries if at],
         alerts=firing_spans(delivered(drill, monitoring)),
         title=f"{drill.scenario}: success by the probes and by Prometheus",
     )

@@ -45,6 +45,7 @@ from drillbook.stack.objectstore import (
 from drillbook.stack.payments import PaymentStandIn
 from drillbook.stack.ports import free_port
 from drillbook.stack.postgres import PostgresPair
+from drillbook.stack.process import stop_all
 from drillbook.stack.redis import RedisPair
 from drillbook.stack.router import Router
 from drillbook.stack.service import REPO_ROOT, ServiceDeployments, service_config
@@ -487,11 +488,10 @@ class LocalStack:
         A component that cannot be stopped does not keep the others running: every stop is
         tried, then the failures are raised together.
         """
-        failures = []
         regional = [("front door", self.front.stop)] if self.front is not None else []
         if self.standby is not None:
             regional.append((f"region {self.standby.region}", self.standby.stop))
-        for name, stop in [
+        stops = [
             ("monitoring", self.monitoring.stop),
             *regional,
             ("reference service", self.service.stop),
@@ -504,13 +504,8 @@ class LocalStack:
             ("toxiproxy", self._toxiproxy_server.stop),
             ("redis", self.redis.stop),
             ("postgres", self.pg.stop),
-        ]:
-            try:
-                stop()
-            except Exception as exc:  # keep stopping the rest
-                failures.append(f"{name}: {type(exc).__name__}: {exc}")
-        if failures:
-            raise RuntimeError(f"local stack in {self.run_dir} did not stop cleanly: {failures}")
+        ]
+        stop_all(stops, f"local stack in {self.run_dir}")
         self.progress("local stack stopped")
 
     @property

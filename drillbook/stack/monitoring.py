@@ -22,7 +22,7 @@ import httpx
 import yaml
 
 from drillbook.stack.ports import free_port
-from drillbook.stack.process import LocalProcess, ManagedProcess
+from drillbook.stack.process import LocalProcess, ManagedProcess, stop_all
 from drillbook.stack.tools import REPO_ROOT
 
 ALERT_RULES = REPO_ROOT / "environments" / "alerts" / "glancy.rules.yml"
@@ -374,11 +374,5 @@ class MonitoringStack:
 
     def stop(self) -> None:
         """Every component's stop is tried; the failures are raised together."""
-        failures = []
-        for component in reversed(self.components):
-            try:
-                component.stop()
-            except Exception as exc:  # keep stopping the rest
-                failures.append(f"{type(component).__name__}: {type(exc).__name__}: {exc}")
-        if failures:
-            raise RuntimeError(f"monitoring did not stop cleanly: {failures}")
+        stops = [(type(c).__name__, c.stop) for c in reversed(self.components)]
+        stop_all(stops, "monitoring")

@@ -37,6 +37,19 @@ class ComponentNotReady(RuntimeError):
         )
 
 
+def stop_all(stops: Sequence[tuple[str, Callable[[], None]]], what: str) -> None:
+    """Call every (name, stop) in order; one that fails does not keep the others running:
+    the failures are raised together, naming `what` did not stop cleanly."""
+    failures = []
+    for name, stop in stops:
+        try:
+            stop()
+        except Exception as exc:  # keep stopping the rest
+            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+    if failures:
+        raise RuntimeError(f"{what} did not stop cleanly: {failures}")
+
+
 def log_tail(path: Path, lines: int = 10) -> str:
     try:
         text = path.read_text(errors="replace")
