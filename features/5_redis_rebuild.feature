@@ -7,7 +7,8 @@ Feature: May drill: Redis rebuild and quota compensation
   compensated from the usage records in PostgreSQL. The monitoring signal of seed section 2,
   "hit rate below 20% or node unreachable", must be raised by the fault: as the harness samples
   it, and as the alerting system pages it (the Redis exporter's node down) and clears it once
-  the node is back.
+  the node is back. The page names a lookup whose cache read found Redis away (answered from
+  the database, so no error names one) by its trace id.
 
   Background:
     Given the reference service is up
@@ -28,6 +29,7 @@ Feature: May drill: Redis rebuild and quota compensation
     And the Redis hit rate was back to 80% within 60 minutes of the fault
     And the Redis signal "hit rate below 20% or node unreachable" was raised within 1 minute of the fault
     And the alert "RedisUnreachable" fired within 60 seconds of the fault
+    And the alert "RedisUnreachable" carries a runbook link and a trace_id
     And the alert "RedisUnreachable" resolved within 60 seconds of the recovery
     And no request to "/lookup" failed during the drill
     # 4.3 抽查：Redis AOF 校验，校验 RDB 快照可加载，命中率

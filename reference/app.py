@@ -25,7 +25,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from redis.exceptions import RedisError
 
-from reference import billing, deletions, exports, lookups, results
+from reference import billing, deletions, exports, lookups, results, tracing
 from reference.artifacts import download_link, s3_client
 from reference.budget import DISABLED, Budget
 from reference.cache import RedisEndpoint, ResultCache
@@ -33,8 +33,9 @@ from reference.config import ServiceConfig
 from reference.database import Database, DatabaseUnavailable
 from reference.dsn import mask
 from reference.llm import Completion, LlmClient, LlmFailure
-from reference.metrics import TRACE_HEADER, ServiceMetrics, trace_id
+from reference.metrics import ServiceMetrics
 from reference.quota import Quota, QuotaExceeded
+from reference.tracing import TRACE_HEADER, trace_id
 
 log = logging.getLogger("reference.app")
 # Prometheus waits a scrape interval (1 s on the embedded stack) for /metrics.
@@ -121,6 +122,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         if request.url.path == "/metrics":
             return await call_next(request)
         trace, started = trace_id(request.headers.get("traceparent")), time.perf_counter()
+        tracing.current.set(trace)
         status = 500  # an exception escaping every handler is answered 500
         try:
             response = await call_next(request)

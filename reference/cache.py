@@ -14,6 +14,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import ConnectionError, RedisError
 
+from reference import tracing
 from reference.config import RedisConfig
 from reference.dsn import describe_redis, mask
 
@@ -120,6 +121,8 @@ class ResultCache:
         self._failing = False
         self.since = time.time()
         self.hits = self.misses = self.unavailable = self.l1_hits = 0
+        # when a read last found Redis unavailable, and the trace id of its request
+        self.last_unavailable: tuple[float, str] | None = None
 
     def force(self, force_l2: bool) -> dict:
         """L2 forced (the L1 emptied and left alone) or not; the mode now."""
@@ -157,12 +160,12 @@ class ResultCache:
 
     async def _read(self, word: str) -> dict | None:
         if not self.redis.available:
-            self.unavailable += 1
+            self._unavailable()
             return None
         try:
             raw = await self.redis.client.get(_key(word))
         except RedisError as exc:
-            self.unavailable += 1
+            self._unavailable()
             self._failed(exc)
             return None
         self._succeeded()
@@ -196,6 +199,11 @@ class ResultCache:
             self._failed(exc)
         else:
             self._succeeded()
+
+    def _unavailable(self) -> None:
+        self.unavailable += 1
+        if trace := tracing.current.get():
+            self.last_unavailable = (time.time(), trace)
 
     def _failed(self, exc: RedisError) -> None:
         self.redis.failed()

@@ -1,18 +1,18 @@
 """The service's metrics for Prometheus at ``GET /metrics`` (plan section 2's signals).
 
-Every request gets a trace id: the caller's W3C ``traceparent`` trace id, else a new one. It is
-answered in ``X-Trace-Id``, and a request answered 5xx is logged with it. The endpoint's last
-5xx is also a series, ``glancy_last_error_timestamp_seconds{endpoint, trace_id}``, one per
-endpoint, so an alert rule can join a failing request's trace id onto the alert. Endpoints are
-route templates (``/exports/{task_id}``), never raw paths, so the label set stays small.
+Every request gets a trace id (reference.tracing), and a request answered 5xx is logged with
+it. The endpoint's last 5xx is also a series, ``glancy_last_error_timestamp_seconds{endpoint,
+trace_id}``, one per endpoint, so an alert rule can join a failing request's trace id onto the
+alert; so is the last request whose cache read found Redis unavailable
+(``glancy_cache_last_unavailable_timestamp_seconds{trace_id}``), the request a Redis alert
+sends a responder to, which was answered from the database. Endpoints are route templates
+(``/exports/{task_id}``), never raw paths, so the label set stays small.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import time
-import uuid
 from collections.abc import Iterator
 
 from prometheus_client import (
@@ -30,18 +30,10 @@ from reference.cache import ResultCache
 
 log = logging.getLogger("reference.metrics")
 
-TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
-TRACE_HEADER = "X-Trace-Id"
 # The plan's P95 limit is 2.5 s; the buckets around it resolve it.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # The plan's signal is an entitlement later than 5 s.
 DELAY_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
-
-
-def trace_id(traceparent: str | None) -> str:
-    """The trace id of a W3C traceparent header, or a new one."""
-    match = TRACEPARENT.match(traceparent or "")
-    return match.group(1) if match else uuid.uuid4().hex
 
 
 class ServiceMetrics:
@@ -123,7 +115,8 @@ class ConsumerLag(Collector):
 
 
 class CacheReads(Collector):
-    """The result cache's own read counts (hits, misses, unavailable), read at scrape time."""
+    """The result cache's own read counts (hits, misses, unavailable), and when the last
+    unavailable read was, labelled with its request's trace id; read at scrape time."""
 
     def __init__(self, cache: ResultCache) -> None:
         self.cache = cache
@@ -136,3 +129,12 @@ class CacheReads(Collector):
         for result, key in (("hit", "hits"), ("miss", "misses"), ("unavailable", "unavailable")):
             reads.add_metric([result], stats[key])
         yield reads
+        if last := self.cache.last_unavailable:
+            at, trace = last
+            newest = GaugeMetricFamily(
+                "glancy_cache_last_unavailable_timestamp_seconds",
+                "When a lookup's cache read last found Redis unavailable, with its trace id.",
+                labels=["trace_id"],
+            )
+            newest.add_metric([trace], at)
+            yield newest

@@ -23,7 +23,7 @@ from drillbook.checks.alerts import (
     alert_events,
     alert_fired,
     alert_resolved,
-    failed_traces,
+    client_traces,
     firing_spans,
 )
 from drillbook.checks.duration import to_seconds
@@ -82,7 +82,7 @@ def alert_fired_within(
 def alert_carries_links(drill: Drill, monitoring: Monitoring, name: str) -> None:
     events = delivered(drill, monitoring)
     fault_at = drill.require_t0()
-    traces = failed_traces(drill.history, fault_at)
+    traces = client_traces(drill.history, fault_at)
     drill.verdict(alert_annotated(events, name, fault_at, traces))
 
 

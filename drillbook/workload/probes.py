@@ -31,8 +31,9 @@ def timed(call: Callable[[], T]) -> tuple[float, float, T]:
 def answer_flags(response: httpx.Response) -> dict | None:
     """What a probe keeps of an answer: whether it was the degraded payload, and why, whether
     it carried a definition, an example and a generated (`ai_example`) one, where the result
-    came from (`source`: the replica's L1, the Redis cache, the database) and the region that
-    answered when the service says (its X-Region header)."""
+    came from (`source`: the replica's L1, the Redis cache, the database), the region that
+    answered when the service says (its X-Region header) and the trace id it answered under
+    (X-Trace-Id), which an alert may name."""
     try:
         body = response.json()
     except ValueError:
@@ -50,6 +51,8 @@ def answer_flags(response: httpx.Response) -> dict | None:
         flags["source"] = source
     if region := response.headers.get("X-Region"):
         flags["region"] = region
+    if trace := response.headers.get("X-Trace-Id"):
+        flags["trace_id"] = trace
     return flags
 
 

@@ -9,7 +9,7 @@ from drillbook.checks.alerts import (
     alert_events,
     alert_fired,
     alert_resolved,
-    failed_traces,
+    client_traces,
     firing_spans,
 )
 from drillbook.checks.prometheus_rto import rto_by_prometheus
@@ -91,15 +91,16 @@ def test_an_alert_with_its_runbook_section_and_a_clients_trace_id_is_annotated()
     history.record(Op("probe:/history", "GET", FAULT + 2, FAULT + 3, "info", given_up))
     before = {"trace_id": "d" * 32}  # a failure before the fault is not the alert's
     history.record(Op("probe:/history", "GET", FAULT - 2, FAULT - 1, "fail", before))
-    traces = failed_traces(history, FAULT)
-    assert traces == {TRACE, "c" * 32}
+    history.record(Op("probe:/history", "GET", FAULT + 2, FAULT + 2.1, "ok", None))  # untraced
+    traces = client_traces(history, FAULT)
+    assert traces == {TRACE, "b" * 32, "c" * 32}
     result = alert_annotated(
         events(notification(FAULT + 3, "firing", FAULT + 2)), "GlancyErrorRate", FAULT, traces
     )
     assert result.passed and result.figure == 0
 
 
-def test_a_trace_id_of_no_failure_the_clients_saw_fails():
+def test_a_trace_id_of_no_request_the_clients_made_since_the_fault_fails():
     result = alert_annotated(
         events(notification(FAULT + 3, "firing", FAULT + 2)), "GlancyErrorRate", FAULT, {"a" * 32}
     )
@@ -107,7 +108,7 @@ def test_a_trace_id_of_no_failure_the_clients_saw_fails():
     assert "none of the 1 requests" in result.explanation
 
 
-def test_with_no_failure_seen_the_trace_id_is_checked_for_its_form_only():
+def test_with_no_trace_kept_the_trace_id_is_checked_for_its_form_only():
     result = alert_annotated(
         events(notification(FAULT + 3, "firing", FAULT + 2)), "GlancyErrorRate", FAULT, set()
     )

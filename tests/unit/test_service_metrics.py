@@ -3,17 +3,41 @@ the reconciliation's unresolved findings, as Prometheus reads them."""
 
 from __future__ import annotations
 
+import asyncio
 from types import SimpleNamespace
 
 from prometheus_client.parser import text_string_to_metric_families
+from redis.exceptions import ConnectionError as RedisConnectionError
 
-from reference.metrics import ServiceMetrics, trace_id
+from reference import tracing
+from reference.cache import ResultCache
+from reference.metrics import ServiceMetrics
+from reference.tracing import trace_id
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
 
 def cache(hits: int = 0, misses: int = 0) -> SimpleNamespace:
-    return SimpleNamespace(stats=lambda: {"hits": hits, "misses": misses, "unavailable": 1})
+    return SimpleNamespace(
+        stats=lambda: {"hits": hits, "misses": misses, "unavailable": 1}, last_unavailable=None
+    )
+
+
+class DownRedis:
+    """A Redis endpoint that refuses every command, and is skipped once it has failed."""
+
+    def __init__(self) -> None:
+        self.client = self
+        self.available = True
+
+    async def get(self, key: str) -> str | None:
+        raise RedisConnectionError("Connection refused")
+
+    def failed(self) -> None:
+        self.available = False
+
+    def describe(self) -> str:
+        return "redis 127.0.0.1:6379"
 
 
 def samples(metrics: ServiceMetrics, name: str) -> dict[tuple, float]:
@@ -50,6 +74,24 @@ def test_the_cache_reads_are_the_caches_own_counts():
         "miss": 3,
         "unavailable": 1,
     }
+
+
+def test_the_newest_read_that_found_redis_unavailable_carries_its_requests_trace_id():
+    """Failed or skipped after a failure, the newest unavailable read names its request; a read
+    outside any request (no trace) leaves the series as it was, and none before the first."""
+    result_cache = ResultCache(DownRedis(), ttl_s=300)
+    metrics = ServiceMetrics(result_cache)
+    assert samples(metrics, "glancy_cache_last_unavailable_timestamp_seconds") == {}
+
+    async def lookup(trace: str | None) -> None:
+        tracing.current.set(trace)
+        await result_cache.get("lucid")
+
+    for trace in ("first", TRACE, None):  # refused, then skipped, then no request at all
+        asyncio.run(lookup(trace))
+    newest = samples(metrics, "glancy_cache_last_unavailable_timestamp_seconds")
+    assert [dict(labels)["trace_id"] for labels in newest] == [TRACE]
+    assert result_cache.unavailable == 3
 
 
 def test_a_reconciliation_counts_only_what_it_did_not_repair():
