@@ -8,7 +8,8 @@ Feature: April drill: export task replay and cross-Region replication check
   export queue (section 2: consumer lag above 1 minute) must page when the worker stays down
   longer than that, and clear once the queue is drained: the second scenario keeps the worker
   down until the alert has fired, the plan's minute not being scaled down, so it runs about a
-  minute and a half.
+  minute and a half. The page names by its trace id the request that queued the oldest
+  waiting task.
 
   Background:
     Given the reference service is up
@@ -48,6 +49,7 @@ Feature: April drill: export task replay and cross-Region replication check
     And within 60 seconds every acknowledged export is done
     And within 30 seconds the alert "ExportConsumerLag" has resolved
     Then the alert "ExportConsumerLag" fired within 75 seconds of the fault
+    And the alert "ExportConsumerLag" carries a runbook link and a trace_id
     And the alert "ExportConsumerLag" resolved within 30 seconds of the recovery
     And every acknowledged export was completed exactly once
     And no request to "/exports" failed during the drill

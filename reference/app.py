@@ -160,14 +160,14 @@ def create_app(config: ServiceConfig) -> FastAPI:
         reader = redis.connect()
         try:
             lag = await asyncio.wait_for(
-                exports.consumer_lag_s(reader, time.time()), CONSUMER_LAG_TIMEOUT_S
+                exports.consumer_lag(reader, time.time()), CONSUMER_LAG_TIMEOUT_S
             )
         except (RedisError, TimeoutError) as exc:
             log.warning("export consumer lag not read: %s", str(exc) or "timed out")
             lag = None
         finally:
             await reader.aclose()
-        metrics.consumer_lag.seconds = lag
+        metrics.consumer_lag.lag = lag
         body, content_type = metrics.exposition()
         return Response(body, media_type=content_type)
 

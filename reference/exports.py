@@ -27,6 +27,7 @@ from psycopg import AsyncConnection
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
+from reference import tracing
 from reference.database import Database, DatabaseUnavailable
 
 STREAM = "glancy:exports"
@@ -85,7 +86,8 @@ async def create(db: Database, redis: Redis, user: str, kind: str) -> dict:
     # committed before it is queued, so a worker never reads a task it cannot find
     await db.run(insert)
     try:
-        await redis.xadd(STREAM, {"task": task_id})
+        # the request's trace goes with the entry: a consumer-lag page names the oldest waiting
+        await redis.xadd(STREAM, {"task": task_id, "trace_id": tracing.current.get() or ""})
     except Exception:
         # not queued, so not accepted: the row goes (a worker skips an entry without one)
         with suppress(DatabaseUnavailable):
@@ -200,7 +202,17 @@ async def _entries_from(redis: Redis, start: str) -> list[tuple[str, str]]:
     return found
 
 
-async def consumer_lag_s(redis: Redis, now: float) -> float | None:
+@dataclass(frozen=True)
+class Lag:
+    """The consumer lag, and the oldest waiting task's entry: when it was queued and the trace
+    id of the request that queued it (None when none waits, or its entry has no trace)."""
+
+    seconds: float
+    queued_at: float | None = None
+    trace_id: str | None = None
+
+
+async def consumer_lag(redis: Redis, now: float) -> Lag | None:
     """The plan's consumer lag (section 2, 消费延迟): how long the oldest task no worker has
     finished has waited, by its entry's id (the time it was queued): the oldest entry
     delivered and not acknowledged (a worker died mid-task or its task failed), or else the
@@ -216,9 +228,12 @@ async def consumer_lag_s(redis: Redis, now: float) -> float | None:
     if undelivered := await redis.xrange(STREAM, min=f"({last_delivered}", max="+", count=1):
         waiting.append(undelivered[0][0])
     if not waiting:
-        return 0.0
-    queued_ms = min(entry_order(entry_id) for entry_id in waiting)[0]
-    return max(0.0, now - queued_ms / 1000)
+        return Lag(0.0)
+    oldest = min(waiting, key=entry_order)
+    queued_at = entry_order(oldest)[0] / 1000
+    entry = await redis.xrange(STREAM, min=oldest, max=oldest, count=1)
+    trace = entry[0][1].get("trace_id") if entry else None
+    return Lag(max(0.0, now - queued_at), queued_at, trace or None)
 
 
 async def _last_delivered(redis: Redis) -> str:

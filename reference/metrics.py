@@ -27,6 +27,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from reference.cache import ResultCache
+from reference.exports import Lag
 
 log = logging.getLogger("reference.metrics")
 
@@ -100,18 +101,29 @@ class ServiceMetrics:
 
 class ConsumerLag(Collector):
     """The export queue's consumer lag under the plan's name, set before each scrape is
-    answered; absent (no sample) while it cannot be read, rather than a stale value."""
+    answered; absent (no sample) while it cannot be read, rather than a stale value. While a
+    task waits, when it was queued, labelled with the trace id of the request that queued it:
+    the request a consumer-lag page sends a responder to."""
 
     def __init__(self) -> None:
-        self.seconds: float | None = None
+        self.lag: Lag | None = None
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        if self.seconds is not None:
-            yield GaugeMetricFamily(
-                "exports_consumer_lag_seconds",
-                "How long the oldest export task no worker has finished has waited.",
-                value=self.seconds,
+        if self.lag is None:
+            return
+        yield GaugeMetricFamily(
+            "exports_consumer_lag_seconds",
+            "How long the oldest export task no worker has finished has waited.",
+            value=self.lag.seconds,
+        )
+        if self.lag.queued_at is not None and self.lag.trace_id:
+            oldest = GaugeMetricFamily(
+                "exports_oldest_waiting_queued_timestamp_seconds",
+                "When the oldest waiting export task was queued, with its request's trace id.",
+                labels=["trace_id"],
             )
+            oldest.add_metric([self.lag.trace_id], self.lag.queued_at)
+            yield oldest
 
 
 class CacheReads(Collector):

@@ -82,7 +82,7 @@ def alert_fired_within(
 def alert_carries_links(drill: Drill, monitoring: Monitoring, name: str) -> None:
     events = delivered(drill, monitoring)
     fault_at = drill.require_t0()
-    traces = client_traces(drill.history, fault_at)
+    traces = client_traces(drill.history)
     drill.verdict(alert_annotated(events, name, fault_at, traces))
 
 

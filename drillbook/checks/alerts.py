@@ -115,15 +115,10 @@ def alert_fired(
     return CheckResult(check, delay, "s", limit_s, passed, explanation, details)
 
 
-def client_traces(history: History, fault_at: float) -> set[str]:
-    """The trace ids of the drill's requests that ended after the fault: failed, given up on
-    (the service may have answered 5xx after the client's timeout) or answered, as far as the
-    client kept them (a failure always; an answer when it named its trace)."""
-    return {
-        op.value["trace_id"]
-        for op in history.ops()
-        if op.end >= fault_at and isinstance(op.value, dict) and op.value.get("trace_id")
-    }
+def client_traces(history: History) -> set[str]:
+    """The trace ids of the drill's requests: answered, failed or given up on (the service may
+    have answered 5xx after the client's timeout)."""
+    return {op.trace_id for op in history.ops() if op.trace_id}
 
 
 def alert_annotated(
@@ -131,11 +126,11 @@ def alert_annotated(
 ) -> CheckResult:
     """The first firing of `name` after the fault carries a runbook link (to a section: an
     anchor) and a W3C trace id, as the plan requires of every alert: one of `client_traces`,
-    the drill's requests since the fault, when the clients kept any (an older request's trace
-    would send a responder to the wrong request). Which request it names is the rule's
-    business (a 5xx for an error rate, a lookup that found Redis away for a Redis alert):
-    the check holds it to this drill's. The figure is the number of those two that are
-    missing or wrong."""
+    the drill's requests, when the clients kept any (an earlier drill's request would send a
+    responder to the wrong one). Which request it names is the rule's business (a 5xx for an
+    error rate, a lookup that found Redis away, the request that queued the oldest waiting
+    export, which may precede the fault): the check holds it to this drill's. The figure is
+    the number of those two that are missing or wrong."""
     check = f"alert {name} annotated"
     caused = _caused(events, name, fault_at)
     if not caused:
@@ -152,7 +147,7 @@ def alert_annotated(
     elif client_traces and trace_id not in client_traces:
         problems.append(
             f"trace_id {trace_id} is none of the {len(client_traces)} requests of this drill's "
-            "clients since the fault"
+            "clients"
         )
     details = {
         "annotations": annotations,
@@ -160,9 +155,9 @@ def alert_annotated(
         "client_traces": len(client_traces),
     }
     whose = (
-        "a request of this drill's clients since the fault"
+        "a request of this drill's clients"
         if client_traces
-        else "this drill's clients kept no trace id since the fault, so only its form is checked"
+        else "this drill's clients kept no trace id, so only its form is checked"
     )
     explanation = (
         "; ".join(problems)

@@ -24,6 +24,8 @@ class Op:
     value: object = None
     status: int | None = None
     error: str | None = None
+    # the W3C trace id an HTTP request carried, which the service adopts and an alert may name
+    trace_id: str | None = None
 
     def __post_init__(self) -> None:
         if self.outcome not in OUTCOMES:

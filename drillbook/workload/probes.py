@@ -31,9 +31,8 @@ def timed(call: Callable[[], T]) -> tuple[float, float, T]:
 def answer_flags(response: httpx.Response) -> dict | None:
     """What a probe keeps of an answer: whether it was the degraded payload, and why, whether
     it carried a definition, an example and a generated (`ai_example`) one, where the result
-    came from (`source`: the replica's L1, the Redis cache, the database), the region that
-    answered when the service says (its X-Region header) and the trace id it answered under
-    (X-Trace-Id), which an alert may name."""
+    came from (`source`: the replica's L1, the Redis cache, the database) and the region that
+    answered when the service says (its X-Region header)."""
     try:
         body = response.json()
     except ValueError:
@@ -51,8 +50,6 @@ def answer_flags(response: httpx.Response) -> dict | None:
         flags["source"] = source
     if region := response.headers.get("X-Region"):
         flags["region"] = region
-    if trace := response.headers.get("X-Trace-Id"):
-        flags["trace_id"] = trace
     return flags
 
 
@@ -96,16 +93,15 @@ class HttpProbe(PacedWorker):
         self._client = httpx.Client(base_url=base_url, timeout=httpx.Timeout(timeout_s))
 
     def _tick(self) -> None:
-        started, ended, (outcome, status, error, value) = timed(self._get)
+        """Each request carries a W3C trace of its own, which the service adopts and its
+        alerts name; the operation keeps it whatever the outcome, even one given up on."""
+        trace = uuid.uuid4().hex
+        started, ended, (outcome, status, error, value) = timed(lambda: self._get(trace))
         self.history.record(
-            Op(self.name, self.f, started, ended, outcome, value, status=status, error=error)
+            Op(self.name, self.f, started, ended, outcome, value, status, error, trace_id=trace)
         )
 
-    def _get(self) -> tuple[str, int | None, str | None, object]:
-        """Each request carries a W3C trace of its own, which the service adopts and its
-        alerts carry; an unsuccessful one keeps it, even one the client gave up on."""
-        trace = uuid.uuid4().hex
-        traced = {"trace_id": trace}
+    def _get(self, trace: str) -> tuple[str, int | None, str | None, object]:
         headers = {"traceparent": f"00-{trace}-{uuid.uuid4().hex[:16]}-01"}
         try:
             params = self.params() if callable(self.params) else self.params
@@ -114,16 +110,16 @@ class HttpProbe(PacedWorker):
                 self.method, self.path, params=params, json=json, headers=headers
             )
         except (httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return "fail", None, short_error(exc), traced  # the request never left the client
+            return "fail", None, short_error(exc), None  # the request never left the client
         except httpx.TimeoutException as exc:
-            return "info", None, short_error(exc), traced
+            return "info", None, short_error(exc), None
         except httpx.HTTPError as exc:
-            return "fail", None, short_error(exc), traced
+            return "fail", None, short_error(exc), None
         if response.is_success:
             value = self.record(response) if self.record else None
             return "ok", response.status_code, None, value
         error = f"HTTP {response.status_code}: {response.text[:120]}"
-        return "fail", response.status_code, error, traced
+        return "fail", response.status_code, error, None
 
     def _close(self) -> None:
         self._client.close()

@@ -61,11 +61,16 @@ def wait_for(what: str, check: Callable[[], bool], timeout_s: float = 20.0) -> N
 
 
 def create(client: httpx.Client, user: str) -> str:
+    return traced_create(client, user)[0]
+
+
+def traced_create(client: httpx.Client, user: str) -> tuple[str, str]:
+    """The task's id and the trace id its request was answered under."""
     started = time.monotonic()
     response = client.post("/exports", json={"user": user})
     assert response.status_code == 202, response.text
     assert time.monotonic() - started < 1.0, "POST /exports must only record and queue"
-    return response.json()["id"]
+    return response.json()["id"], response.headers["X-Trace-Id"]
 
 
 def task(client: httpx.Client, task_id: str) -> dict:
@@ -162,14 +167,19 @@ def test_an_artifact_stored_before_the_worker_died_is_not_written_again(stack, c
     assert outcome == "reused"
 
 
-def consumer_lag(client: httpx.Client) -> float:
+def exposed(client: httpx.Client, name: str) -> list[str]:
     exposition = client.get("/metrics").raise_for_status().text
-    [line] = [line for line in exposition.splitlines() if line.startswith("exports_consumer_lag")]
+    return [line for line in exposition.splitlines() if line.startswith(name)]
+
+
+def consumer_lag(client: httpx.Client) -> float:
+    [line] = exposed(client, "exports_consumer_lag_seconds")
     return float(line.split()[-1])
 
 
 def test_a_task_interrupted_by_a_kill_is_replayed_from_the_snapshot(stack, client):
-    tasks = [create(client, f"u-kill-{n}") for n in range(30)]
+    traces = dict(traced_create(client, f"u-kill-{n}") for n in range(30))
+    tasks = list(traces)
     worker = stack.export_worker
     killed, entry, _ = worker.kill_mid_task(lambda consumer: task_in_hand(stack, consumer), 10.0)
     worker.start()
@@ -179,6 +189,9 @@ def test_a_task_interrupted_by_a_kill_is_replayed_from_the_snapshot(stack, clien
     # the plan's consumer lag: the killed task's entry has waited since it was queued
     queued_s = entry_order(entry)[0] / 1000
     assert consumer_lag(client) >= time.time() - queued_s - 1.0 >= MIN_IDLE_S - 1.0
+    # and the page would name the request that queued it
+    [oldest] = exposed(client, "exports_oldest_waiting_queued_timestamp_seconds")
+    assert f'trace_id="{traces[killed]}"' in oldest, oldest
     replay = client.post("/admin/exports/replay").raise_for_status().json()
     assert killed in replay["replayed"], replay
     wait_for("the killed task", lambda: done(client, killed))

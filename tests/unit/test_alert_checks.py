@@ -83,24 +83,26 @@ def test_an_alert_already_firing_before_the_fault_does_not_count():
 
 def test_an_alert_with_its_runbook_section_and_a_clients_trace_id_is_annotated():
     history = History()
-    history.record(Op("probe:/history", "GET", FAULT + 1, FAULT + 1.1, "fail", {"trace_id": TRACE}))
-    history.record(
-        Op("probe:/history", "GET", FAULT + 2, FAULT + 2.1, "ok", {"trace_id": "b" * 32})
-    )
-    given_up = {"trace_id": "c" * 32}  # the service may answer 5xx after the client's timeout
-    history.record(Op("probe:/history", "GET", FAULT + 2, FAULT + 3, "info", given_up))
-    before = {"trace_id": "d" * 32}  # a failure before the fault is not the alert's
-    history.record(Op("probe:/history", "GET", FAULT - 2, FAULT - 1, "fail", before))
-    history.record(Op("probe:/history", "GET", FAULT + 2, FAULT + 2.1, "ok", None))  # untraced
-    traces = client_traces(history, FAULT)
-    assert traces == {TRACE, "b" * 32, "c" * 32}
+
+    def request(start: float, end: float, outcome: str, trace: str | None) -> Op:
+        return Op("probe:/history", "GET", start, end, outcome, trace_id=trace)
+
+    history.record(request(FAULT + 1, FAULT + 1.1, "fail", TRACE))
+    history.record(request(FAULT + 2, FAULT + 2.1, "ok", "b" * 32))
+    # the service may answer 5xx after the client's timeout
+    history.record(request(FAULT + 2, FAULT + 3, "info", "c" * 32))
+    # before the fault: a consumer-lag alert names the request that queued the oldest task
+    history.record(request(FAULT - 2, FAULT - 1, "ok", "d" * 32))
+    history.record(request(FAULT + 2, FAULT + 2.1, "ok", None))  # a client that sends none
+    traces = client_traces(history)
+    assert traces == {TRACE, "b" * 32, "c" * 32, "d" * 32}
     result = alert_annotated(
         events(notification(FAULT + 3, "firing", FAULT + 2)), "GlancyErrorRate", FAULT, traces
     )
     assert result.passed and result.figure == 0
 
 
-def test_a_trace_id_of_no_request_the_clients_made_since_the_fault_fails():
+def test_a_trace_id_of_no_request_the_drills_clients_made_fails():
     result = alert_annotated(
         events(notification(FAULT + 3, "firing", FAULT + 2)), "GlancyErrorRate", FAULT, {"a" * 32}
     )

@@ -11,6 +11,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 from reference import tracing
 from reference.cache import ResultCache
+from reference.exports import Lag
 from reference.metrics import ServiceMetrics
 from reference.tracing import trace_id
 
@@ -106,7 +107,11 @@ def test_a_reconciliation_counts_only_what_it_did_not_repair():
 def test_the_consumer_lag_is_exported_only_while_it_was_read():
     metrics = ServiceMetrics(cache())
     assert samples(metrics, "exports_consumer_lag_seconds") == {}
-    metrics.consumer_lag.seconds = 61.5
+    metrics.consumer_lag.lag = Lag(61.5, 1_700_000_000.0, TRACE)
     assert samples(metrics, "exports_consumer_lag_seconds") == {(): 61.5}
-    metrics.consumer_lag.seconds = None  # Redis away: no value rather than a stale one
+    oldest = samples(metrics, "exports_oldest_waiting_queued_timestamp_seconds")
+    assert oldest == {(("trace_id", TRACE),): 1_700_000_000.0}
+    metrics.consumer_lag.lag = Lag(0.0)  # none waits: no oldest task to name
+    assert samples(metrics, "exports_oldest_waiting_queued_timestamp_seconds") == {}
+    metrics.consumer_lag.lag = None  # Redis away: no value rather than a stale one
     assert samples(metrics, "exports_consumer_lag_seconds") == {}
