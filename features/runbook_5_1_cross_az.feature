@@ -17,7 +17,8 @@ Feature: Runbook 5.1: cross-AZ failover within the Region
   drill closes within the runbook's 120 minutes: the ledger checks T1−T0. The lag trigger is
   also the plan's alert (section 2: pg_replication_lag ≥5 s), which must page within a minute
   of T0; Prometheus reads the lag from the primary (pg_stat_replication), since a standby
-  cannot see the WAL it has not received.
+  cannot see the WAL it has not received. The page names by its trace id the newest request
+  that wrote the lookup history, the write the lagging standby lacks first.
 
   Background:
     Given the reference service is up
@@ -65,3 +66,4 @@ Feature: Runbook 5.1: cross-AZ failover within the Region
     And the RTO of "redis:cache" is at most 10 minutes
     # 2 监控：pg_replication_lag ≥5 s（告警触发即进入本 DR Plan）
     And the alert "PostgresReplicationLag" fired within 60 seconds of the fault
+    And the alert "PostgresReplicationLag" carries a runbook link and a trace_id

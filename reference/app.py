@@ -198,6 +198,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         except Exception:
             await quota.release(admission)
             raise
+        metrics.history_writes.written()
         if usage:
             await budget.counted(usage)
         if cached is None:

@@ -3,9 +3,11 @@
 Every request gets a trace id (reference.tracing), and a request answered 5xx is logged with
 it. The endpoint's last 5xx is also a series, ``glancy_last_error_timestamp_seconds{endpoint,
 trace_id}``, one per endpoint, so an alert rule can join a failing request's trace id onto the
-alert; so is the last request whose cache read found Redis unavailable
+alert; so are the last request whose cache read found Redis unavailable
 (``glancy_cache_last_unavailable_timestamp_seconds{trace_id}``), the request a Redis alert
-sends a responder to, which was answered from the database. Endpoints are route templates
+sends a responder to, which was answered from the database, and the last that committed a
+lookup to the history (``glancy_last_history_write_timestamp_seconds{trace_id}``), the write
+a replication-lag alert sends a responder to. Endpoints are route templates
 (``/exports/{task_id}``), never raw paths, so the label set stays small.
 """
 
@@ -26,6 +28,7 @@ from prometheus_client import (
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from reference import tracing
 from reference.cache import ResultCache
 from reference.exports import Lag
 
@@ -74,6 +77,8 @@ class ServiceMetrics:
             registry=self.registry,
         )
         self.registry.register(CacheReads(cache))
+        self.history_writes = HistoryWrites()
+        self.registry.register(self.history_writes)
         self.consumer_lag = ConsumerLag()
         self.registry.register(self.consumer_lag)
         self._error_traces: dict[str, str] = {}
@@ -141,12 +146,40 @@ class CacheReads(Collector):
         for result, key in (("hit", "hits"), ("miss", "misses"), ("unavailable", "unavailable")):
             reads.add_metric([result], stats[key])
         yield reads
-        if last := self.cache.last_unavailable:
-            at, trace = last
-            newest = GaugeMetricFamily(
-                "glancy_cache_last_unavailable_timestamp_seconds",
-                "When a lookup's cache read last found Redis unavailable, with its trace id.",
-                labels=["trace_id"],
-            )
-            newest.add_metric([trace], at)
-            yield newest
+        yield from newest_trace(
+            "glancy_cache_last_unavailable_timestamp_seconds",
+            "When a lookup's cache read last found Redis unavailable, with its trace id.",
+            self.cache.last_unavailable,
+        )
+
+
+class HistoryWrites(Collector):
+    """When a request last committed a lookup to the history in PostgreSQL, with its trace id:
+    the newest write, the one a lagging standby lacks first."""
+
+    def __init__(self) -> None:
+        self.last: tuple[float, str] | None = None
+
+    def written(self) -> None:
+        if trace := tracing.current.get():
+            self.last = (time.time(), trace)
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield from newest_trace(
+            "glancy_last_history_write_timestamp_seconds",
+            "When a request last committed a lookup to the history, with its trace id.",
+            self.last,
+        )
+
+
+def newest_trace(
+    name: str, documentation: str, last: tuple[float, str] | None
+) -> Iterator[GaugeMetricFamily]:
+    """One series, (when, trace id) labelled with the trace id, once there is one: an alert
+    rule takes the label of the newest across replicas."""
+    if last is None:
+        return
+    at, trace = last
+    newest = GaugeMetricFamily(name, documentation, labels=["trace_id"])
+    newest.add_metric([trace], at)
+    yield newest

@@ -95,6 +95,18 @@ def test_the_newest_read_that_found_redis_unavailable_carries_its_requests_trace
     assert result_cache.unavailable == 3
 
 
+def test_the_newest_history_write_carries_its_requests_trace_id():
+    metrics = ServiceMetrics(cache())
+    metrics.history_writes.written()  # outside any request: nothing to name
+    assert samples(metrics, "glancy_last_history_write_timestamp_seconds") == {}
+    for trace in ("first", TRACE):
+        tracing.current.set(trace)
+        metrics.history_writes.written()
+    newest = samples(metrics, "glancy_last_history_write_timestamp_seconds")
+    assert [dict(labels)["trace_id"] for labels in newest] == [TRACE]
+    tracing.current.set(None)
+
+
 def test_a_reconciliation_counts_only_what_it_did_not_repair():
     metrics = ServiceMetrics(cache())
     metrics.reconciled(
