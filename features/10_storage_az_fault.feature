@@ -11,7 +11,11 @@ Feature: October drill: object storage faults, cross-region replication and vers
   S3CrrLag alert must fire within 75 s of the block (the minute and a few scrapes) and clear
   once the backlog has drained. The spot
   check (4.3, 产物恢复) draws 20 of the canaries written while replication was blocked and reads
-  each in ap-northeast-1, hashed against what was written.
+  each in ap-northeast-1, hashed against what was written. While the deleted artifact is
+  gone, its users' downloads fail: the store's own request counts must page the plan's
+  download-failure signal (section 2: ≥2% of downloads), and clear once it is restored and
+  the failures have left the rule's 30 s window. The plan sets no time for an alert: a
+  minute is allowed each way (MinIO refreshes the counts it serves every few seconds).
 
   Background:
     Given the reference service is up
@@ -36,10 +40,15 @@ Feature: October drill: object storage faults, cross-region replication and vers
 
   Scenario: An artifact deleted by mistake is restored from its previous version
     Given an artifact "exports/drill/report.json" is stored in bucket "glancy-exports"
+    And users download the artifact "exports/drill/report.json" every 200 ms
     And within 60 seconds the artifact "exports/drill/report.json" is back in ap-northeast-1
     When the artifact "exports/drill/report.json" is deleted by mistake
+    And within 60 seconds the alert "S3DownloadFailures" has fired
     And the artifact "exports/drill/report.json" is restored from its previous version
     And within 60 seconds the artifact "exports/drill/report.json" is back in ap-northeast-1
+    And within 60 seconds the alert "S3DownloadFailures" has resolved
     Then the artifact "exports/drill/report.json" has its original content in ap-southeast-1 and ap-northeast-1
     And the artifact "exports/drill/report.json" was recovered within 15 minutes
+    And the alert "S3DownloadFailures" fired within 60 seconds of the fault
+    And the alert "S3DownloadFailures" resolved within 60 seconds of the recovery
     And every version in "glancy-exports/exports/drill/" is the same in ap-southeast-1 and ap-northeast-1

@@ -31,6 +31,7 @@ from drillbook.drill import Drill, MissingStep
 from drillbook.objects import Current, split_location
 from drillbook.spot_check import SampleCheck
 from drillbook.workload.canary import CrrCanary, canary_body
+from drillbook.workload.downloads import ArtifactDownloads
 from steps import spot_check_sample
 from steps.network import inject
 
@@ -178,6 +179,17 @@ def artifact_stored(drill: Drill, storage: ObjectStorage, key: str, bucket: str)
     drill.evidence.attach_json(
         f"s3: artifact {bucket}/{key} stored in {storage.primary_region}",
         {"bucket": bucket, "key": key, "sha256": artifact.sha256, "version_id": stored.version_id},
+    )
+
+
+@given(parsers.parse('users download the artifact "{key}" every {interval:d} ms'))
+def artifact_downloads(drill: Drill, storage: ObjectStorage, key: str, interval: int) -> None:
+    """From the primary region, as users download an export: the traffic whose failures the
+    plan's download-failure signal counts."""
+    artifact = drill.recall(Artifact, key)
+    client = partial(storage.new_client, storage.primary_region)
+    drill.run_client(
+        ArtifactDownloads(drill.history, client, artifact.bucket, key, interval / 1000)
     )
 
 

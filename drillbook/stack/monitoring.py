@@ -17,6 +17,7 @@ import os
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import httpx
 import yaml
@@ -248,6 +249,7 @@ class Prometheus(ConfiguredDaemon):
         alertmanager: str,
         services: list[ServiceTargets],
         exporters: dict[str, list[Exporter]],
+        object_stores: dict[str, str],
         log_path: Path,
         ready_timeout_s: float,
     ) -> None:
@@ -255,7 +257,7 @@ class Prometheus(ConfiguredDaemon):
             program="prometheus",
             port=port,
             root=root,
-            config=prometheus_config(alertmanager, services, exporters),
+            config=prometheus_config(alertmanager, services, exporters, object_stores),
             flags=[f"--storage.tsdb.path={root / 'data'}", "--storage.tsdb.retention.time=1d"],
             log_path=log_path,
             ready_timeout_s=ready_timeout_s,
@@ -272,10 +274,14 @@ class Prometheus(ConfiguredDaemon):
 
 
 def prometheus_config(
-    alertmanager: str, services: list[ServiceTargets], exporters: dict[str, list[Exporter]]
+    alertmanager: str,
+    services: list[ServiceTargets],
+    exporters: dict[str, list[Exporter]],
+    object_stores: dict[str, str],
 ) -> dict:
     """Scrape and evaluate every second; the service's Pods from their targets files, each
-    exporter as a static target labelled with the server it watches (`instance`)."""
+    exporter as a static target labelled with the server it watches (`instance`), and each
+    object store's own metrics (region -> its address), labelled with its region."""
     interval = f"{SCRAPE_INTERVAL_S:g}s"
     service_jobs = [
         {
@@ -294,6 +300,14 @@ def prometheus_config(
         }
         for job, members in exporters.items()
     ]
+    store_job = {
+        "job_name": "object-storage",
+        "metrics_path": "/minio/v2/metrics/cluster",
+        "static_configs": [
+            {"targets": [address], "labels": {"instance": region}}
+            for region, address in object_stores.items()
+        ],
+    }
     return {
         "global": {
             "scrape_interval": interval,
@@ -302,7 +316,7 @@ def prometheus_config(
         },
         "rule_files": [str(ALERT_RULES)],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [alertmanager]}]}]},
-        "scrape_configs": [*service_jobs, *exporter_jobs],
+        "scrape_configs": [*service_jobs, *exporter_jobs, store_job],
     }
 
 
@@ -355,6 +369,11 @@ class MonitoringStack:
             alertmanager=self.alertmanager.address,
             services=services,
             exporters=self.exporters,
+            # the replicated bucket's two stores are the regions' object storage
+            object_stores={
+                region: urlsplit(endpoint).netloc
+                for endpoint, region, _, _ in (replicated.primary, replicated.dr)
+            },
             log_path=logs / "prometheus.log",
             ready_timeout_s=timeout,
         )

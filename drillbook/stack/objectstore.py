@@ -80,6 +80,9 @@ class ObjectStore(LocalProcess):
             # MinIO's short retry queue gives up; at its default speed the scanner took minutes
             # to reach them here, at "fastest" a 70-object backlog drains in about 15 s.
             "MINIO_SCANNER_SPEED": "fastest",
+            # Prometheus reads the store's request counts (the download failures of section
+            # 2) without a bearer token: the store listens on 127.0.0.1 only
+            "MINIO_PROMETHEUS_AUTH_TYPE": "public",
         }
         argv = [binary, "server", str(data_dir), "--address", self.address, "--quiet"]
         self._process = ManagedProcess(f"object store {region}", argv, log_path, env=env)
