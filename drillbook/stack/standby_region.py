@@ -31,6 +31,7 @@ from drillbook.stack.llm import LlmStandIn
 from drillbook.stack.objectstore import EXPORTS_BUCKET, ObjectStore
 from drillbook.stack.ports import free_port
 from drillbook.stack.postgres import PostgresPair
+from drillbook.stack.process import stop_all
 from drillbook.stack.redis import RedisNode
 from drillbook.stack.router import Router
 from drillbook.stack.service import NAME, NAMESPACE, ServiceDeployments, service_config
@@ -249,16 +250,10 @@ class StandbyRegion:
     def stop(self) -> None:
         """Stop its export worker, service, cluster and Redis (its PostgreSQL goes with the
         stack's); every stop is tried, then the failures are raised together."""
-        failures = []
-        for name, stop in [
+        stops = [
             ("export worker", self.export_worker.stop),
             ("service", self.service.stop),
             ("kubernetes", self.kube.stop),
             ("redis", self.redis.stop),
-        ]:
-            try:
-                stop()
-            except Exception as exc:  # keep stopping the rest
-                failures.append(f"{name}: {type(exc).__name__}: {exc}")
-        if failures:
-            raise RuntimeError(f"{'; '.join(failures)}")
+        ]
+        stop_all(stops, f"region {self.region}")
