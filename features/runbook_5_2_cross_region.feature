@@ -59,7 +59,7 @@ Feature: Runbook 5.2: cross-Region warm standby to active, and the failback
     And within 60 seconds the probes succeed again
     And the region ap-northeast-1 is rebuilt as a warm standby
     And within 60 seconds the database in ap-northeast-1 is a streaming standby
-    And the workload runs for 10 more seconds
+    And the workload runs for 12 more seconds
     # 5.2 回切步骤：确保 RTO ≤30 min，记录 diff
     Then the RTO from the takeover by ap-southeast-1 is at most 30 minutes
     And no table differed between the regions when ap-southeast-1 took over
