@@ -77,6 +77,9 @@ class GlancyClient:
     def reconcile_orders(self) -> dict:
         return self.call("POST", "/admin/billing/reconcile", {"repair": True})
 
+    def check_orders(self) -> dict:
+        return self.call("POST", "/admin/billing/reconcile", {"repair": False})
+
     def recompute_quota(self) -> dict:
         return self.call("POST", "/admin/quota/recompute")
 

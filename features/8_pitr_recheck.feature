@@ -11,11 +11,16 @@ Feature: August drill: PITR re-test with a random spot check
   the plan's (lookups, results, profiles, orders), with the entitlements and subscriptions
   the orders grant, while clients pay.
 
-  Orders are the plan's 订阅/订单/账单 row: PITR plus order reconciliation. A restore loses the
-  orders paid after its target, which the payment provider (a stand-in locally) still holds:
-  once the service uses the restored copy, the reconciliation job records them again, and
-  every payment a client was told was paid must end with its order and exactly one
-  entitlement, none granted twice by a callback delivered again.
+  Orders are the plan's 订阅/订单/账单 row: PITR plus order reconciliation. A bad DELETE of
+  every entitlement is undone by a restore to before it, which loses the orders paid after its
+  target; the payment provider (a stand-in locally) still holds them, so once the service uses
+  the restored copy the reconciliation job records them again, and every payment a client was told was paid must end with its order and exactly one
+  entitlement, none granted twice by a callback delivered again. The row's signals are
+  asserted as the alerting system delivers them: the job run first without repair finds the
+  lost orders and pages (BillingReconciliationFailed), the repair clears it, and the
+  entitlements it grants page as delayed (EntitlementDelayed): the bad DELETE comes 6 s after
+  the target, so the orders paid first after it are more than 5 s old when they are granted.
+  Each page names the checkout of a payment it concerns.
 
   Background:
     Given the reference service is up
@@ -53,11 +58,20 @@ Feature: August drill: PITR re-test with a random spot check
     Given payments are made every 100 ms
     And the baseline is measured for 2 seconds
     And the restore target time is marked
-    When the workload runs for 2 more seconds
+    When the workload runs for 6 more seconds
+    And a bad DELETE removes every entitlement
     And the base backup and archived WAL are restored to the target time into a new instance
     And the service is pointed at the restored instance
-    # 2 订阅/订单/账单：PITR + 订单对账（RTO ≤30 min，RPO ≤5 min；信号：账单对账失败、权益延迟 >5 s）
+    # 2 订阅/订单/账单：信号：账单对账失败
+    And the orders are checked against the payment provider
+    And within 30 seconds the alert "BillingReconciliationFailed" has fired
+    # 2 订阅/订单/账单：PITR + 订单对账（RTO ≤30 min，RPO ≤5 min）
     And the orders are reconciled with the payment provider
+    And within 30 seconds the alert "BillingReconciliationFailed" has resolved
+    # 2 订阅/订单/账单：信号：权益延迟 >5 s
+    And within 30 seconds the alert "EntitlementDelayed" has fired
     Then every payment acknowledged before the target time has its order and one entitlement
     And every payment acknowledged during the drill has its order and one entitlement
     And the restore took at most 30 minutes
+    And the alert "BillingReconciliationFailed" carries a runbook link and a trace_id
+    And the alert "EntitlementDelayed" carries a runbook link and a trace_id

@@ -303,7 +303,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
         if provider is None:
             return _no_billing()
         try:
-            payment = await provider.charge(body.user, body.plan)
+            payment = await provider.charge(body.user, body.plan, tracing.current.get())
         except billing.ProviderUnavailable as exc:
             return _error(503, "payment_provider_unavailable", str(exc))
         return {"payment_id": payment.id, "status": "paid", **payment.as_json()}
@@ -324,7 +324,7 @@ def create_app(config: ServiceConfig) -> FastAPI:
             return _error(422, "invalid_payment", str(exc))
         recorded = await db.run(lambda conn: billing.record(conn, payment, billing.CALLBACK))
         if recorded["recorded"]:
-            metrics.entitlement_delay.observe(max(0.0, time.time() - payment.paid_at))
+            metrics.billing.entitled([payment], time.time())
         return recorded
 
     @app.post("/admin/billing/reconcile", response_model=None)
@@ -333,11 +333,11 @@ def create_app(config: ServiceConfig) -> FastAPI:
         if provider is None:
             return _no_billing()
         try:
-            report = await billing.reconcile(db, provider, body.repair)
+            reconciliation = await billing.reconcile(db, provider, body.repair)
         except billing.ProviderUnavailable as exc:
             return _error(503, "payment_provider_unavailable", str(exc))
-        metrics.reconciled(report)
-        return report
+        metrics.billing.reconciled(reconciliation, time.time())
+        return reconciliation.report
 
     @app.get("/admin/llm", response_model=None)
     async def get_llm() -> JSONResponse | dict:

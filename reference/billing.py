@@ -9,6 +9,10 @@ The reconciliation job compares the provider's records with the orders and their
 A restore to an earlier time loses the orders paid after it, which the provider still holds:
 with `repair`, the job records those (and grants what an order lacks), so every payment ends
 with one order and one entitlement.
+
+The checkout's trace id travels with the charge and the provider keeps it with the payment, as
+a provider keeps a merchant's metadata: a payment the reconciliation finds wrong, or entitles
+late, names the request that paid it.
 """
 
 from __future__ import annotations
@@ -57,6 +61,8 @@ class Payment:
     plan: str
     amount_cents: int
     paid_at: float
+    # the trace id of the checkout that charged it, if it carried one
+    trace_id: str | None = None
 
     @classmethod
     def from_json(cls, data: Any) -> Payment:
@@ -72,7 +78,10 @@ class Payment:
             raise InvalidPayment(f"unknown plan {data['plan']!r} (plans: {', '.join(PLANS)})")
         if not math.isfinite(data["paid_at"]):
             raise InvalidPayment("payment field 'paid_at' must be a finite time")
-        return cls(**{name: data[name] for name in fields})
+        trace = data.get("trace_id")
+        if trace is not None and not isinstance(trace, str):
+            raise InvalidPayment("payment field 'trace_id' must be str or null")
+        return cls(**{name: data[name] for name in fields}, trace_id=trace)
 
     def as_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -94,8 +103,13 @@ class Provider:
             base_url=config.provider_url, timeout=httpx.Timeout(config.timeout_s)
         )
 
-    async def charge(self, user: str, plan: str) -> Payment:
-        body = {"user": user, "plan": plan, "amount_cents": PLANS[plan].amount_cents}
+    async def charge(self, user: str, plan: str, trace_id: str | None) -> Payment:
+        body = {
+            "user": user,
+            "plan": plan,
+            "amount_cents": PLANS[plan].amount_cents,
+            "trace_id": trace_id,
+        }
         return Payment.from_json(await self._call("POST", "/v1/payments", body))
 
     async def payments(self) -> list[Payment]:
@@ -157,7 +171,17 @@ async def grant(conn: AsyncConnection, payment_id: str) -> None:
     )
 
 
-async def reconcile(db: Database, provider: Provider, repair: bool) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Reconciliation:
+    """What the job found and mended (`report`, as the admin API answers it), with the
+    provider's payments behind it: those it left unresolved, and those it entitled."""
+
+    report: dict[str, Any]
+    unresolved: list[Payment]
+    entitled: list[Payment]
+
+
+async def reconcile(db: Database, provider: Provider, repair: bool) -> Reconciliation:
     """The provider's payments against the orders and their entitlements: what differs, and,
     with `repair`, what was recorded or granted to mend it. Orders the provider does not know
     and orders whose amount or plan differ are reported, never changed."""
@@ -176,7 +200,12 @@ async def reconcile(db: Database, provider: Provider, repair: bool) -> dict[str,
     repaired: list[str] = []
     if repair:
         repaired = await db.run(lambda conn: _repair(conn, missing, problems))
-    return {"payments": len(payments), "orders": len(orders), **problems, "repaired": repaired}
+    found = {pid for ids in problems.values() for pid in ids}
+    return Reconciliation(
+        {"payments": len(payments), "orders": len(orders), **problems, "repaired": repaired},
+        unresolved=[payments[pid] for pid in sorted(found - set(repaired)) if pid in payments],
+        entitled=[payments[pid] for pid in repaired if pid in payments],
+    )
 
 
 async def _orders(conn: AsyncConnection) -> dict[str, tuple[str, str, int, int]]:

@@ -7,8 +7,8 @@ alert; so are the last request whose cache read found Redis unavailable
 (``glancy_cache_last_unavailable_timestamp_seconds{trace_id}``), the request a Redis alert
 sends a responder to, which was answered from the database, and the last that committed a
 lookup to the history (``glancy_last_history_write_timestamp_seconds{trace_id}``), the write
-a replication-lag alert sends a responder to. Endpoints are route templates
-(``/exports/{task_id}``), never raw paths, so the label set stays small.
+a replication-lag alert sends a responder to (billing's are in BillingMetrics). Endpoints are
+route templates (``/exports/{task_id}``), never raw paths, so the label set stays small.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from reference import tracing
+from reference.billing import Payment, Reconciliation
 from reference.cache import ResultCache
 from reference.exports import Lag
 
@@ -37,7 +38,8 @@ log = logging.getLogger("reference.metrics")
 # The plan's P95 limit is 2.5 s; the buckets around it resolve it.
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # The plan's signal is an entitlement later than 5 s.
-DELAY_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
+LATE_ENTITLEMENT_S = 5.0
+DELAY_BUCKETS = (0.1, 0.5, 1.0, 2.5, LATE_ENTITLEMENT_S, 10.0, 30.0, 60.0, 300.0)
 
 
 class ServiceMetrics:
@@ -64,18 +66,7 @@ class ServiceMetrics:
             ["endpoint", "trace_id"],
             registry=self.registry,
         )
-        self.entitlement_delay = Histogram(
-            "glancy_billing_entitlement_delay_seconds",
-            "From a payment (the provider's time) to its entitlement being granted.",
-            buckets=DELAY_BUCKETS,
-            registry=self.registry,
-        )
-        self.unresolved = Gauge(
-            "glancy_billing_reconciliation_unresolved",
-            "What the last reconciliation found and could not repair, by kind.",
-            ["kind"],
-            registry=self.registry,
-        )
+        self.billing = BillingMetrics(self.registry)
         self.registry.register(CacheReads(cache))
         self.history_writes = HistoryWrites()
         self.registry.register(self.history_writes)
@@ -93,15 +84,75 @@ class ServiceMetrics:
             self.last_error.labels(endpoint, trace).set(time.time())
             self._error_traces[endpoint] = trace
 
-    def reconciled(self, report: dict) -> None:
-        """The last reconciliation's unresolved findings: what repair does not mend."""
-        repaired = set(report.get("repaired", ()))
+    def exposition(self) -> tuple[bytes, str]:
+        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class BillingMetrics(Collector):
+    """How late entitlements come after their payments, and what the last reconciliation this
+    replica ran left unresolved. A payment carries the trace id of its checkout
+    (reference.billing): the oldest payment left unresolved and the last entitled late are
+    series labelled with it, the requests a billing page sends a responder to. Each replica
+    answers for the reconciliations it ran, so when it last ran one is a series too: the
+    alerts read the replica that ran the newest."""
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.delay = Histogram(
+            "glancy_billing_entitlement_delay_seconds",
+            "From a payment (the provider's time) to its entitlement being granted.",
+            buckets=DELAY_BUCKETS,
+            registry=registry,
+        )
+        self.unresolved = Gauge(
+            "glancy_billing_reconciliation_unresolved",
+            "What the last reconciliation found and could not repair, by kind.",
+            ["kind"],
+            registry=registry,
+        )
+        self.reconciled_at = Gauge(
+            "glancy_billing_last_reconciliation_timestamp_seconds",
+            "When this replica last ran the reconciliation.",
+            registry=registry,
+        )
+        self.oldest_unresolved: tuple[float, str] | None = None
+        self.last_late: tuple[float, str] | None = None
+        registry.register(self)
+
+    def entitled(self, payments: list[Payment], at: float) -> None:
+        """`payments` were granted their entitlements at `at`."""
+        for payment in payments:
+            delay = max(0.0, at - payment.paid_at)
+            self.delay.observe(delay)
+            if delay > LATE_ENTITLEMENT_S and payment.trace_id:
+                self.last_late = (at, payment.trace_id)
+
+    def reconciled(self, reconciliation: Reconciliation, at: float) -> None:
+        """The reconciliation ran at `at`: its findings that repair did not mend, by kind, and
+        the entitlements it granted, late by the time since their payments."""
+        report = reconciliation.report
+        repaired = set(report["repaired"])
         for kind, found in report.items():
             if isinstance(found, list) and kind != "repaired":
                 self.unresolved.labels(kind).set(len(set(found) - repaired))
+        self.reconciled_at.set(at)
+        traced = [p for p in reconciliation.unresolved if p.trace_id]
+        oldest = min(traced, key=lambda p: p.paid_at, default=None)
+        self.oldest_unresolved = None if oldest is None else (oldest.paid_at, oldest.trace_id)
+        self.entitled(reconciliation.entitled, at)
 
-    def exposition(self) -> tuple[bytes, str]:
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        yield from newest_trace(
+            "glancy_billing_oldest_unresolved_paid_timestamp_seconds",
+            "When the oldest payment the last reconciliation left unresolved was paid, with "
+            "its checkout's trace id.",
+            self.oldest_unresolved,
+        )
+        yield from newest_trace(
+            "glancy_billing_last_late_entitlement_timestamp_seconds",
+            f"When an entitlement was last granted more than {LATE_ENTITLEMENT_S:g} s after "
+            "its payment, with its checkout's trace id.",
+            self.last_late,
+        )
 
 
 class ConsumerLag(Collector):
@@ -176,7 +227,7 @@ def newest_trace(
     name: str, documentation: str, last: tuple[float, str] | None
 ) -> Iterator[GaugeMetricFamily]:
     """One series, (when, trace id) labelled with the trace id, once there is one: an alert
-    rule takes the label of the newest across replicas."""
+    rule picks one replica's by the time (topk, bottomk) and takes its label."""
     if last is None:
         return
     at, trace = last

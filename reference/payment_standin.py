@@ -43,6 +43,8 @@ class ChargeRequest(BaseModel):
     user: str = Field(min_length=1, max_length=200)
     plan: Literal[tuple(PLANS)]
     amount_cents: int = Field(gt=0)
+    # the merchant's trace of the checkout, kept with the payment as its metadata
+    trace_id: str | None = Field(default=None, max_length=200)
 
 
 def create_app(callback_url: str, secret: str) -> FastAPI:
@@ -90,6 +92,7 @@ def create_app(callback_url: str, secret: str) -> FastAPI:
             plan=body.plan,
             amount_cents=body.amount_cents,
             paid_at=time.time(),
+            trace_id=body.trace_id,
         )
         payments.append(payment)
         task = asyncio.create_task(deliver(payment))

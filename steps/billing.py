@@ -56,6 +56,16 @@ def reconcile(drill: Drill, service: Service) -> None:
     )
 
 
+@when("the orders are checked against the payment provider")
+def check_orders(drill: Drill, service: Service, progress: Callable[[str], None]) -> None:
+    """The reconciliation job without repair: what a restore lost is found and named, and a
+    billing alert may page on it, before the repair mends it."""
+    report = service.check_orders()
+    drill.evidence.attach_json("POST /admin/billing/reconcile without repair", report)
+    found = {k: len(v) for k, v in report.items() if isinstance(v, list) and v and k != "repaired"}
+    progress(f"reconciliation without repair found {found or 'nothing'}")
+
+
 @then("every payment acknowledged before the target time has its order and one entitlement")
 def entitled_before_target(
     drill: Drill, database: Database, progress: Callable[[str], None]

@@ -96,11 +96,18 @@ def draw_target(
     drill.remember(RestoreTarget(target, database.lookups_committed_by(target), drawn=True))
 
 
-@when("a bad DELETE removes every lookup")
-@performs("database.delete_rows", table="lookups")
-def bad_delete(drill: Drill, database: Database) -> None:
-    deleted = drill.apply(database.delete_rows("lookups"))
-    drill.evidence.attach_text("psql: DELETE FROM lookups", f"{deleted} rows deleted")
+# What a bad DELETE may remove: a row of the history, or a grant a payment bought.
+DELETABLE = ("lookup", "entitlement")
+
+
+@when(parsers.parse("a bad DELETE removes every {row}"))
+@performs("database.delete_rows", table="{row}s")
+def bad_delete(drill: Drill, database: Database, row: str) -> None:
+    if row not in DELETABLE:
+        raise ValueError(f"a bad DELETE removes every {' or '.join(DELETABLE)}, not {row!r}")
+    table = f"{row}s"
+    deleted = drill.apply(database.delete_rows(table))
+    drill.evidence.attach_text(f"psql: DELETE FROM {table}", f"{deleted} rows deleted")
 
 
 @when("the base backup and archived WAL are restored to the target time into a new instance")

@@ -85,6 +85,11 @@ class Service(Protocol):
         and what was repaired."""
         ...
 
+    def check_orders(self) -> dict:
+        """The reconciliation job without repair: what differs between the payment provider's
+        records and the orders and their entitlements, nothing changed."""
+        ...
+
     def recompute_quota(self) -> Operation[dict]:
         """The quota compensation job: today's counters rebuilt from the usage records."""
         ...

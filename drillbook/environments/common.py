@@ -86,6 +86,9 @@ class ServiceAPI:
     def reconcile_orders(self) -> Operation[dict]:
         return remediation("order reconciliation", "orders", self.api.reconcile_orders)
 
+    def check_orders(self) -> dict:
+        return self.api.check_orders()
+
     def recompute_quota(self) -> Operation[dict]:
         return remediation("quota compensation", "quota counters", self.api.recompute_quota)
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import httpx
 import pytest
 
 from drillbook.stack import LocalSettings, LocalStack
@@ -33,3 +34,9 @@ def running_stack(settings: LocalSettings | None = None) -> Iterator[LocalStack]
 def stack() -> Iterator[LocalStack]:
     with running_stack() as local:
         yield local
+
+
+def exposed(client: httpx.Client, name: str) -> list[str]:
+    """The lines of the service's /metrics exposition of the series `name`."""
+    exposition = client.get("/metrics").raise_for_status().text
+    return [line for line in exposition.splitlines() if line.startswith(name)]

@@ -19,7 +19,7 @@ from drillbook.stack.objectstore import EXPORTS_BUCKET
 from drillbook.stack.postgres import APP_DB
 from reference.artifacts import render
 from reference.exports import GROUP, STREAM, entry_order
-from tests.integration.conftest import running_stack
+from tests.integration.conftest import exposed, running_stack
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -165,11 +165,6 @@ def test_an_artifact_stored_before_the_worker_died_is_not_written_again(stack, c
         "SELECT outcome FROM exports.attempts WHERE task_id = %s", (task_id,), dbname=APP_DB
     )
     assert outcome == "reused"
-
-
-def exposed(client: httpx.Client, name: str) -> list[str]:
-    exposition = client.get("/metrics").raise_for_status().text
-    return [line for line in exposition.splitlines() if line.startswith(name)]
 
 
 def consumer_lag(client: httpx.Client) -> float:

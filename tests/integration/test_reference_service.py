@@ -22,6 +22,8 @@ import psycopg
 import pytest
 import redis
 
+from tests.integration.conftest import exposed
+
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 REPO = Path(__file__).resolve().parents[2]
@@ -406,8 +408,11 @@ def entitlements_of(env: Env, client: httpx.Client, payment_id: str) -> int:
     return count
 
 
-def checkout(client: httpx.Client, user: str) -> dict:
-    response = client.post("/billing/checkout", json={"user": user, "plan": "monthly"})
+def checkout(client: httpx.Client, user: str, trace: str | None = None) -> dict:
+    headers = {"traceparent": f"00-{trace}-00f067aa0ba902b7-01"} if trace else {}
+    response = client.post(
+        "/billing/checkout", json={"user": user, "plan": "monthly"}, headers=headers
+    )
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -442,7 +447,9 @@ def test_a_callback_with_a_bad_signature_is_refused(client: httpx.Client) -> Non
 def test_reconciliation_records_the_orders_a_restore_lost_and_grants_each_once(
     env: Env, client: httpx.Client
 ) -> None:
-    paid = [checkout(client, new_user())["payment_id"] for _ in range(3)]
+    trace = "5b8aa5a2d2c872e8321cf37308d69df2"
+    paid = [checkout(client, new_user(), trace)["payment_id"]]
+    paid += [checkout(client, new_user())["payment_id"] for _ in range(2)]
     for payment_id in paid:
         wait_until("entitlement", lambda p=payment_id: entitlements_of(env, client, p) or 1 / 0)
     lost = paid[0]
@@ -451,8 +458,12 @@ def test_reconciliation_records_the_orders_a_restore_lost_and_grants_each_once(
         conn.execute("DELETE FROM orders WHERE payment_id = %s", (lost,))
     report = client.post("/admin/billing/reconcile", json={"repair": False}).json()
     assert lost in report["missing_orders"] and lost not in report["repaired"]
+    # the page names the checkout that paid it, which the provider kept with the payment
+    [oldest] = exposed(client, "glancy_billing_oldest_unresolved_paid_timestamp_seconds")
+    assert f'trace_id="{trace}"' in oldest
     report = client.post("/admin/billing/reconcile", json={}).json()
     assert lost in report["repaired"]
+    assert exposed(client, "glancy_billing_oldest_unresolved_paid_timestamp_seconds") == []
     again = client.post("/admin/billing/reconcile", json={}).json()
     assert (again["missing_orders"], again["repaired"]) == ([], [])
     assert [entitlements_of(env, client, p) for p in paid] == [1, 1, 1]

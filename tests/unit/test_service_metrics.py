@@ -1,5 +1,5 @@
 """The reference service's metrics: trace ids, the last 5xx per endpoint, the cache's reads and
-the reconciliation's unresolved findings, as Prometheus reads them."""
+the reconciliation's unresolved findings and late entitlements, as Prometheus reads them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from reference import tracing
+from reference.billing import Payment, Reconciliation
 from reference.cache import ResultCache
 from reference.exports import Lag
 from reference.metrics import ServiceMetrics
@@ -107,13 +108,42 @@ def test_the_newest_history_write_carries_its_requests_trace_id():
     tracing.current.set(None)
 
 
+def paid(pid: str, at: float, trace: str | None = None) -> Payment:
+    return Payment(pid, "user-1", "monthly", 1800, at, trace)
+
+
 def test_a_reconciliation_counts_only_what_it_did_not_repair():
     metrics = ServiceMetrics(cache())
-    metrics.reconciled(
-        {"payments": 3, "missing_orders": ["a"], "unknown_orders": ["x"], "repaired": ["a"]}
-    )
+    report = {"payments": 3, "missing_orders": ["a"], "unknown_orders": ["x"], "repaired": ["a"]}
+    metrics.billing.reconciled(Reconciliation(report, [], []), 1_700_000_000.0)
     unresolved = samples(metrics, "glancy_billing_reconciliation_unresolved")
     assert unresolved == {(("kind", "missing_orders"),): 0, (("kind", "unknown_orders"),): 1}
+    reconciled = samples(metrics, "glancy_billing_last_reconciliation_timestamp_seconds")
+    assert reconciled == {(): 1_700_000_000.0}
+
+
+def test_the_oldest_unresolved_payment_carries_its_checkouts_trace_id_until_resolved():
+    metrics = ServiceMetrics(cache())
+    left = [paid("b", 20.0, "newer"), paid("a", 10.0, TRACE), paid("c", 5.0)]
+    report = {"payments": 3, "missing_orders": ["a", "b", "c"], "repaired": []}
+    metrics.billing.reconciled(Reconciliation(report, left, []), 30.0)
+    oldest = samples(metrics, "glancy_billing_oldest_unresolved_paid_timestamp_seconds")
+    assert oldest == {(("trace_id", TRACE),): 10.0}  # c has no trace to name
+    metrics.billing.reconciled(Reconciliation(report | {"repaired": ["a", "b", "c"]}, [], []), 40)
+    assert samples(metrics, "glancy_billing_oldest_unresolved_paid_timestamp_seconds") == {}
+
+
+def test_an_entitlement_later_than_the_plans_5_s_names_its_payments_trace_id():
+    metrics = ServiceMetrics(cache())
+    metrics.billing.entitled([paid("a", 100.0, "on-time")], 105.0)  # 5 s is not later than 5 s
+    assert samples(metrics, "glancy_billing_last_late_entitlement_timestamp_seconds") == {}
+    report = {"payments": 2, "missing_orders": ["b"], "repaired": ["b"]}
+    metrics.billing.reconciled(Reconciliation(report, [], [paid("b", 100.0, TRACE)]), 112.0)
+    late = samples(metrics, "glancy_billing_last_late_entitlement_timestamp_seconds")
+    assert late == {(("trace_id", TRACE),): 112.0}
+    delays = samples(metrics, "glancy_billing_entitlement_delay_seconds_bucket")
+    assert delays[(("le", "5.0"),)] == 1 and delays[(("le", "10.0"),)] == 1
+    assert delays[(("le", "30.0"),)] == 2
 
 
 def test_the_consumer_lag_is_exported_only_while_it_was_read():
