@@ -41,6 +41,7 @@ Feature: August drill: PITR re-test with a random spot check
     And the RPO is at most 5 minutes
     And the RPO by replication lag is at most 5 minutes
     And the P95 of "/history" during the drill is at most 2.5 seconds
+    And the RTO by Prometheus is at most 30 minutes
 
   Scenario: A restore point drawn at random is restored and every table compared with the source
     Given the lookups table holds history for 20 users
