@@ -44,6 +44,7 @@ Feature: March drill: cross-Region warm-standby cutover
     And the workload runs for 12 more seconds
     Then the probes saw the outage
     And the RTO is at most 45 minutes
+    And the RTO by Prometheus at the front door is at most 45 minutes
     And the SLA over the 45 minutes from T0 is at least 99.0%
     And the LLM adapter answers in full from ap-northeast-1
     And the RPO is at most 5 minutes

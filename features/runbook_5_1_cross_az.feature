@@ -63,6 +63,7 @@ Feature: Runbook 5.1: cross-AZ failover within the Region
     And no lookup was answered from L1 after forced L2 was enabled
     # 2 RTO：历史/配置 ≤30 min，Redis 缓存/配额计数 ≤10 min
     And the RTO is at most 30 minutes
+    And the RTO by Prometheus at the front door is at most 30 minutes
     And the RTO of "redis:cache" is at most 10 minutes
     # 2 监控：pg_replication_lag ≥5 s（告警触发即进入本 DR Plan）
     And the alert "PostgresReplicationLag" fired within 60 seconds of the fault

@@ -26,7 +26,7 @@ command -v runuser >/dev/null || need_apt+=(util-linux)
 command -v ip >/dev/null || need_apt+=(iproute2)
 command -v go >/dev/null || need_apt+=(golang-go)
 command -v npm >/dev/null || need_apt+=(npm)
-for package in prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-redis-exporter; do
+for package in prometheus prometheus-alertmanager prometheus-postgres-exporter prometheus-redis-exporter mtail; do
   command -v "$package" >/dev/null || need_apt+=("$package")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

@@ -30,10 +30,11 @@ def rto_by_prometheus(
     rate_window_s: float,
     probe_rto_s: float | None = None,
     target_ratio: float = TARGET_RATIO,
+    name: str = "RTO by Prometheus",
 ) -> CheckResult:
     """Seconds from `incident_start` to the first point from which every endpoint's ratio is
-    at least `target_ratio` at every point up to `end`, after a point below it."""
-    name = "RTO by Prometheus"
+    at least `target_ratio` at every point up to `end`, after a point below it; `name` says
+    whose counts the ratios are (the service's, the front door's)."""
     resolution = (
         f"scraped every {number(scrape_interval_s)} s, success over {number(rate_window_s)} s "
         "windows"

@@ -271,6 +271,7 @@ class LocalStack:
             redis=redis,
             replicated=ReplicatedBucket(CRR_CANARY_BUCKET, *stores),
             ready_timeout_s=self.settings.ready_timeout_s,
+            front_door_log=None if self.front is None else self.front.router.access_log,
         )
 
     @property

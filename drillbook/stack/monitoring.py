@@ -28,6 +28,7 @@ from drillbook.stack.tools import REPO_ROOT
 
 ALERT_RULES = REPO_ROOT / "environments" / "alerts" / "glancy.rules.yml"
 POSTGRES_QUERIES = REPO_ROOT / "environments" / "exporters" / "postgres.queries.yml"
+MTAIL_PROGRAMS = REPO_ROOT / "environments" / "exporters" / "mtail"
 SCRAPE_INTERVAL_S = 1.0
 EVALUATION_INTERVAL_S = 1.0
 
@@ -209,6 +210,31 @@ def redis_exporter(
     )
 
 
+def front_door_exporter(access_log: Path, log_path: Path, ready_timeout_s: float) -> Exporter:
+    """mtail counting the front door's requests from its access log, as a load balancer's
+    metrics would (environments/exporters/mtail/front_door.mtail). The log exists before
+    mtail starts, so it follows it from its first line on."""
+    access_log.parent.mkdir(parents=True, exist_ok=True)
+    access_log.touch()
+    return Exporter(
+        name="front-door",
+        argv=[
+            "mtail",
+            f"-progs={MTAIL_PROGRAMS}",
+            f"-logs={access_log}",
+            "-address=127.0.0.1",
+            "-port={port}",
+            "-logtostderr",
+            # polled rather than watched: a scrape a second needs nothing faster
+            "-disable_fsnotify",
+            "-poll_log_interval=250ms",
+        ],
+        env={},
+        log_path=log_path,
+        ready_timeout_s=ready_timeout_s,
+    )
+
+
 @dataclass(frozen=True)
 class ReplicatedBucket:
     """A bucket replicated from `primary` to `dr`, each store as (endpoint, region, access key,
@@ -333,9 +359,11 @@ class MonitoringStack:
         redis: dict[str, tuple[str, str]],
         replicated: ReplicatedBucket,
         ready_timeout_s: float,
+        front_door_log: Path | None = None,
     ) -> None:
         """`postgres`: instance -> superuser DSN; `redis`: instance -> (address, password);
-        `replicated`: the bucket the replication canary writes to."""
+        `replicated`: the bucket the replication canary writes to; `front_door_log`: the
+        access log of the clients' way in, when there is a front door."""
         timeout = ready_timeout_s
         self.receiver = AlertReceiver(
             port=free_port(),
@@ -363,6 +391,10 @@ class MonitoringStack:
             ],
             "crr": [crr_exporter(replicated, logs / "crr-exporter.log", timeout)],
         }
+        if front_door_log is not None:
+            self.exporters["front-door"] = [
+                front_door_exporter(front_door_log, logs / "front-door-exporter.log", timeout)
+            ]
         self.prometheus = Prometheus(
             port=free_port(),
             root=root / "prometheus",

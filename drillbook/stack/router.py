@@ -25,7 +25,15 @@ pid {run}/nginx.pid;
 error_log {log} notice;
 events {{ worker_connections 1024; }}
 http {{
-    access_log {access_log};
+    # One line a request: when it ended, its status (499: the client gave up first), method,
+    # endpoint and duration, what environments/exporters/mtail/front_door.mtail counts.
+    # Endpoints are route templates, as the service names them, so the label set stays small.
+    map $uri $endpoint {{
+        ~^/exports/[^/]+$ "/exports/{{task_id}}";
+        default $uri;
+    }}
+    log_format outcomes '$msec $status $request_method $endpoint $request_time';
+    access_log {access_log} outcomes;
     client_body_temp_path {run}/tmp/body;
     proxy_temp_path {run}/tmp/proxy;
     fastcgi_temp_path {run}/tmp/fastcgi;
@@ -101,6 +109,10 @@ class Router(LocalProcess):
     def url(self) -> str:
         return f"http://{self.address}"
 
+    @property
+    def access_log(self) -> Path:
+        return self.log_path.with_name(f"{self.log_path.stem}-access.log")
+
     def spawn(self) -> None:
         (self.run_dir / "tmp").mkdir(parents=True, exist_ok=True)
         self._write_config(self.weights)
@@ -130,7 +142,7 @@ class Router(LocalProcess):
             CONFIG.format(
                 run=self.run_dir,
                 log=self.log_path,
-                access_log=self.log_path.with_name(f"{self.log_path.stem}-access.log"),
+                access_log=self.access_log,
                 servers="\n".join(servers) or f"        server {NO_BACKEND} down;",
                 host=self.host,
                 port=self.port,
