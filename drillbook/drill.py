@@ -25,6 +25,7 @@ from drillbook.checks import CheckResult
 from drillbook.checks.result import FAIL
 from drillbook.evidence.allure import Evidence
 from drillbook.faults.journal import Fault, FaultJournal
+from drillbook.host_load import busy_share, cpu_times
 from drillbook.parts import Part
 from drillbook.waits import pause
 from drillbook.workload import History, Op, Workload
@@ -257,11 +258,13 @@ class Drill:
         return faults
 
     def window(self, name: str, seconds: float) -> None:
-        """Let the workload record for `seconds`, as a named window of the history."""
+        """Let the workload record for `seconds`, as a named window of the history, with how
+        busy the harness's host was meanwhile (drillbook.host_load)."""
         self.require_running_workload(f"the {name}")
-        start = time.time()
+        start, ticks = time.time(), cpu_times()
         pause(seconds)
-        self.history.record(Op(WINDOW, name, start, time.time(), "ok"))
+        load = {"host_cpu_busy": busy_share(ticks, cpu_times())}
+        self.history.record(Op(WINDOW, name, start, time.time(), "ok", load))
 
     def _journal(self) -> FaultJournal:
         if self.journal is None:

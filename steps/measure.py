@@ -25,7 +25,7 @@ from drillbook.checks.duration import to_seconds
 from drillbook.checks.sla_window import sla_over_window
 from drillbook.drill import Drill, MissingStep
 from drillbook.profile import Profile
-from drillbook.workload import surviving_ids
+from drillbook.workload import Op, surviving_ids
 from steps import DatabaseInUse, probe_process, rto_now
 
 
@@ -111,7 +111,13 @@ def p95_against_baseline(drill: Drill, path: str, pct: float) -> None:
         window = (comparisons[-1].start, comparisons[-1].end)
     else:
         window = (drill.t0 if drill.t0 is not None else baseline[1], drill.frozen_at)
-    drill.verdict(p95_vs_baseline(drill.history, probe_process(path), baseline, window, pct))
+    loads = (host_cpu_busy(baselines[-1]), host_cpu_busy(comparisons[-1]) if comparisons else None)
+    drill.verdict(p95_vs_baseline(drill.history, probe_process(path), baseline, window, pct, loads))
+
+
+def host_cpu_busy(window: Op) -> float | None:
+    """How busy the harness's host was during a measured window, if it could tell."""
+    return window.value.get("host_cpu_busy") if isinstance(window.value, dict) else None
 
 
 @then(parsers.parse('the P95 of "{path}" during the drill is at most {limit:g} {unit}'))

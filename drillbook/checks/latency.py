@@ -52,9 +52,12 @@ def p95_vs_baseline(
     baseline: tuple[float, float],
     window: tuple[float, float],
     max_pct: float,
+    host_cpu_busy: tuple[float | None, float | None] = (None, None),
 ) -> CheckResult:
     """P95 during the drill `window` as a ratio of the P95 during `baseline` (0.977 × baseline:
     2.3% faster), against `max_pct` percent of the baseline (110 is a threshold of 1.1).
+    `host_cpu_busy`: how busy the harness's host was in each window, when known, stated with
+    the figure (a host busier during the drill slows the probes, not the service).
 
     Two windows of a few hundred latencies differ in their P95 by chance alone, by 10% or
     more on a busy machine. The check fails only when the drill's P95 is above the threshold
@@ -74,6 +77,7 @@ def p95_vs_baseline(
         "drill_count": len(during),
         "baseline_p95_ms": _ms(nearest_rank(before, 95)) if before else None,
         "drill_p95_ms": _ms(nearest_rank(during, 95)) if during else None,
+        "host_cpu_busy": {"baseline": host_cpu_busy[0], "drill": host_cpu_busy[1]},
     }
     threshold = f"{number(limit)} {RATIO}"
     for latencies, which, span in ((before, "baseline", baseline), (during, "drill", window)):
@@ -106,6 +110,11 @@ def p95_vs_baseline(
     else:
         verdict = f"≤ {threshold}"
     explanation = f"{name} {ratio:.3f} {RATIO} {verdict}: {measured}"
+    if None not in host_cpu_busy:
+        explanation += (
+            f"; the harness's host was {host_cpu_busy[0]:.0%} busy at baseline and "
+            f"{host_cpu_busy[1]:.0%} during the drill"
+        )
     return CheckResult(name, round(ratio, 3), RATIO, limit, passed, explanation, details)
 
 

@@ -88,6 +88,18 @@ def test_p95_worse_than_110_percent_of_baseline_fails():
     assert result.details["ratio_interval"] == [2.0, 2.0]
 
 
+def test_the_hosts_cpu_share_in_each_window_is_stated_beside_the_figure():
+    history = baseline_and_drill([100] * 85 + [200] * 15)
+    result = p95_vs_baseline(history, "probe:/lookup", BASELINE, DRILL, 110, (0.41, 0.93))
+    assert not result.passed  # stated, never excused
+    assert result.explanation.endswith(
+        "; the harness's host was 41% busy at baseline and 93% during the drill"
+    )
+    assert result.details["host_cpu_busy"] == {"baseline": 0.41, "drill": 0.93}
+    unknown = p95_vs_baseline(history, "probe:/lookup", BASELINE, DRILL, 110, (0.41, None))
+    assert "host" not in unknown.explanation
+
+
 def noisy(rng: random.Random, median_ms: float, n: int = 240) -> list[int]:
     """Latencies of a service whose median is `median_ms`, with a long right tail."""
     return [round(median_ms * rng.lognormvariate(0, 0.35)) for _ in range(n)]
