@@ -13,6 +13,7 @@ binding that names an unknown zone or forgets its revert is refused before anyth
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import shutil
@@ -399,12 +400,13 @@ def _endpoints(path: Path, endpoints: dict[str, Any]) -> dict[str, Any]:
             _one_of(
                 path, f"{where}storage.{key}", region, endpoints.get("s3", {}), "live.endpoints.s3"
             )
-    scrape = endpoints.get("monitoring", {}).get("scrape_interval_s")
-    if scrape is not None and scrape <= 0:
-        # the alert waits poll at half of it and the RTO by Prometheus steps by it
-        raise ProfileError(
-            path, where + "monitoring.scrape_interval_s", f"must be positive, not {scrape:g}"
-        )
+    if "monitoring" in endpoints:
+        scrape = endpoints["monitoring"]["scrape_interval_s"]
+        if not (math.isfinite(scrape) and scrape > 0):
+            # the alert waits poll at half of it and the RTO by Prometheus steps by it
+            raise ProfileError(
+                path, where + "monitoring.scrape_interval_s", f"must be positive, not {scrape:g}"
+            )
     # found at each read through the cluster when it names the Service, else the service URL
     discovered = "service" in endpoints.get("kubernetes", {})
     return {

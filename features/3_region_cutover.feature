@@ -19,8 +19,9 @@ Feature: March drill: cross-Region warm-standby cutover
   service unavailable, and the rest of the window at the success they saw after recovery, of
   which the check needs at least 10 s: the workload runs 12 s after the last step, as its last
   probe may end up to an interval before the wait does. 99% of 45 minutes leaves 27 s without
-  service: a slower DNS TTL or takeover spends it. The spot check (4.3) draws 20 of the rows written since the takeover, which no
-  later step may lose, and reads each back from ap-northeast-1.
+  service: a slower DNS TTL or takeover spends it. The spot check (4.3) draws 20 of the rows
+  written since the takeover, which no later step may lose, and reads each back from
+  ap-northeast-1.
 
   Background:
     Given the reference service is up

@@ -14,13 +14,14 @@ Feature: August drill: PITR re-test with a random spot check
   Orders are the plan's 订阅/订单/账单 row: PITR plus order reconciliation. A bad DELETE of
   every entitlement is undone by a restore to before it, which loses the orders paid after its
   target; the payment provider (a stand-in locally) still holds them, so once the service uses
-  the restored copy the reconciliation job records them again, and every payment a client was told was paid must end with its order and exactly one
-  entitlement, none granted twice by a callback delivered again. The row's signals are
-  asserted as the alerting system delivers them: the job run first without repair finds the
-  lost orders and pages (BillingReconciliationFailed), the repair clears it, and the
-  entitlements it grants page as delayed (EntitlementDelayed): the bad DELETE comes 6 s after
-  the target, so the orders paid first after it are more than 5 s old when they are granted.
-  Each page names the checkout of a payment it concerns.
+  the restored copy the reconciliation job records them again, and every payment a client was
+  told was paid must end with its order and exactly one entitlement, none granted twice by a
+  callback delivered again. The row's signals are asserted as the alerting system delivers
+  them: the job run first without repair finds the lost orders and pages
+  (BillingReconciliationFailed), the repair clears it, and the entitlements it grants page as
+  delayed (EntitlementDelayed): the bad DELETE comes 6 s after the target, so the first orders
+  paid after the target are more than 5 s old when they are granted. Each page names the
+  checkout of a payment it concerns.
 
   Background:
     Given the reference service is up

@@ -171,14 +171,25 @@ async def grant(conn: AsyncConnection, payment_id: str) -> None:
     )
 
 
+# The kinds of finding repair mends; the others are reported, never changed.
+MENDED = ("missing_orders", "orders_without_entitlement")
+
+
 @dataclass(frozen=True)
 class Reconciliation:
-    """What the job found and mended (`report`, as the admin API answers it), with the
-    provider's payments behind it: those it left unresolved, and those it entitled."""
+    """What the job found and mended (`report`, as the admin API answers it); what it left
+    unresolved, by kind; the provider's payments; and those it entitled itself."""
 
     report: dict[str, Any]
-    unresolved: list[Payment]
+    unresolved: dict[str, list[str]]
+    payments: dict[str, Payment]
     entitled: list[Payment]
+
+    def unresolved_payments(self) -> list[Payment]:
+        """The provider's payments behind the findings left unresolved (an order the provider
+        does not know has none)."""
+        ids = {pid for found in self.unresolved.values() for pid in found}
+        return [self.payments[pid] for pid in sorted(ids) if pid in self.payments]
 
 
 async def reconcile(db: Database, provider: Provider, repair: bool) -> Reconciliation:
@@ -197,15 +208,31 @@ async def reconcile(db: Database, provider: Provider, repair: bool) -> Reconcili
         "orders_without_entitlement": sorted(pid for pid, o in orders.items() if o[3] == 0),
         "orders_entitled_more_than_once": sorted(pid for pid, o in orders.items() if o[3] > 1),
     }
+    # an order the provider does not know, or whose plan or amount differ, is not granted
+    unentitled = [
+        pid
+        for pid in problems["orders_without_entitlement"]
+        if pid in payments and pid not in problems["mismatched_orders"]
+    ]
     repaired: list[str] = []
     if repair:
-        repaired = await db.run(lambda conn: _repair(conn, missing, problems))
-    found = {pid for ids in problems.values() for pid in ids}
+        repaired = await db.run(lambda conn: _repair(conn, missing, unentitled))
     return Reconciliation(
         {"payments": len(payments), "orders": len(orders), **problems, "repaired": repaired},
-        unresolved=[payments[pid] for pid in sorted(found - set(repaired)) if pid in payments],
-        entitled=[payments[pid] for pid in repaired if pid in payments],
+        unresolved=left_unresolved(problems, repaired),
+        payments=payments,
+        entitled=[payments[pid] for pid in repaired],
     )
+
+
+def left_unresolved(problems: dict[str, list[str]], repaired: list[str]) -> dict[str, list[str]]:
+    """Each kind's findings that repair did not mend: a finding of a kind it does not mend
+    stays, whatever else was mended for the same payment."""
+    mended = set(repaired)
+    return {
+        kind: [pid for pid in found if kind not in MENDED or pid not in mended]
+        for kind, found in problems.items()
+    }
 
 
 async def _orders(conn: AsyncConnection) -> dict[str, tuple[str, str, int, int]]:
@@ -222,13 +249,18 @@ def _differs(order: tuple[str, str, int, int], payment: Payment) -> bool:
 
 
 async def _repair(
-    conn: AsyncConnection, missing: list[Payment], problems: dict[str, list[str]]
+    conn: AsyncConnection, missing: list[Payment], unentitled: list[str]
 ) -> list[str]:
+    """What it recorded or granted itself: a missing order whose callback committed first
+    was mended by that callback."""
+    repaired = []
     for payment in missing:
-        await record(conn, payment, RECONCILIATION)
-    for payment_id in problems["orders_without_entitlement"]:
+        if (await record(conn, payment, RECONCILIATION))["recorded"]:
+            repaired.append(payment.id)
+    for payment_id in unentitled:
         await grant(conn, payment_id)
-    return [p.id for p in missing] + problems["orders_without_entitlement"]
+        repaired.append(payment_id)
+    return repaired
 
 
 def _time(payment: Payment) -> datetime:

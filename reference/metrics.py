@@ -91,10 +91,10 @@ class ServiceMetrics:
 class BillingMetrics(Collector):
     """How late entitlements come after their payments, and what the last reconciliation this
     replica ran left unresolved. A payment carries the trace id of its checkout
-    (reference.billing): the oldest payment left unresolved and the last entitled late are
-    series labelled with it, the requests a billing page sends a responder to. Each replica
-    answers for the reconciliations it ran, so when it last ran one is a series too: the
-    alerts read the replica that ran the newest."""
+    (reference.billing): the oldest traced payment left unresolved and the last entitled late
+    are series labelled with it, the requests a billing page sends a responder to. Each
+    replica answers for the reconciliations it ran, so when it last ran one is a series too:
+    the alerts read the replica that ran the newest."""
 
     def __init__(self, registry: CollectorRegistry) -> None:
         self.delay = Histogram(
@@ -129,13 +129,10 @@ class BillingMetrics(Collector):
     def reconciled(self, reconciliation: Reconciliation, at: float) -> None:
         """The reconciliation ran at `at`: its findings that repair did not mend, by kind, and
         the entitlements it granted, late by the time since their payments."""
-        report = reconciliation.report
-        repaired = set(report["repaired"])
-        for kind, found in report.items():
-            if isinstance(found, list) and kind != "repaired":
-                self.unresolved.labels(kind).set(len(set(found) - repaired))
+        for kind, left in reconciliation.unresolved.items():
+            self.unresolved.labels(kind).set(len(left))
         self.reconciled_at.set(at)
-        traced = [p for p in reconciliation.unresolved if p.trace_id]
+        traced = [p for p in reconciliation.unresolved_payments() if p.trace_id]
         oldest = min(traced, key=lambda p: p.paid_at, default=None)
         self.oldest_unresolved = None if oldest is None else (oldest.paid_at, oldest.trace_id)
         self.entitled(reconciliation.entitled, at)
@@ -143,8 +140,8 @@ class BillingMetrics(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from newest_trace(
             "glancy_billing_oldest_unresolved_paid_timestamp_seconds",
-            "When the oldest payment the last reconciliation left unresolved was paid, with "
-            "its checkout's trace id.",
+            "When the oldest payment with a trace id the last reconciliation left unresolved "
+            "was paid, with that trace id.",
             self.oldest_unresolved,
         )
         yield from newest_trace(

@@ -189,7 +189,7 @@ def prometheus_rto(
     endpoints = [path for path in KEY_ENDPOINTS if probe_process(path) in probed]
     if not endpoints:
         raise MissingStep(
-            f"the RTO by Prometheus is over the key endpoints {', '.join(KEY_ENDPOINTS)}: "
+            f"the {counts.check} is over the key endpoints {', '.join(KEY_ENDPOINTS)}: "
             "this step needs probes of one of them ('Given probes call \"/lookup\" ...')"
         )
     t0 = drill.require_t0()
@@ -217,10 +217,11 @@ def prometheus_rto(
         rate_window_s=window,
         probe_rto_s=probes.figure,
         name=counts.check,
+        counted=counts.metric,
     )
     recoveries = [
         ("recovered (probes)", probes.details.get("recovered_at")),
-        ("recovered (Prometheus)", result.details.get("prometheus_recovered_at")),
+        (f"recovered ({counts.view})", result.details.get("prometheus_recovered_at")),
     ]
     drill.out_dir.mkdir(parents=True, exist_ok=True)
     chart = rto_views_png(
@@ -233,5 +234,5 @@ def prometheus_rto(
         alerts=firing_spans(delivered(drill, monitoring)),
         title=f"{drill.scenario}: success by the probes and by {counts.view}",
     )
-    drill.evidence.attach_png(f"recovery as the probes and as {counts.check} saw it", chart)
+    drill.evidence.attach_png(f"recovery as the probes and as {counts.view} saw it", chart)
     drill.verdict(result)

@@ -31,13 +31,14 @@ def rto_by_prometheus(
     probe_rto_s: float | None = None,
     target_ratio: float = TARGET_RATIO,
     name: str = "RTO by Prometheus",
+    counted: str = "glancy_http_requests_total",
 ) -> CheckResult:
     """Seconds from `incident_start` to the first point from which every endpoint's ratio is
-    at least `target_ratio` at every point up to `end`, after a point below it; `name` says
-    whose counts the ratios are (the service's, the front door's)."""
+    at least `target_ratio` at every point up to `end`, after a point below it. The ratios are
+    of the counter `counted` (the service's, the front door's), which `name` says."""
     resolution = (
-        f"scraped every {number(scrape_interval_s)} s, success over {number(rate_window_s)} s "
-        "windows"
+        f"{counted} scraped every {number(scrape_interval_s)} s, success over "
+        f"{number(rate_window_s)} s windows"
     )
     details: dict = {
         "incident_start": incident_start,

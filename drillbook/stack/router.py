@@ -26,11 +26,15 @@ error_log {log} notice;
 events {{ worker_connections 1024; }}
 http {{
     # One line a request: when it ended, its status (499: the client gave up first), method,
-    # endpoint and duration, what environments/exporters/mtail/front_door.mtail counts.
-    # Endpoints are route templates, as the service names them, so the label set stays small.
+    # endpoint and duration; the front door's is what environments/exporters/mtail counts.
+    # Endpoints are the service's route templates, any other path "unmatched" (as the service
+    # labels it), so the label set stays small whatever clients ask for.
     map $uri $endpoint {{
+        default "unmatched";
         ~^/exports/[^/]+$ "/exports/{{task_id}}";
-        default $uri;
+        ~^/(lookup|history|regenerate|exports|healthz|metrics)$ $uri;
+        ~^/billing/(checkout|callback)$ $uri;
+        ~^/admin/[a-z/]+$ $uri;
     }}
     log_format outcomes '$msec $status $request_method $endpoint $request_time';
     access_log {access_log} outcomes;

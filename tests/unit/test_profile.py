@@ -247,6 +247,13 @@ def test_secret_written_in_the_file_is_refused(tmp_path, old, new, key):
             "live.endpoints.monitoring.scrape_interval_s",
             "must be positive, not 0",
         ),
+        (
+            "    primary_zone: az-a\n",
+            "    primary_zone: az-a\n    monitoring: {prometheus: 'http://p:9090', "
+            "alert_receiver: 'http://a:9099', scrape_interval_s: .nan}\n",
+            "live.endpoints.monitoring.scrape_interval_s",
+            "must be positive, not nan",
+        ),
     ],
 )
 def test_wrong_endpoints_are_refused_naming_the_key(tmp_path, old, new, key, problem):

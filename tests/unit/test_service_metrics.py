@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 from reference import tracing
-from reference.billing import Payment, Reconciliation
+from reference.billing import Payment, Reconciliation, left_unresolved
 from reference.cache import ResultCache
 from reference.exports import Lag
 from reference.metrics import ServiceMetrics
@@ -112,24 +112,48 @@ def paid(pid: str, at: float, trace: str | None = None) -> Payment:
     return Payment(pid, "user-1", "monthly", 1800, at, trace)
 
 
+def reconciliation(
+    problems: dict[str, list[str]], repaired: list[str], payments: list[Payment]
+) -> Reconciliation:
+    by_id = {p.id: p for p in payments}
+    return Reconciliation(
+        {**problems, "repaired": repaired},
+        left_unresolved(problems, repaired),
+        by_id,
+        [by_id[pid] for pid in repaired],
+    )
+
+
 def test_a_reconciliation_counts_only_what_it_did_not_repair():
     metrics = ServiceMetrics(cache())
-    report = {"payments": 3, "missing_orders": ["a"], "unknown_orders": ["x"], "repaired": ["a"]}
-    metrics.billing.reconciled(Reconciliation(report, [], []), 1_700_000_000.0)
+    # "m" differs from its payment and lacked an entitlement: granting it leaves the mismatch
+    problems = {
+        "missing_orders": ["a"],
+        "unknown_orders": ["x"],
+        "mismatched_orders": ["m"],
+        "orders_without_entitlement": ["m"],
+    }
+    done = reconciliation(problems, ["a", "m"], [paid("a", 1.0), paid("m", 2.0)])
+    metrics.billing.reconciled(done, 1_700_000_000.0)
     unresolved = samples(metrics, "glancy_billing_reconciliation_unresolved")
-    assert unresolved == {(("kind", "missing_orders"),): 0, (("kind", "unknown_orders"),): 1}
+    assert {dict(labels)["kind"]: value for labels, value in unresolved.items()} == {
+        "missing_orders": 0,
+        "unknown_orders": 1,
+        "mismatched_orders": 1,
+        "orders_without_entitlement": 0,
+    }
     reconciled = samples(metrics, "glancy_billing_last_reconciliation_timestamp_seconds")
     assert reconciled == {(): 1_700_000_000.0}
 
 
 def test_the_oldest_unresolved_payment_carries_its_checkouts_trace_id_until_resolved():
     metrics = ServiceMetrics(cache())
-    left = [paid("b", 20.0, "newer"), paid("a", 10.0, TRACE), paid("c", 5.0)]
-    report = {"payments": 3, "missing_orders": ["a", "b", "c"], "repaired": []}
-    metrics.billing.reconciled(Reconciliation(report, left, []), 30.0)
+    payments = [paid("b", 20.0, "newer"), paid("a", 10.0, TRACE), paid("c", 5.0)]
+    problems = {"missing_orders": ["a", "b", "c"]}
+    metrics.billing.reconciled(reconciliation(problems, [], payments), 30.0)
     oldest = samples(metrics, "glancy_billing_oldest_unresolved_paid_timestamp_seconds")
     assert oldest == {(("trace_id", TRACE),): 10.0}  # c has no trace to name
-    metrics.billing.reconciled(Reconciliation(report | {"repaired": ["a", "b", "c"]}, [], []), 40)
+    metrics.billing.reconciled(reconciliation(problems, ["a", "b", "c"], payments), 40.0)
     assert samples(metrics, "glancy_billing_oldest_unresolved_paid_timestamp_seconds") == {}
 
 
@@ -137,8 +161,8 @@ def test_an_entitlement_later_than_the_plans_5_s_names_its_payments_trace_id():
     metrics = ServiceMetrics(cache())
     metrics.billing.entitled([paid("a", 100.0, "on-time")], 105.0)  # 5 s is not later than 5 s
     assert samples(metrics, "glancy_billing_last_late_entitlement_timestamp_seconds") == {}
-    report = {"payments": 2, "missing_orders": ["b"], "repaired": ["b"]}
-    metrics.billing.reconciled(Reconciliation(report, [], [paid("b", 100.0, TRACE)]), 112.0)
+    done = reconciliation({"missing_orders": ["b"]}, ["b"], [paid("b", 100.0, TRACE)])
+    metrics.billing.reconciled(done, 112.0)
     late = samples(metrics, "glancy_billing_last_late_entitlement_timestamp_seconds")
     assert late == {(("trace_id", TRACE),): 112.0}
     delays = samples(metrics, "glancy_billing_entitlement_delay_seconds_bucket")
