@@ -30,6 +30,8 @@ ALERT_RULES = REPO_ROOT / "environments" / "alerts" / "glancy.rules.yml"
 POSTGRES_QUERIES = REPO_ROOT / "environments" / "exporters" / "postgres.queries.yml"
 MTAIL_PROGRAMS = REPO_ROOT / "environments" / "exporters" / "mtail"
 SCRAPE_INTERVAL_S = 1.0
+# How long an exporter waits for the server it watches, well inside a scrape.
+EXPORTER_TIMEOUT_S = 0.5
 EVALUATION_INTERVAL_S = 1.0
 
 
@@ -203,6 +205,9 @@ def redis_exporter(
             f"--redis.addr=redis://{address}",
             "--web.listen-address={address}",
             "--log-format=txt",
+            # inside the scrape's 1 s: a node that does not answer is redis_up 0, not a scrape
+            # that timed out with no redis_up at all
+            f"--connection-timeout={EXPORTER_TIMEOUT_S:g}s",
         ],
         env={"REDIS_PASSWORD": password},
         log_path=log_path,
