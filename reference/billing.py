@@ -215,22 +215,23 @@ async def reconcile(db: Database, provider: Provider, repair: bool) -> Reconcili
         if pid in payments and pid not in problems["mismatched_orders"]
     ]
     repaired: list[str] = []
+    recorded_meanwhile: list[str] = []
     if repair:
-        repaired = await db.run(lambda conn: _repair(conn, missing, unentitled))
+        repaired, recorded_meanwhile = await db.run(lambda conn: _repair(conn, missing, unentitled))
     return Reconciliation(
         {"payments": len(payments), "orders": len(orders), **problems, "repaired": repaired},
-        unresolved=left_unresolved(problems, repaired),
+        unresolved=left_unresolved(problems, repaired + recorded_meanwhile),
         payments=payments,
         entitled=[payments[pid] for pid in repaired],
     )
 
 
-def left_unresolved(problems: dict[str, list[str]], repaired: list[str]) -> dict[str, list[str]]:
-    """Each kind's findings that repair did not mend: a finding of a kind it does not mend
-    stays, whatever else was mended for the same payment."""
-    mended = set(repaired)
+def left_unresolved(problems: dict[str, list[str]], mended: list[str]) -> dict[str, list[str]]:
+    """Each kind's findings not `mended` since: a finding of a kind repair does not mend stays,
+    whatever else was mended for the same payment."""
+    done = set(mended)
     return {
-        kind: [pid for pid in found if kind not in MENDED or pid not in mended]
+        kind: [pid for pid in found if kind not in MENDED or pid not in done]
         for kind, found in problems.items()
     }
 
@@ -250,17 +251,19 @@ def _differs(order: tuple[str, str, int, int], payment: Payment) -> bool:
 
 async def _repair(
     conn: AsyncConnection, missing: list[Payment], unentitled: list[str]
-) -> list[str]:
-    """What it recorded or granted itself: a missing order whose callback committed first
-    was mended by that callback."""
-    repaired = []
+) -> tuple[list[str], list[str]]:
+    """What it recorded or granted itself; and the missing orders whose callback committed
+    first, mended too but not by it (their entitlement is the callback's)."""
+    repaired, recorded_meanwhile = [], []
     for payment in missing:
         if (await record(conn, payment, RECONCILIATION))["recorded"]:
             repaired.append(payment.id)
+        else:
+            recorded_meanwhile.append(payment.id)
     for payment_id in unentitled:
         await grant(conn, payment_id)
         repaired.append(payment_id)
-    return repaired
+    return repaired, recorded_meanwhile
 
 
 def _time(payment: Payment) -> datetime:
