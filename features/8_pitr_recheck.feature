@@ -37,6 +37,7 @@ Feature: August drill: PITR re-test with a random spot check
     And the standby in az-b is promoted
     And the service is pointed at the database in az-b
     And within 30 seconds the probes succeed again
+    And the workload runs for 8 more seconds
     Then the probes saw the outage
     And the RTO is at most 30 minutes
     And the RPO is at most 5 minutes

@@ -65,6 +65,18 @@ def rto_by_prometheus(
         return not_measured(name, "s", limit_s, why, details)
     if not healthy[-1]:
         details["points"] = len(times)
+        if probe_rto_s is not None:
+            observed_s = end - (incident_start + probe_rto_s)
+            needed_s = rate_window_s + 2 * scrape_interval_s
+            if observed_s < needed_s:
+                why = (
+                    f"the clients stopped {observed_s:.1f} s after the probes saw the recovery, "
+                    f"before a full {number(rate_window_s)} s window of their calls and the "
+                    f"scrapes of it could reach Prometheus ({number(needed_s)} s): let the "
+                    "workload run on after the recovery ('And the workload runs for "
+                    f"{math.ceil(needed_s) + 2} more seconds')"
+                )
+                return not_measured(name, "s", limit_s, why, details)
         return CheckResult(
             name,
             None,

@@ -238,6 +238,26 @@ def test_not_back_by_the_last_point_fails_as_not_recovered():
     assert not result.passed and result.note == "not recovered"
 
 
+def test_clients_stopped_before_prometheus_could_see_the_recovery_is_not_measured():
+    series = {"/lookup": ratios(1, 0, 0.5, 0.98)}
+    end = FAULT + 7
+    result = rto_by_prometheus(
+        series, FAULT, end, 1800, scrape_interval_s=1, rate_window_s=4, probe_rto_s=2.5
+    )
+    assert not result.passed and not result.measured
+    assert "stopped 4.5 s after the probes saw the recovery" in result.explanation
+    assert "runs for 8 more seconds" in result.explanation
+
+
+def test_not_back_long_after_the_probes_were_fails_as_not_recovered():
+    series = {"/lookup": ratios(1, 0, 0.5, 0.98, 0.9, 0.97, 0.95, 0.9, 0.98)}
+    end = FAULT + 9
+    result = rto_by_prometheus(
+        series, FAULT, end, 1800, scrape_interval_s=1, rate_window_s=4, probe_rto_s=2.5
+    )
+    assert result.measured and not result.passed and result.note == "not recovered"
+
+
 def test_an_outage_prometheus_never_saw_is_not_measured():
     result = prometheus_rto({"/lookup": ratios(1, 1, 1, 1)})
     assert not result.passed and not result.measured
