@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 from pytest_bdd import given, parsers, then, when
 
-from drillbook.bdd import performs
+from drillbook.bdd import performs, reverts
 from drillbook.capabilities import FAULT, Service
 from drillbook.capabilities.service import LLM_BUDGET
 from drillbook.checks.answers import header_is, refused_with
@@ -54,6 +54,12 @@ def spend_reaches(drill: Drill, service: Service, pct: int) -> None:
     )
 
 
+@when("the LLM spend of the drill is taken back")
+@reverts("service.spend_tokens")
+def spend_taken_back(drill: Drill) -> None:
+    drill.restore(LLM_BUDGET)
+
+
 @condition("the LLM budget is in the {state} state")
 def budget_state(drill: Drill, service: Service, state: str) -> Poll:
     def poll() -> tuple[bool, str]:
@@ -89,9 +95,12 @@ def last_spend_spot_check(
     drill: Drill, draw_seed: int, progress: Callable[[str], None], n: int
 ) -> None:
     """Seed 4.3 for July: at the guardrail's last level (95%: regenerating refused) lookups
-    must still give users what they came for, judged on what each answer carried."""
+    must still give users what they came for, judged on what each answer carried: the
+    lookups made from the last spend until it was taken back, if it was."""
     spends = drill.operations(FAULT, LLM_BUDGET)
     if not spends:
         raise MissingStep(f"no LLM spend recorded: add {SPEND!r} before this step")
-    window = (spends[-1].end, drill.frozen_at or time.time())
+    taken_back = drill.restored_at(LLM_BUDGET)
+    until = taken_back if taken_back and taken_back > spends[-1].end else drill.frozen_at
+    window = (spends[-1].end, until or time.time())
     lookups_spot_check(drill, progress, draw_seed, n, AT_LAST_SPEND_SAMPLE, window, answer_problem)

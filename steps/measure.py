@@ -92,6 +92,13 @@ def measure_baseline(drill: Drill, seconds: float) -> None:
     drill.window("baseline", seconds)
 
 
+@when(parsers.parse("the baseline is measured again for {seconds:g} seconds"))
+def measure_baseline_again(drill: Drill, seconds: float) -> None:
+    """Once the fault is taken back: baseline and comparison windows taken in turn share the
+    host's drift (drillbook.checks.latency.p95_vs_baseline)."""
+    drill.window("baseline", seconds)
+
+
 @when(parsers.parse("the latency is measured again for {seconds:g} seconds"))
 def measure_again(drill: Drill, seconds: float) -> None:
     """A comparison window under the same probe load as the baseline, with no harness calls
@@ -101,23 +108,27 @@ def measure_again(drill: Drill, seconds: float) -> None:
 
 @then(parsers.parse('P95 of "{path}" is no worse than {pct:g}% of the baseline'))
 def p95_against_baseline(drill: Drill, path: str, pct: float) -> None:
-    """Against the comparison window if one was measured, else everything since T0."""
+    """Against the comparison windows if any were measured, else everything since T0."""
     baselines = drill.windows("baseline")
     if not baselines:
         raise MissingStep('no baseline: add "Given the baseline is measured for N seconds"')
-    baseline = (baselines[-1].start, baselines[-1].end)
+    spans = [(window.start, window.end) for window in baselines]
     comparisons = drill.windows("comparison")
     if comparisons:
-        window = (comparisons[-1].start, comparisons[-1].end)
+        windows = [(window.start, window.end) for window in comparisons]
     else:
-        window = (drill.t0 if drill.t0 is not None else baseline[1], drill.frozen_at)
-    loads = (host_cpu_busy(baselines[-1]), host_cpu_busy(comparisons[-1]) if comparisons else None)
-    drill.verdict(p95_vs_baseline(drill.history, probe_process(path), baseline, window, pct, loads))
+        windows = [(drill.t0 if drill.t0 is not None else spans[-1][1], drill.frozen_at)]
+    loads = (host_cpu_busy(baselines), host_cpu_busy(comparisons) if comparisons else None)
+    drill.verdict(p95_vs_baseline(drill.history, probe_process(path), spans, windows, pct, loads))
 
 
-def host_cpu_busy(window: Op) -> float | None:
-    """How busy the harness's host was during a measured window, if it could tell."""
-    return window.value.get("host_cpu_busy") if isinstance(window.value, dict) else None
+def host_cpu_busy(windows: list[Op]) -> float | None:
+    """How busy the harness's host was over measured windows, if it could tell for each."""
+    shares = [w.value.get("host_cpu_busy") if isinstance(w.value, dict) else None for w in windows]
+    if None in shares:
+        return None
+    busy_seconds = sum(share * w.latency for share, w in zip(shares, windows, strict=True))
+    return busy_seconds / sum(w.latency for w in windows)
 
 
 @then(parsers.parse('the P95 of "{path}" during the drill is at most {limit:g} {unit}'))
