@@ -28,8 +28,11 @@ _RANK = {OK: 0, WARNING: 1, DISABLED: 2}
 # drift: the next read rebuilds it from PostgreSQL.
 _COUNTER_TTL_S = 60
 # Only bump a counter that exists: creating it would make one delta look like the month.
+# With the count comes the month's refund epoch (see Budget.refund).
 _INCR_IF_EXISTS = """
-if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
+if redis.call('EXISTS', KEYS[1]) == 1 then
+  return {redis.call('INCRBY', KEYS[1], ARGV[1]), redis.call('GET', KEYS[2]) or '0'}
+end
 return false
 """
 
@@ -69,6 +72,7 @@ class Budget:
         self._clock = clock
         self._incr_if_exists = redis.client.register_script(_INCR_IF_EXISTS)
         self._known: BudgetStatus | None = None
+        self._known_epoch = 0
 
     @property
     def redis(self) -> Redis:
@@ -101,14 +105,17 @@ class Budget:
         it undercounts until it expires (at most _COUNTER_TTL_S) and is rebuilt from PostgreSQL.
         """
         try:
-            used = await self._incr_if_exists(
-                keys=[_key(usage.month)], args=[usage.tokens], client=self.redis
+            counted = await self._incr_if_exists(
+                keys=[_key(usage.month), _epoch_key(usage.month)],
+                args=[usage.tokens],
+                client=self.redis,
             )
         except RedisError as exc:
             log.warning("llm usage counter not updated: %s", mask(f"{type(exc).__name__}: {exc}"))
             return None
-        if used is not None:
-            return self._observe(usage.month, int(used))
+        if counted is not None:
+            used, epoch = counted
+            return self._observe(usage.month, int(used), int(epoch))
         try:
             return await self.status()  # the counter expired: rebuild it now
         except DatabaseUnavailable:
@@ -121,15 +128,19 @@ class Budget:
         return await self.counted(usage) or await self.status()
 
     async def refund(self, kind: str) -> BudgetStatus:
-        """Delete this month's usage of `kind` and recount from PostgreSQL (the one case where
-        usage shrinks, so the remembered status is dropped too)."""
+        """Delete this month's usage of `kind` and recount from PostgreSQL: the one case where
+        usage shrinks, so the month's refund epoch moves on with the counter's removal, and
+        every replica drops the status it remembers at its next read of either."""
         month = self.month()
         await self.db.run(
             lambda conn: conn.execute(
                 "DELETE FROM llm_usage WHERE month = %s AND kind = %s", (month, kind)
             )
         )
-        await self.redis.delete(_key(month))
+        async with self.redis.pipeline(transaction=True) as pipe:
+            pipe.delete(_key(month))
+            pipe.incr(_epoch_key(month))
+            await pipe.execute()
         self._known = None
         return await self.status()
 
@@ -138,20 +149,22 @@ class Budget:
         month = self.month()
         key = _key(month)
         try:
-            raw = await self.redis.get(key)
+            raw, epoch = await self.redis.mget(key, _epoch_key(month))
         except RedisError:
-            raw = None  # PostgreSQL answers alone, the counter is rebuilt once Redis is back
+            # PostgreSQL answers alone, the counter is rebuilt once Redis is back
+            raw, epoch = None, self._known_epoch
         if raw is not None:
-            return self._observe(month, int(raw))
+            return self._observe(month, int(raw), int(epoch or 0))
         used = await self.db.run(lambda conn: _month_total(conn, month))
         with suppress(RedisError):
             await self.redis.set(key, used, nx=True, ex=_COUNTER_TTL_S)
-        return self._observe(month, used)
+        return self._observe(month, used, int(epoch or 0))
 
-    def _observe(self, month: str, used: int) -> BudgetStatus:
+    def _observe(self, month: str, used: int, epoch: int) -> BudgetStatus:
         """Build the status and log each threshold crossed since the last one seen."""
-        previous = self._known if self._known and self._known.month == month else None
-        # usage only grows within a month: a read that started before a recording is stale
+        known = self._known and self._known.month == month and self._known_epoch == epoch
+        previous = self._known if known else None
+        # usage only grows between refunds: a read that started before a recording is stale
         used = max(used, previous.used_tokens) if previous else used
         cfg = self.config
         pct = 100 * used / cfg.monthly_tokens
@@ -168,7 +181,7 @@ class Budget:
                 pct,
                 cfg.disable_pct,
             )
-        self._known = status
+        self._known, self._known_epoch = status, epoch
         return status
 
 
@@ -182,3 +195,7 @@ async def _month_total(conn: AsyncConnection, month: str) -> int:
 
 def _key(month: str) -> str:
     return f"glancy:llm:tokens:{month}"
+
+
+def _epoch_key(month: str) -> str:
+    return f"glancy:llm:refunds:{month}"

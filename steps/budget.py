@@ -24,10 +24,14 @@ from drillbook.checks.degradation import answer_problem
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill, DrillError, MissingStep
 from drillbook.spot_check import SampleCheck
+from drillbook.waits import wait_until
 from steps import probe_user
 from steps.llm import lookups_spot_check
 
 WORD = "drill"
+OK = "ok"  # the budget's state below its warning level
+# Every replica reads a spend or its refund at its next budget read
+STATE_WAIT_S = 5.0
 SPEND = "When LLM spend reaches 95% of the monthly budget"
 AT_LAST_SPEND_SAMPLE = SampleCheck(
     check="lookups at the last spend without a usable answer",
@@ -41,6 +45,12 @@ AT_LAST_SPEND_SAMPLE = SampleCheck(
 @when(parsers.parse("LLM spend reaches {pct:d}% of the monthly budget"))
 @performs("service.spend_tokens")
 def spend_reaches(drill: Drill, service: Service, pct: int) -> None:
+    spend_to(drill, service, pct)
+
+
+@performs("service.spend_tokens")
+def spend_to(drill: Drill, service: Service, pct: int) -> str:
+    """Spend up to `pct`% of the month's budget; the state the service answered with."""
     before = service.budget()
     tokens = math.ceil(before["monthly_tokens"] * pct / 100) - before["used_tokens"]
     if tokens <= 0:
@@ -52,12 +62,45 @@ def spend_reaches(drill: Drill, service: Service, pct: int) -> None:
     drill.evidence.attach_json(
         f"POST /admin/budget/spend ({pct}%)", {"tokens": tokens, "before": before, "after": after}
     )
+    return after["state"]
 
 
-@when("the LLM spend of the drill is taken back")
+@when(
+    parsers.parse(
+        "the latency at {pct:d}% and the baseline are measured in turn, {rounds:d} times "
+        "{seconds:g} seconds each"
+    )
+)
+@performs("service.spend_tokens")
 @reverts("service.spend_tokens")
-def spend_taken_back(drill: Drill) -> None:
-    drill.restore(LLM_BUDGET)
+def measured_in_turn(
+    drill: Drill,
+    service: Service,
+    progress: Callable[[str], None],
+    pct: int,
+    rounds: int,
+    seconds: float,
+) -> None:
+    """Comparison windows at `pct`% and baseline windows with the spend taken back, in turn,
+    from the spend already made: a busy host drifts by 20% within a minute, too slowly to
+    tell the windows of a few seconds apart, so the P95 check reads the same drift on both
+    sides (drillbook.checks.latency.p95_vs_baseline). Ends with the spend taken back."""
+    if service.budget()["used_pct"] < pct:
+        raise MissingStep(f"the LLM spend is below {pct}%: add {SPEND!r} before this step")
+    for n in range(1, rounds + 1):
+        if n > 1:
+            state = spend_to(drill, service, pct)
+            in_state(drill, service, progress, state)
+        drill.window("comparison", seconds)
+        drill.restore(LLM_BUDGET)
+        in_state(drill, service, progress, OK)
+        drill.window("baseline", seconds)
+        progress(f"latency measured at {pct}% and with the spend taken back: {n} of {rounds}")
+
+
+def in_state(drill: Drill, service: Service, progress: Callable[[str], None], state: str) -> None:
+    what = f"the LLM budget in the {state} state"
+    wait_until(what, budget_state(drill, service, state), STATE_WAIT_S, progress=progress)
 
 
 @condition("the LLM budget is in the {state} state")

@@ -92,13 +92,6 @@ def measure_baseline(drill: Drill, seconds: float) -> None:
     drill.window("baseline", seconds)
 
 
-@when(parsers.parse("the baseline is measured again for {seconds:g} seconds"))
-def measure_baseline_again(drill: Drill, seconds: float) -> None:
-    """Once the fault is taken back: baseline and comparison windows taken in turn share the
-    host's drift (drillbook.checks.latency.p95_vs_baseline)."""
-    drill.window("baseline", seconds)
-
-
 @when(parsers.parse("the latency is measured again for {seconds:g} seconds"))
 def measure_again(drill: Drill, seconds: float) -> None:
     """A comparison window under the same probe load as the baseline, with no harness calls

@@ -301,9 +301,19 @@ def test_budget_warns_at_80_and_disables_regenerate_at_95(stack: ExitStack, infr
     used = service.budget()["used_tokens"]
     service.redis.flushdb()
     assert service.budget()["used_tokens"] == used
-    assert (
-        int(service.redis.get(f"glancy:llm:tokens:{time.strftime('%Y-%m', time.gmtime())}")) == used
-    )
+    month = time.strftime("%Y-%m", time.gmtime())
+    assert int(service.redis.get(f"glancy:llm:tokens:{month}")) == used
+
+    # another replica takes the spend back (its rows, then the counter and the month's refund
+    # epoch, as Budget.refund does): this one's next read sees usage shrink, not a stale read
+    with psycopg.connect(service.dsn, connect_timeout=2, autocommit=True) as conn:
+        conn.execute("DELETE FROM llm_usage WHERE kind = 'admin'")
+    with service.redis.pipeline(transaction=True) as pipe:
+        pipe.delete(f"glancy:llm:tokens:{month}").incr(f"glancy:llm:refunds:{month}").execute()
+    assert service.budget()["state"] == "ok"
+    response = service.lookup("refunded")
+    assert_full(response, "refunded")
+    assert response.headers["X-Budget-State"] == "ok"
 
 
 @pytest.mark.parametrize(
