@@ -20,6 +20,14 @@ Feature: Runbook 5.1: cross-AZ failover within the Region
   cannot see the WAL it has not received. The page names by its trace id the newest request
   that wrote the lookup history, the write the lagging standby lacks first.
 
+  The jitter is also a trigger alone. In the second scenario az-a's database link answers a
+  second late, each round trip of a lookup's transaction: lookups take longer than the plan's
+  2.5 s, with no error, and the latency page (section 2: P95 >2.5 s) must fire and name by its
+  trace id a lookup that took that long. The probes give up after the profile's timeout, as
+  impatient clients do, and call again; the service still answers each, and times it. The
+  page's P95 is over the last minute, so it fires once the slow lookups are 5% of that
+  minute's, after the fast ones of a drill just before have aged out of it if need be.
+
   Background:
     Given the reference service is up
 
@@ -68,3 +76,11 @@ Feature: Runbook 5.1: cross-AZ failover within the Region
     # 2 监控：pg_replication_lag ≥5 s（告警触发即进入本 DR Plan）
     And the alert "PostgresReplicationLag" fired within 60 seconds of the fault
     And the alert "PostgresReplicationLag" carries a runbook link and a trace_id
+
+  # 5.1 触发条件：网络抖动. 2 监控：P95 >2.5 s
+  Scenario: az-a's database link jitters, and the latency page names a request slower than 2.5 s
+    Given probes call "/lookup" every 100 ms
+    When "pg-az-a" answers 1000 ± 200 ms late
+    And within 60 seconds the alert "GlancyLatencyP95" has fired
+    Then the alert "GlancyLatencyP95" fired within 60 seconds of the fault
+    And the alert "GlancyLatencyP95" carries a runbook link and a trace_id

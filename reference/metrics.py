@@ -3,7 +3,10 @@
 Every request gets a trace id (reference.tracing), and a request answered 5xx is logged with
 it. The endpoint's last 5xx is also a series, ``glancy_last_error_timestamp_seconds{endpoint,
 trace_id}``, one per endpoint, so an alert rule can join a failing request's trace id onto the
-alert; so are the last request whose cache read found Redis unavailable
+alert, and so is its last request slower than the plan's P95 limit
+(``glancy_last_slow_request_timestamp_seconds{endpoint,trace_id}``), the request a latency
+page sends a responder to, which may have failed nothing; so are the last request whose
+cache read found Redis unavailable
 (``glancy_cache_last_unavailable_timestamp_seconds{trace_id}``), the request a Redis alert
 sends a responder to, which was answered from the database, and the last that committed a
 lookup to the history (``glancy_last_history_write_timestamp_seconds{trace_id}``), the write
@@ -36,7 +39,8 @@ from reference.exports import Lag
 log = logging.getLogger("reference.metrics")
 
 # The plan's P95 limit is 2.5 s; the buckets around it resolve it.
-LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+P95_LIMIT_S = 2.5
+LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, P95_LIMIT_S, 5.0, 10.0)
 # The plan's signal is an entitlement later than 5 s.
 LATE_ENTITLEMENT_S = 5.0
 DELAY_BUCKETS = (0.1, 0.5, 1.0, 2.5, LATE_ENTITLEMENT_S, 10.0, 30.0, 60.0, 300.0)
@@ -60,11 +64,16 @@ class ServiceMetrics:
             buckets=LATENCY_BUCKETS,
             registry=self.registry,
         )
-        self.last_error = Gauge(
+        self.last_error = LastRequest(
             "glancy_last_error_timestamp_seconds",
             "When the endpoint last answered 5xx, labelled with that request's trace id.",
-            ["endpoint", "trace_id"],
-            registry=self.registry,
+            self.registry,
+        )
+        self.last_slow = LastRequest(
+            "glancy_last_slow_request_timestamp_seconds",
+            f"When the endpoint last took longer than {P95_LIMIT_S:g} s to answer (the plan's "
+            "P95 limit), labelled with that request's trace id.",
+            self.registry,
         )
         self.billing = BillingMetrics(self.registry)
         self.registry.register(CacheReads(cache))
@@ -72,20 +81,34 @@ class ServiceMetrics:
         self.registry.register(self.history_writes)
         self.consumer_lag = ConsumerLag()
         self.registry.register(self.consumer_lag)
-        self._error_traces: dict[str, str] = {}
 
     def observe(self, endpoint: str, method: str, status: int, seconds: float, trace: str) -> None:
         self.requests.labels(endpoint, method, str(status)).inc()
         self.duration.labels(endpoint, method).observe(seconds)
         if status >= 500:
             log.warning("%s %s answered %d, trace_id=%s", method, endpoint, status, trace)
-            if (previous := self._error_traces.get(endpoint)) is not None:
-                self.last_error.remove(endpoint, previous)
-            self.last_error.labels(endpoint, trace).set(time.time())
-            self._error_traces[endpoint] = trace
+            self.last_error.saw(endpoint, trace)
+        if seconds > P95_LIMIT_S:
+            log.warning("%s %s took %.1f s, trace_id=%s", method, endpoint, seconds, trace)
+            self.last_slow.saw(endpoint, trace)
 
     def exposition(self) -> tuple[bytes, str]:
         return generate_latest(self.registry), CONTENT_TYPE_LATEST
+
+
+class LastRequest:
+    """When the endpoint last answered a request of a kind, labelled with that request's
+    trace id: one series per endpoint, the older trace's series removed."""
+
+    def __init__(self, name: str, documentation: str, registry: CollectorRegistry) -> None:
+        self.gauge = Gauge(name, documentation, ["endpoint", "trace_id"], registry=registry)
+        self._traces: dict[str, str] = {}
+
+    def saw(self, endpoint: str, trace: str) -> None:
+        if (previous := self._traces.get(endpoint)) is not None:
+            self.gauge.remove(endpoint, previous)
+        self.gauge.labels(endpoint, trace).set(time.time())
+        self._traces[endpoint] = trace
 
 
 class BillingMetrics(Collector):

@@ -69,6 +69,18 @@ def test_the_last_5xx_of_an_endpoint_replaces_its_trace_id():
     assert requests[(("endpoint", "/lookup"), ("method", "GET"), ("status", "503"))] == 2
 
 
+def test_the_last_request_over_the_p95_limit_names_its_trace_id_per_endpoint():
+    metrics = ServiceMetrics(cache())
+    metrics.observe("/lookup", "GET", 200, 2.5, "at-the-limit")
+    assert samples(metrics, "glancy_last_slow_request_timestamp_seconds") == {}
+    metrics.observe("/lookup", "GET", 200, 3.1, "first")
+    metrics.observe("/lookup", "GET", 200, 2.6, TRACE)
+    metrics.observe("/history", "GET", 200, 4.0, "history-trace")
+    slow = samples(metrics, "glancy_last_slow_request_timestamp_seconds")
+    assert {dict(labels)["trace_id"] for labels in slow} == {"history-trace", TRACE}
+    assert samples(metrics, "glancy_last_error_timestamp_seconds") == {}
+
+
 def test_the_cache_reads_are_the_caches_own_counts():
     reads = samples(ServiceMetrics(cache(hits=9, misses=3)), "glancy_cache_reads_total")
     assert {dict(labels)["result"]: value for labels, value in reads.items()} == {
