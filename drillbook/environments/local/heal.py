@@ -7,6 +7,7 @@ share a heal (kill, promote and switch of one failover) are undone by its first 
 from __future__ import annotations
 
 from drillbook.stack import LocalStack
+from drillbook.stack.postgres import APP_DB, PgNode
 
 
 def heal_database(stack: LocalStack) -> None:
@@ -19,6 +20,63 @@ def heal_database(stack: LocalStack) -> None:
     standby = stack.standby
     if rebuilt and standby is not None and standby.database.is_in_recovery():
         standby.reseed_database(wait=False)
+
+
+# What the service records of a payment, and where (reference/schema.sql)
+_SUBSCRIPTION = ("subscriptions", ("user_id", "plan", "created_at"))
+_ORDER = (
+    "orders",
+    ("payment_id", "user_id", "plan", "amount_cents", "paid_at", "recorded_at", "source"),
+)
+_ENTITLEMENT = (
+    "entitlements",
+    ("payment_id", "user_id", "plan", "starts_at", "ends_at", "granted_at"),
+)
+
+
+def keep_orders(copy: PgNode, primary: PgNode) -> int:
+    """The orders `copy` holds and `primary` does not, with their entitlements and
+    subscriptions, copied to `primary` as they were; how many orders. The service took these
+    payments' callbacks while it used a restored copy that its heal then leaves: the payment
+    provider still holds the payments, so without them a later reconciliation would find
+    orders missing that no drill of its own lost."""
+    held = primary.query("SELECT payment_id FROM orders", dbname=APP_DB)
+    known = {payment for (payment,) in held}
+    orders = [row for row in _rows(copy, _ORDER) if row[0] not in known]
+    if not orders:
+        return 0
+    payments = [row[0] for row in orders]
+    users = sorted({(row[1], row[2]) for row in orders})
+    subscriptions = [row for row in _rows(copy, _SUBSCRIPTION) if (row[0], row[1]) in users]
+    entitlements = _rows(copy, _ENTITLEMENT, "WHERE payment_id = ANY(%s)", [payments])
+    # each order before what refers to it; an entitlement only of an order kept here, so none
+    # is granted twice
+    for table, rows in (
+        (_SUBSCRIPTION, subscriptions),
+        (_ORDER, orders),
+        (_ENTITLEMENT, entitlements),
+    ):
+        _insert(primary, table, rows)
+    return len(orders)
+
+
+Table = tuple[str, tuple[str, ...]]
+
+
+def _rows(node: PgNode, table: Table, where: str = "", params: list | None = None) -> list[tuple]:
+    name, columns = table
+    select = f"SELECT {', '.join(columns)} FROM {name} {where}"  # noqa: S608 - known tables
+    return node.query(select, params, dbname=APP_DB)
+
+
+def _insert(node: PgNode, table: Table, rows: list[tuple]) -> None:
+    """All `rows` in one statement, those already there left as they are."""
+    if not rows:
+        return
+    name, columns = table
+    values = ", ".join(f"({', '.join(['%s'] * len(columns))})" for _ in rows)
+    insert = f"INSERT INTO {name} ({', '.join(columns)}) VALUES {values} ON CONFLICT DO NOTHING"
+    node.query(insert, [value for row in rows for value in row], dbname=APP_DB)
 
 
 def heal_redis(stack: LocalStack) -> None:

@@ -10,7 +10,7 @@ from drillbook.capabilities.service import CACHE_TIERS, FORCE_L2, RELEASE, TAKE_
 from drillbook.environments.common import ServiceAPI, single_version
 from drillbook.environments.local.cache import redis_node
 from drillbook.environments.local.database import LocalDatabase
-from drillbook.environments.local.heal import heal_database, heal_redis
+from drillbook.environments.local.heal import heal_database, heal_redis, keep_orders
 from drillbook.environments.local.regions import (
     fail_back,
     rebuild_home,
@@ -20,6 +20,7 @@ from drillbook.environments.local.regions import (
 )
 from drillbook.glancy import GlancyClient
 from drillbook.stack import LocalStack
+from drillbook.stack.postgres import PgNode
 from drillbook.stack.standby_region import StandbyRegion
 
 
@@ -70,13 +71,22 @@ class LocalService(ServiceAPI):
         )
 
     def point_database(self, name: str) -> Operation[dict]:
-        dsn = self.database.instance(name).app_dsn
+        instance = self.database.instance(name)
+        back = partial(heal_database, self.stack)
+        if name not in self.stack.pg.nodes:  # a restored copy, which its revert destroys
+            back = partial(self._back_from_copy, instance.node)
         return remediation(
             "switch endpoint",
             f"service database -> {name}",
-            partial(self.replicas.switch_database, dsn),
-            partial(heal_database, self.stack),
+            partial(self.replicas.switch_database, instance.app_dsn),
+            back,
         )
+
+    def _back_from_copy(self, copy: PgNode) -> None:
+        heal_database(self.stack)
+        kept = keep_orders(copy, self.stack.pg.primary)
+        if kept:
+            self.stack.progress(f"kept {kept} orders the service recorded only in {copy.name}")
 
     def point_cache(self, node: str) -> Operation[dict]:
         url = redis_node(self.stack, node).url
