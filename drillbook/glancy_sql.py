@@ -5,6 +5,8 @@ table, lookups, profiles, the export queue's tables); keeping the statements in 
 the local and live capabilities reading the same thing.
 """
 
+from collections.abc import Iterator, Sequence
+
 # The writer's table (drillbook.workload.Writer).
 WRITES = "drill_writes"
 ALL_LOOKUPS = "SELECT id, user_id, word, looked_up_at FROM lookups ORDER BY id"
@@ -17,6 +19,26 @@ COLUMNS = (
     "SELECT column_name FROM information_schema.columns"
     " WHERE table_name = %s ORDER BY ordinal_position"
 )
+
+
+def inserts(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence]
+) -> Iterator[tuple[str, list]]:
+    """INSERTs of `rows` into `table`, those already there left as they are: one statement
+    (and its parameters) per batch, so that a table of any size stays within the protocol's
+    65535 parameters a statement."""
+    batch = max(1, 65535 // len(columns))
+    placeholders = f"({', '.join(['%s'] * len(columns))})"
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        values = ", ".join([placeholders] * len(chunk))
+        statement = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"  # noqa: S608
+            " ON CONFLICT DO NOTHING"
+        )
+        yield statement, [value for row in chunk for value in row]
+
+
 ADD_USER = "INSERT INTO profiles (user_id, daily_lookups) VALUES (%s, %s)"
 # The user's lookups of one UTC day, as the service counts them for its quota.
 USAGE_OF_DAY = (

@@ -22,7 +22,7 @@ from drillbook.capabilities.operation import Operation, fault, remediation
 from drillbook.capabilities.service import LLM_BUDGET
 from drillbook.checks.exports import ExportRecord
 from drillbook.glancy import GlancyClient
-from drillbook.glancy_sql import ADD_USER, COLUMNS, RECORDS, USAGE_OF_DAY
+from drillbook.glancy_sql import ADD_USER, COLUMNS, RECORDS, USAGE_OF_DAY, inserts
 from drillbook.objects import (
     Current,
     Listed,
@@ -140,13 +140,9 @@ def delete_rows(table: str, primary: Callable[[], DatabaseInstance]) -> Operatio
         return len(rows)
 
     def put_back() -> None:
-        insert = (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES "  # noqa: S608
-            f"({', '.join(['%s'] * len(columns))}) ON CONFLICT DO NOTHING"
-        )
         target = primary()
-        for row in rows:
-            target.query(insert, row)
+        for statement, params in inserts(table, columns, rows):
+            target.query(statement, params)
 
     return fault("bad DELETE", f"table {table} on {instance.name}", delete, put_back)
 

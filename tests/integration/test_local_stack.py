@@ -17,9 +17,11 @@ import httpx
 import psycopg
 import pytest
 
+from drillbook.environments.local.heal import keep_orders
 from drillbook.stack import ComponentNotReady, LocalSettings, LocalStack
 from drillbook.stack.pod_network import claimed_subnet, loopback_addresses
 from drillbook.stack.ports import free_port
+from drillbook.stack.postgres import APP_DB, PgNode
 from drillbook.stack.process import ManagedProcess, pid_alive
 from drillbook.stack.toxiproxy_server import find_toxiproxy_server
 
@@ -163,6 +165,58 @@ def test_restore_pitr_keeps_exactly_the_rows_committed_before_the_target(
     finally:
         restored.destroy()
     assert ids(dsn) == [1, 2]
+
+
+def pay(dsn: str, payment: str, user: str) -> None:
+    """An order of `user` with its entitlement and subscription, as the service records one."""
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "INSERT INTO subscriptions (user_id, plan) VALUES (%s, 'monthly')"
+            " ON CONFLICT DO NOTHING",
+            [user],
+        )
+        conn.execute(
+            "INSERT INTO orders (payment_id, user_id, plan, amount_cents, paid_at, source)"
+            " VALUES (%s, %s, 'monthly', 990, now(), 'callback')",
+            [payment, user],
+        )
+        grant(conn, payment, user)
+
+
+def grant(conn: psycopg.Connection, payment: str, user: str) -> None:
+    conn.execute(
+        "INSERT INTO entitlements (payment_id, user_id, plan, starts_at, ends_at)"
+        " VALUES (%s, %s, 'monthly', now(), now() + interval '30 days')",
+        [payment, user],
+    )
+
+
+def billing_rows(node: PgNode) -> tuple[list, list, list]:
+    return (
+        node.query("SELECT payment_id FROM orders ORDER BY 1", dbname=APP_DB),
+        node.query("SELECT payment_id FROM entitlements ORDER BY 1", dbname=APP_DB),
+        node.query("SELECT user_id FROM subscriptions ORDER BY 1", dbname=APP_DB),
+    )
+
+
+def test_keep_orders_copies_only_the_orders_the_copy_alone_recorded(stack: LocalStack) -> None:
+    az_a = stack.pg.node("az-a")
+    pay(az_a.app_dsn, "pay-both", "ann")
+    copy = stack.pg.restore_pitr(datetime.now(UTC), "copy")
+    try:
+        pay(copy.app_dsn, "pay-copy", "bob")
+        with psycopg.connect(copy.app_dsn) as conn:  # a second grant az-a must not take
+            grant(conn, "pay-both", "ann")
+
+        assert keep_orders(copy, az_a) == 1
+        assert keep_orders(copy, az_a) == 0
+    finally:
+        copy.destroy()
+    assert billing_rows(az_a) == (
+        [("pay-both",), ("pay-copy",)],
+        [("pay-both",), ("pay-copy",)],
+        [("ann",), ("bob",)],
+    )
 
 
 def test_restore_pitr_refuses_a_naive_target_time(stack: LocalStack) -> None:

@@ -6,6 +6,7 @@ share a heal (kill, promote and switch of one failover) are undone by its first 
 
 from __future__ import annotations
 
+from drillbook.glancy_sql import inserts
 from drillbook.stack import LocalStack
 from drillbook.stack.postgres import APP_DB, PgNode
 
@@ -46,17 +47,18 @@ def keep_orders(copy: PgNode, primary: PgNode) -> int:
     if not orders:
         return 0
     payments = [row[0] for row in orders]
-    users = sorted({(row[1], row[2]) for row in orders})
+    users = {(row[1], row[2]) for row in orders}
     subscriptions = [row for row in _rows(copy, _SUBSCRIPTION) if (row[0], row[1]) in users]
     entitlements = _rows(copy, _ENTITLEMENT, "WHERE payment_id = ANY(%s)", [payments])
     # each order before what refers to it; an entitlement only of an order kept here, so none
     # is granted twice
-    for table, rows in (
+    for (table, columns), rows in (
         (_SUBSCRIPTION, subscriptions),
         (_ORDER, orders),
         (_ENTITLEMENT, entitlements),
     ):
-        _insert(primary, table, rows)
+        for statement, params in inserts(table, columns, rows):
+            primary.query(statement, params, dbname=APP_DB)
     return len(orders)
 
 
@@ -67,16 +69,6 @@ def _rows(node: PgNode, table: Table, where: str = "", params: list | None = Non
     name, columns = table
     select = f"SELECT {', '.join(columns)} FROM {name} {where}"  # noqa: S608 - known tables
     return node.query(select, params, dbname=APP_DB)
-
-
-def _insert(node: PgNode, table: Table, rows: list[tuple]) -> None:
-    """All `rows` in one statement, those already there left as they are."""
-    if not rows:
-        return
-    name, columns = table
-    values = ", ".join(f"({', '.join(['%s'] * len(columns))})" for _ in rows)
-    insert = f"INSERT INTO {name} ({', '.join(columns)}) VALUES {values} ON CONFLICT DO NOTHING"
-    node.query(insert, [value for row in rows for value in row], dbname=APP_DB)
 
 
 def heal_redis(stack: LocalStack) -> None:
