@@ -233,7 +233,11 @@ class Drill:
                 )
             )
             raise
-        self.history.record(Op(NEMESIS, operation.role, start, time.time(), "ok", value))
+        # a release carries a trace id, which the alerts on it may name
+        trace = operation.detail.get("trace_id")
+        self.history.record(
+            Op(NEMESIS, operation.role, start, time.time(), "ok", value, trace_id=trace)
+        )
         return result
 
     def restore(self, target: str) -> list[Fault]:
@@ -304,6 +308,20 @@ class Drill:
         """The end of the last restore (of `target`'s faults, or of any)."""
         restores = self.operations(RESTORE, target)
         return restores[-1].end if restores else None
+
+    def repaired_at(self) -> float | None:
+        """The end of the last restore or remediation since the first fault: when the drill's
+        own steps last put something right, the recovery of a fault no client sees."""
+        t0 = self.t0
+        ends = [
+            op.end
+            for op in self.history.ops(process=NEMESIS)
+            if op.f in (RESTORE, REMEDIATION)
+            and op.outcome == "ok"
+            and t0 is not None
+            and op.start >= t0
+        ]
+        return max(ends, default=None)
 
     def require_restored(self, target: str, step: str) -> float:
         at = self.restored_at(target)

@@ -8,6 +8,7 @@ import argparse
 import dataclasses
 import logging
 import sys
+from pathlib import Path
 
 from reference.app import create_app
 from reference.config import ConfigError, load_config
@@ -32,7 +33,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    serve(create_app(config), config.host, config.port)
+    # every check of a published configuration, passed or not: its trace id is what a
+    # configuration page names
+    logging.getLogger("reference.config_check").setLevel(logging.INFO)
+    serve(create_app(config, Path(args.config)), config.host, config.port)
     return 0
 
 

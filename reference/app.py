@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import FastAPI, Query, Request, Response
@@ -30,6 +31,7 @@ from reference.artifacts import download_link, s3_client
 from reference.budget import DISABLED, Budget
 from reference.cache import RedisEndpoint, ResultCache
 from reference.config import ServiceConfig
+from reference.config_check import ConfigCheck
 from reference.database import Database, DatabaseUnavailable
 from reference.dsn import mask
 from reference.llm import Completion, LlmClient, LlmFailure
@@ -86,7 +88,9 @@ def _regenerate_prompt(word: str) -> str:
     return f"Write a fresh example sentence using the word '{word}', unlike the usual one."
 
 
-def create_app(config: ServiceConfig) -> FastAPI:
+def create_app(config: ServiceConfig, published: Path | None = None) -> FastAPI:
+    """The service on `config`; with `published`, the file its configuration is published in,
+    which it checks every `config.config_check_s` (reference.config_check)."""
     db = Database(config.database)
     redis = RedisEndpoint(config.redis)
     cache = ResultCache(redis, config.cache_ttl_s, config.l1_cache_ttl_s, config.force_l2)
@@ -97,13 +101,21 @@ def create_app(config: ServiceConfig) -> FastAPI:
     storage = s3_client(config.exports) if config.exports else None
     provider = billing.Provider(config.billing) if config.billing else None
     metrics = ServiceMetrics(cache)
+    config_check = ConfigCheck(published) if published else None
+    if config_check:
+        metrics.registry.register(config_check)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await db.open()
+        checking = (
+            asyncio.create_task(config_check.run(config.config_check_s)) if config_check else None
+        )
         try:
             yield
         finally:
+            if checking:
+                checking.cancel()
             await db.close()
             await redis.client.aclose()
             if llm:

@@ -7,7 +7,9 @@ Every error names the file and the dotted key at fault, e.g.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +121,14 @@ class ServiceConfig:
     # The region the replica runs in, as /healthz reports it (None: not said).
     region: str | None = None
     billing: BillingConfig | None = None  # None: no /billing endpoints
+    # How often the replica checks the configuration published in its file (a config-center
+    # client's check of a release, reference.config_check).
+    config_check_s: float = 30.0
+    # When each secret expires (dotted key -> epoch seconds), as the key service declares it:
+    # plan section 2's 密钥轮换即将过期 is read from it.
+    key_expiry: dict[str, float] = field(default_factory=dict)
+    # The trace id of the release that published this configuration, which its check adopts.
+    trace_id: str | None = None
 
 
 class _Reader:
@@ -179,9 +189,16 @@ def load_config(path: str | Path) -> ServiceConfig:
     """Load and validate the service configuration from a JSON file."""
     path = Path(path)
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"config {path}: cannot read file: {exc.strerror}") from None
+    return parse_config(path, text)
+
+
+def parse_config(path: Path, text: str) -> ServiceConfig:
+    """Validate the configuration `text` read from `path` (named in every error)."""
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"config {path}: invalid JSON at line {exc.lineno}: {exc.msg}") from None
     top = _Reader(path, data)
@@ -215,7 +232,62 @@ def load_config(path: str | Path) -> ServiceConfig:
         exports=_exports(top.section("exports")) if "exports" in top.data else None,
         region=top.get("region", str, None),
         billing=_billing(top.section("billing")) if "billing" in top.data else None,
+        config_check_s=top.positive("config_check_s", float, 30.0),
+        key_expiry=_key_expiry(top),
+        trace_id=_trace_id(top),
     )
+
+
+TRACE_ID = re.compile(r"^[0-9a-f]{32}$")
+
+
+def _trace_id(top: _Reader) -> str | None:
+    trace = top.get("trace_id", str, None)
+    if trace is not None and not TRACE_ID.match(trace):
+        top.fail("trace_id", f"must be a W3C trace id (32 hex digits), got {json.dumps(trace)}")
+    return trace
+
+
+def _key_expiry(top: _Reader) -> dict[str, float]:
+    """Each secret's expiry, by its dotted key: `key_expiry` mirrors the configuration's
+    sections, so {"billing": {"callback_secret": time}} is `billing.callback_secret`'s."""
+    expiry = {}
+    pending = [(top.section("key_expiry", optional=True), "")]
+    while pending:
+        section, under = pending.pop()
+        for name, value in section.data.items():
+            if isinstance(value, dict):
+                pending.append((section.section(name), f"{under}{name}."))
+            else:
+                expiry[under + name] = _expiry(section, name, _dotted(top.data, under + name))
+    return expiry
+
+
+def _expiry(section: _Reader, name: str, secret: object) -> float:
+    """The expiry `section` gives the secret `name`: one of this configuration's secrets (a
+    non-empty string), at a time that says its offset."""
+    when = section.get(name, str)
+    if not isinstance(secret, str) or not secret.strip():
+        section.fail(section.prefix + name, "names no secret of this configuration")
+    try:
+        at = datetime.fromisoformat(when)
+    except ValueError:
+        at = None
+    if at is None or at.tzinfo is None:
+        section.fail(
+            section.prefix + name,
+            f"must be an ISO 8601 time with its offset, got {json.dumps(when)}",
+        )
+    return at.timestamp()
+
+
+def _dotted(data: object, key: str) -> object:
+    """The value at the dotted `key` of nested objects, None when there is none."""
+    for part in key.split("."):
+        if not isinstance(data, dict) or part not in data:
+            return None
+        data = data[part]
+    return data
 
 
 def _billing(billing: _Reader) -> BillingConfig:

@@ -125,12 +125,33 @@ def alert_resolved_within(
             "no recovery was observed: this step needs 'within N seconds the probes succeed "
             "again' (or an RTO check) earlier in the scenario"
         )
+    _resolved_since(drill, monitoring, name, recovered_at, to_seconds(limit, unit))
+
+
+@then(parsers.parse('the alert "{name}" resolved within {limit:g} {unit} of the repair'))
+def alert_resolved_after_repair(
+    drill: Drill, monitoring: Monitoring, name: str, limit: float, unit: str
+) -> None:
+    """For a fault no client sees (a configuration release that fails its check), the
+    recovery is the drill's own repair: its last restore or remediation after the fault."""
+    repaired_at = drill.repaired_at()
+    if repaired_at is None:
+        raise MissingStep(
+            "nothing was repaired after the fault: this step needs a restore or a remediation "
+            "(e.g. 'the configuration the replicas run is published again') earlier"
+        )
+    _resolved_since(drill, monitoring, name, repaired_at, to_seconds(limit, unit))
+
+
+def _resolved_since(
+    drill: Drill, monitoring: Monitoring, name: str, since: float, limit_s: float
+) -> None:
     result = alert_resolved(
         delivered(drill, monitoring),
         name,
         drill.require_t0(),
-        recovered_at,
-        to_seconds(limit, unit),
+        since,
+        limit_s,
         clients_until=drill.frozen_at or time.time(),
     )
     drill.verdict(result)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from drillbook.capabilities.operation import Operation
@@ -124,6 +125,19 @@ class Service(Protocol):
         """The service's own cache reads (hits, misses) summed over its replicas."""
         ...
 
+    def publish_config(self, changes: Mapping[str, Any], trace_id: str) -> Operation[dict]:
+        """A configuration release, as the config center publishes one: what the replicas run,
+        with `changes` (dotted key -> value), under the release's W3C `trace_id`. Reverted by
+        publishing what they run again. The replicas check a release (plan section 2's
+        Config 校验) and keep serving what they loaded; the result names the keys only."""
+        ...
+
+    def rotate_key(self, key: str, days: float, trace_id: str) -> Operation[dict]:
+        """Plan section 2's 密钥轮转: a new secret at `key`, declared valid `days` from now,
+        published as a release under `trace_id`. Reverted by publishing what the replicas run
+        again; the result names the key, never the secret."""
+        ...
+
 
 # The kind of a takeover in the journal and the history, either way between the regions.
 TAKE_OVER = "warm-standby cutover"
@@ -133,3 +147,6 @@ FORCE_L2, CACHE_TIERS = "force L2", "service cache tiers"
 RELEASE = "service release"
 # The target LLM spend is journaled under (Service.spend_tokens).
 LLM_BUDGET = "llm budget"
+# The target configuration releases are journaled under, and their kinds.
+CONFIGURATION = "service configuration"
+PUBLISH_CONFIG, ROTATE_KEY = "configuration release", "key rotation"

@@ -106,6 +106,16 @@ class Runbook:
         forcing = self.service.force_l2()
         return forcing.run() if l2 == "forced" else undone(forcing)
 
+    def publish_config(self, changes: str, trace_id: str) -> dict[str, Any]:
+        return self.service.publish_config(json.loads(changes), trace_id).run()
+
+    def rotate_key(self, key: str, days: float, trace_id: str) -> dict[str, Any]:
+        return self.service.rotate_key(key, days, trace_id).run()
+
+    def publish_running(self) -> dict[str, Any]:
+        self.stack.service.publish_running()
+        return {}
+
     def heal_redis(self) -> dict[str, Any]:
         heal_redis(self.stack)
         return {}

@@ -63,6 +63,16 @@ BINDINGS: dict[str, Bound] = {
     "service.force_l2": Bound(
         Call("cache-mode", {"l2": "forced"}), Call("cache-mode", {"l2": "behind-l1"}), True
     ),
+    "service.publish_config": Bound(
+        Call("publish-config", {"changes": "{changes}", "trace_id": "{trace_id}"}),
+        Call("publish-running", {}),
+        True,
+    ),
+    "service.rotate_key": Bound(
+        Call("rotate-key", {"key": "{key}", "days": "{days}", "trace_id": "{trace_id}"}),
+        Call("publish-running", {}),
+        True,
+    ),
     "cache.kill_primary": Bound(Call("kill-redis-primary", {}), HEAL_REDIS, True),
     "cache.wipe_primary": Bound(Call("wipe-redis-primary", {}), HEAL_REDIS, False),
     "cache.restart_primary": Bound(Call("restart-redis-primary", {}), None, True),

@@ -172,6 +172,24 @@ ACTIONS: dict[str, ActionSpec] = {
             (Param("l2", "str", "the cache mode", ("forced", "behind-l1")),),
         ),
         ActionSpec(
+            "publish-config",
+            "publish the configuration the replicas run with changes, as a release",
+            (
+                Param("changes", "str", "JSON object: dotted key -> value"),
+                Param("trace_id", "str", "the release's W3C trace id"),
+            ),
+        ),
+        ActionSpec(
+            "rotate-key",
+            "publish a new secret at a key, valid some days, as a release",
+            (
+                Param("key", "str", "the secret's dotted key"),
+                Param("days", "float", "how long the new secret is valid"),
+                Param("trace_id", "str", "the release's W3C trace id"),
+            ),
+        ),
+        ActionSpec("publish-running", "publish the configuration the replicas run again"),
+        ActionSpec(
             "heal-redis",
             "Redis primary up and followed by its replica, the service on the primary",
             timeout_s=120.0,

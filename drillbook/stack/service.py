@@ -10,10 +10,16 @@ Pod's address, and a release is the Deployment's rolling update.
 
 from __future__ import annotations
 
+import copy
 import json
+import os
 import sys
+import time
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from http import HTTPStatus
 from pathlib import Path
+from typing import Any
 
 from kubernetes import client
 
@@ -31,6 +37,13 @@ NAMESPACE = "prod"
 NAME = "lookup-bff"
 PORT = 8080
 ZONE_LABEL = "topology.kubernetes.io/zone"
+# The replicas check the configuration published to them this often (reference.config_check).
+CONFIG_CHECK_S = 1.0
+# The secrets of the configuration, each declared valid this long from the stack's start
+# (plan 3.1 archives keys for at most 90 days; section 2 pages when one nears its expiry).
+SECRETS = ("billing.callback_secret", "exports.secret_key")
+KEY_LIFETIME_S = 90 * 86400.0
+KEY_EXPIRY = "key_expiry"
 # The Deployment's Pods leave the router's endpoints this long before they are stopped.
 PRE_STOP_S = 2
 
@@ -38,9 +51,34 @@ __all__ = ["REPO_ROOT", "ServiceDeployments", "write_config"]
 
 
 def write_config(path: Path, config: dict) -> None:
-    """A process's JSON config, readable by its owner only: it holds passwords and keys."""
+    """A process's JSON config, readable by its owner only: it holds passwords and keys.
+    Replaced whole, so that a replica checking the file never reads half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    write_private(path, json.dumps(config, indent=2))
+    draft = path.with_name(f"{path.name}.new")
+    write_private(draft, json.dumps(config, indent=2))
+    os.replace(draft, path)
+
+
+def with_changes(config: dict, changes: Mapping[str, Any]) -> dict:
+    """A copy of `config` with each dotted key of `changes` set to its value (its sections
+    made where missing)."""
+    changed = copy.deepcopy(config)
+    for key, value in changes.items():
+        *sections, name = key.split(".")
+        node = changed
+        for section in sections:
+            node = node.setdefault(section, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"configuration key {key!r}: {section!r} is not a section")
+        node[name] = value
+    return changed
+
+
+def expiry_changes(keys: Iterable[str], at: float) -> dict[str, str]:
+    """The changes that declare each of `keys` expiring at `at` (epoch seconds), in the
+    configuration's `key_expiry`, which mirrors its sections (reference.config)."""
+    when = datetime.fromtimestamp(at, UTC).isoformat()
+    return {f"{KEY_EXPIRY}.{key}": when for key in keys}
 
 
 # The replicas' own cache in front of Redis: a word asked again within a second is answered
@@ -65,7 +103,7 @@ def service_config(
     region: str | None = None,
 ) -> dict:
     """The replicas' shared configuration; address, port and version come from the Pod."""
-    return {
+    config = {
         **({"region": region} if region else {}),
         "host": "127.0.0.1",
         "port": PORT,
@@ -85,7 +123,10 @@ def service_config(
         "version": "v1",
         **({"exports": exports} if exports else {}),
         **({"billing": billing} if billing else {}),
+        "config_check_s": CONFIG_CHECK_S,
     }
+    secrets = [key for key in SECRETS if key.split(".")[0] in config]
+    return with_changes(config, expiry_changes(secrets, time.time() + KEY_LIFETIME_S))
 
 
 def deployment_name(zone: str) -> str:
@@ -305,6 +346,18 @@ class ServiceDeployments:
         self.config["force_l2"] = force
         write_config(self.config_path, self.config)
         return self._switch("/admin/cache/mode", {"force_l2": force})
+
+    def publish(self, changes: Mapping[str, Any], trace_id: str) -> dict:
+        """A release of the configuration the replicas run, with `changes`, under `trace_id`,
+        in the file they read it from: they check it (reference.config_check) and keep serving
+        what they loaded. The result names the keys, never their values (secrets)."""
+        release = {**with_changes(self.config, changes), "trace_id": trace_id}
+        write_config(self.config_path, release)
+        return {"keys": sorted(changes), "trace_id": trace_id}
+
+    def publish_running(self) -> None:
+        """The configuration the replicas run published again: a release's revert."""
+        write_config(self.config_path, self.config)
 
     def _switch(self, path: str, body: dict) -> dict:
         replicas = self._replicas()

@@ -196,6 +196,22 @@ def test_faults_and_remediations_are_operations_of_the_history(tmp_path):
         drill.restore("proxy s3")
 
 
+def test_the_repair_is_the_last_restore_or_remediation_after_the_fault(tmp_path):
+    drill = Drill("s", Path("x.feature"), 1, set(), tmp_path)
+    drill.journal = FaultJournal(tmp_path / "journal.jsonl", progress=lambda _l: None)
+    drill.apply(remediation("promote", "pg", lambda: None))  # before any fault: no repair
+    assert drill.repaired_at() is None
+    release = "4bf92f3577b34da6a3ce929d0e0e4736"
+    drill.apply(fault("release", "config", lambda: None, lambda: None, trace_id=release))
+    assert drill.repaired_at() is None
+    drill.apply(remediation("rotate", "config", lambda: None))
+    drill.restore("config")
+    [restore] = drill.operations("restore")
+    assert drill.repaired_at() == restore.end
+    # an operation that carried a trace id is kept with it, which an alert may name
+    assert drill.operations("fault")[0].trace_id == release
+
+
 def test_an_operation_that_raised_is_indeterminate_and_still_reverted(tmp_path):
     drill = Drill("s", Path("x.feature"), 1, set(), tmp_path)
     drill.journal = FaultJournal(tmp_path / "journal.jsonl", progress=lambda _l: None)

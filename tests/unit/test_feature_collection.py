@@ -178,7 +178,7 @@ def test_a_run_that_drilled_nothing_fails_saying_why(tmp_path):
     assert "no drill ran: 1 collected, 1 deselected, 0 skipped" in deselected.stdout
 
 
-def test_drills_run_in_calendar_order_and_the_runbooks_after_them(tmp_path):
+def test_drills_run_in_calendar_order_and_the_runbooks_and_signals_after_them(tmp_path):
     argv = pytest_argv(ROOT / "features", tmp_path / "reports", "--collect-only", "-q")
     listed = subprocess.run(argv, cwd=ROOT, capture_output=True, text=True, timeout=120)
     files = [line.split("::")[0] for line in listed.stdout.splitlines() if "::" in line]
@@ -187,9 +187,10 @@ def test_drills_run_in_calendar_order_and_the_runbooks_after_them(tmp_path):
     order = order[1:]
     months = [name for name in order if name[0].isdigit()]
     assert months == sorted(months, key=lambda name: int(name.partition("_")[0])), order
-    runbooks = order[len(months) :]
+    after = order[len(months) :]
     assert order[: len(months)] == months, order
-    assert runbooks and all(name.startswith("runbook_") for name in runbooks), order
+    assert any(name.startswith("runbook_") for name in after), order
+    assert all(name.startswith(("runbook_", "signals_")) for name in after), order
 
 
 def test_a_bad_seed_is_a_usage_error(tmp_path):

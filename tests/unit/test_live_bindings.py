@@ -90,8 +90,8 @@ def script(tmp_path: Path, name: str, body: str, mode: int = 0o755) -> Path:
 # --- the table ---
 
 
-def test_the_table_has_the_twelve_operations_and_faults_need_a_revert():
-    assert len(OPERATIONS) == 14
+def test_the_table_has_the_sixteen_operations_and_faults_need_a_revert():
+    assert len(OPERATIONS) == 16
     assert all(s.revert_required == (s.role == FAULT) for s in OPERATIONS.values())
     assert OPERATIONS["database.restore_to"].params == ("target", "name")
     assert set(BUILT_IN_FAULTS) < set(fault_names())

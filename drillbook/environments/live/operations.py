@@ -72,6 +72,17 @@ OPERATIONS: dict[str, OperationSpec] = {
         "and bypassed, kept across restarts; output json: dict (the cache mode). Its revert "
         "lets the L1 serve again",
     ),
+    "service.publish_config": _fault(
+        ("changes", "trace_id"),
+        "a configuration release through the config center: what the service runs with "
+        "`changes` (JSON: dotted key -> value), under the W3C `trace_id` its check logs; its "
+        "output is ignored. Its revert publishes what the service runs again",
+    ),
+    "service.rotate_key": _remediation(
+        ("key", "days", "trace_id"),
+        "plan section 2's 密钥轮转: a new secret at the dotted `key`, valid `days` days, "
+        "released under `trace_id`; its output is ignored (never the secret)",
+    ),
     "service.point_cache": _remediation(
         ("node",), "the service pointed at the Redis node primary or replica; output json: dict"
     ),

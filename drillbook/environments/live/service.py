@@ -7,11 +7,20 @@ the profile's bindings: how staging changes a connection string or deploys is it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from drillbook.capabilities.operation import Operation
-from drillbook.capabilities.service import CACHE_TIERS, FORCE_L2, RELEASE, TAKE_OVER
+from drillbook.capabilities.service import (
+    CACHE_TIERS,
+    CONFIGURATION,
+    FORCE_L2,
+    PUBLISH_CONFIG,
+    RELEASE,
+    ROTATE_KEY,
+    TAKE_OVER,
+)
 from drillbook.environments.common import ServiceAPI, single_version
 from drillbook.environments.live.cache import check_node
 from drillbook.environments.live.database import LiveDatabase
@@ -82,6 +91,26 @@ class LiveService(ServiceAPI):
 
     def force_l2(self) -> Operation[dict]:
         return self.bindings.operation("service.force_l2", FORCE_L2, CACHE_TIERS, {})
+
+    def publish_config(self, changes: Mapping[str, Any], trace_id: str) -> Operation[dict]:
+        return self.bindings.operation(
+            "service.publish_config",
+            PUBLISH_CONFIG,
+            CONFIGURATION,
+            {"changes": json.dumps(dict(changes)), "trace_id": trace_id},
+            keys=sorted(changes),
+            trace_id=trace_id,
+        )
+
+    def rotate_key(self, key: str, days: float, trace_id: str) -> Operation[dict]:
+        return self.bindings.operation(
+            "service.rotate_key",
+            ROTATE_KEY,
+            CONFIGURATION,
+            {"key": key, "days": days, "trace_id": trace_id},
+            key=key,
+            trace_id=trace_id,
+        )
 
     def versions(self) -> list[str]:
         return [replica.version() for replica in self.replicas]

@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import secrets
+import time
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
 from drillbook.capabilities.operation import Operation, fault, remediation
-from drillbook.capabilities.service import CACHE_TIERS, FORCE_L2, RELEASE, TAKE_OVER
+from drillbook.capabilities.service import (
+    CACHE_TIERS,
+    CONFIGURATION,
+    FORCE_L2,
+    PUBLISH_CONFIG,
+    RELEASE,
+    ROTATE_KEY,
+    TAKE_OVER,
+)
 from drillbook.environments.common import ServiceAPI, single_version
 from drillbook.environments.local.cache import redis_node
 from drillbook.environments.local.database import LocalDatabase
@@ -21,6 +32,7 @@ from drillbook.environments.local.regions import (
 from drillbook.glancy import GlancyClient
 from drillbook.stack import LocalStack
 from drillbook.stack.postgres import PgNode
+from drillbook.stack.service import expiry_changes
 from drillbook.stack.standby_region import StandbyRegion
 
 
@@ -103,6 +115,32 @@ class LocalService(ServiceAPI):
             CACHE_TIERS,
             partial(self.replicas.force_l2, True),
             partial(self.replicas.force_l2, False),
+        )
+
+    def publish_config(self, changes: Mapping[str, Any], trace_id: str) -> Operation[dict]:
+        return fault(
+            PUBLISH_CONFIG,
+            CONFIGURATION,
+            partial(self.replicas.publish, changes, trace_id),
+            self.replicas.publish_running,
+            keys=sorted(changes),
+            trace_id=trace_id,
+        )
+
+    def rotate_key(self, key: str, days: float, trace_id: str) -> Operation[dict]:
+        # The replicas take a new secret at their next start; the stand-in payment provider
+        # keeps the one it started with, so the rotation lasts until its revert.
+        changes = {
+            key: secrets.token_urlsafe(24),
+            **expiry_changes([key], time.time() + days * 86400),
+        }
+        return remediation(
+            ROTATE_KEY,
+            CONFIGURATION,
+            partial(self.replicas.publish, changes, trace_id),
+            self.replicas.publish_running,
+            key=key,
+            trace_id=trace_id,
         )
 
     def versions(self) -> list[str]:
