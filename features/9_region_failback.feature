@@ -43,6 +43,7 @@ Feature: September drill: failback to the primary region
     And within 60 seconds the database in ap-northeast-1 is a streaming standby
     And the workload runs for 10 more seconds
     Then the RTO from the takeover by ap-southeast-1 is at most 30 minutes
+    And the RTO by Prometheus at the front door from the takeover by ap-southeast-1 is at most 30 minutes
     And no table differed between the regions when ap-southeast-1 took over
     And no object differed between the regions when ap-southeast-1 took over
     And the RPO is at most 5 minutes

@@ -62,12 +62,14 @@ Feature: Runbook 5.2: cross-Region warm standby to active, and the failback
     And the workload runs for 12 more seconds
     # 5.2 回切步骤：确保 RTO ≤30 min，记录 diff
     Then the RTO from the takeover by ap-southeast-1 is at most 30 minutes
+    And the RTO by Prometheus at the front door from the takeover by ap-southeast-1 is at most 30 minutes
     And no table differed between the regions when ap-southeast-1 took over
     And no object differed between the regions when ap-southeast-1 took over
     # 5.2 切换步骤 4：确保 Doubao 通路正常
     And the LLM adapter answers in full from ap-northeast-1
     # 4.1 三月：跨 Region 切换 ≤45 min（含 DNS），SLA ≥99.0%
     And the RTO of the cutover to ap-northeast-1 is at most 45 minutes
+    And the RTO by Prometheus at the front door of the cutover to ap-northeast-1 is at most 45 minutes
     And the SLA over the 45 minutes from T0 is at least 99.0%
     # 2 RPO：历史/配置 ≤5 min
     And the RPO is at most 5 minutes

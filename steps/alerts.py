@@ -202,10 +202,18 @@ def front_door_rto_at_most(
 
 
 def prometheus_rto(
-    drill: Drill, dr_profile: Profile, monitoring: Monitoring, limit_s: float, counts: RequestCounts
+    drill: Drill,
+    dr_profile: Profile,
+    monitoring: Monitoring,
+    limit_s: float,
+    counts: RequestCounts,
+    *,
+    since: float | None = None,
+    until: float | None = None,
 ) -> None:
     """The RTO over the key endpoints the drill's probes call, from `counts`, next to the
-    probes', with a chart of both views."""
+    probes', with a chart of both views: from T0, or from `since`, to the clients' last call,
+    or to `until` (where a later outage of the scenario, a failback's, begins)."""
     probed = {op.process for op in drill.history.ops(prefix="probe:")}
     endpoints = [path for path in KEY_ENDPOINTS if probe_process(path) in probed]
     if not endpoints:
@@ -213,8 +221,8 @@ def prometheus_rto(
             f"the {counts.check} is over the key endpoints {', '.join(KEY_ENDPOINTS)}: "
             "this step needs probes of one of them ('Given probes call \"/lookup\" ...')"
         )
-    t0 = drill.require_t0()
-    end = drill.frozen_at or time.time()  # the clients' last call
+    t0 = drill.require_t0() if since is None else since
+    end = until or drill.frozen_at or time.time()  # the clients' last call
     scrape = monitoring.scrape_interval_s
     pause(max(0.0, end + 2 * scrape - time.time()))  # the last scrapes before the end are in
     window = SCRAPES_PER_WINDOW * scrape
@@ -228,7 +236,7 @@ def prometheus_rto(
     drill.evidence.attach_json(
         f"Prometheus success ratio by endpoint ({counts.metric})", {"query": expr, **series}
     )
-    probes = rto_now(drill, dr_profile, limit_s)
+    probes = rto_now(drill, dr_profile, limit_s, since=since, until=until)
     result = rto_by_prometheus(
         {endpoint: series.get(endpoint, []) for endpoint in endpoints},
         t0,

@@ -11,7 +11,7 @@ from typing import ClassVar
 from pytest_bdd import given, parsers, then, when
 
 from drillbook.bdd import performs, reverts
-from drillbook.capabilities import Database, Network, Service
+from drillbook.capabilities import Database, Monitoring, Network, Service
 from drillbook.capabilities.operation import REMEDIATION
 from drillbook.capabilities.service import TAKE_OVER
 from drillbook.checks.degradation import answered_in_full_by, full_answers_from
@@ -24,6 +24,7 @@ from drillbook.profile import Profile
 from drillbook.spot_check import SampleCheck
 from drillbook.workload.writer import payload_of, payloads
 from steps import DatabaseInUse, rto_now, spot_check_sample
+from steps.alerts import FRONT_DOOR, RequestCounts, prometheus_rto
 from steps.llm import LOOKUPS
 from steps.network import inject
 
@@ -113,16 +114,59 @@ def rto_from_takeover(
     drill.verdict(replace(result, name=f"RTO from the takeover by {region}"))
 
 
+@then(
+    parsers.parse(
+        "the RTO by Prometheus at the front door from the takeover by {region} "
+        "is at most {limit:g} {unit}"
+    )
+)
+def front_door_rto_from_takeover(
+    drill: Drill, dr_profile: Profile, monitoring: Monitoring, region: str, limit: float, unit: str
+) -> None:
+    """Section 7's RTO of a failback, as the front door's counts in Prometheus show it."""
+    counts = _front_door(f"from the takeover by {region}", f"takeover-{region}")
+    since = takeover_starts(drill, region)[-1]
+    prometheus_rto(drill, dr_profile, monitoring, to_seconds(limit, unit), counts, since=since)
+
+
 @then(parsers.parse("the RTO of the cutover to {region} is at most {limit:g} {unit}"))
 def rto_of_cutover(drill: Drill, dr_profile: Profile, region: str, limit: float, unit: str) -> None:
     """A cutover's RTO in a scenario that fails back too: from T0 to the first window at 99%
     success, over the probes invoked before the next takeover (the failback's fence), whose
     own outage is the failback's RTO."""
-    taken = takeover_starts(drill, region)[0]
-    later = [start for start in takeover_starts(drill) if start > taken]
-    until = later[0] if later else None
+    until = cutover_ends(drill, region)
     result = rto_now(drill, dr_profile, to_seconds(limit, unit), until=until)
     drill.verdict(replace(result, name=f"RTO of the cutover to {region}"))
+
+
+@then(
+    parsers.parse(
+        "the RTO by Prometheus at the front door of the cutover to {region} "
+        "is at most {limit:g} {unit}"
+    )
+)
+def front_door_rto_of_cutover(
+    drill: Drill, dr_profile: Profile, monitoring: Monitoring, region: str, limit: float, unit: str
+) -> None:
+    """Section 7's RTO of a cutover that a failback follows, as the front door's counts show
+    it up to the failback's fence."""
+    counts = _front_door(f"of the cutover to {region}", f"cutover-{region}")
+    until = cutover_ends(drill, region)
+    prometheus_rto(drill, dr_profile, monitoring, to_seconds(limit, unit), counts, until=until)
+
+
+def _front_door(which: str, chart: str) -> RequestCounts:
+    return replace(
+        FRONT_DOOR, check=f"{FRONT_DOOR.check} {which}", chart=f"{FRONT_DOOR.chart}-{chart}"
+    )
+
+
+def cutover_ends(drill: Drill, region: str) -> float | None:
+    """Where the cutover to `region` ends for its RTO: the next takeover (a failback's
+    fence), if one followed."""
+    taken = takeover_starts(drill, region)[0]
+    later = [start for start in takeover_starts(drill) if start > taken]
+    return later[0] if later else None
 
 
 def takeover_starts(drill: Drill, region: str | None = None) -> list[float]:
