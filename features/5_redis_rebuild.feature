@@ -70,3 +70,19 @@ Feature: May drill: Redis rebuild and quota compensation
     And the Redis hit rate was back to 80% within 60 minutes of the fault
     And the Redis signal "hit rate below 20% or node unreachable" was raised within 1 minute of the fault
     And no request to "/lookup" failed during the drill
+
+  Scenario: The Redis primary runs out of memory: it answers, and the cache keeps nothing
+    Given lookups cycle through 100 words every 20 ms
+    And the Redis hit rate is sampled every 200 ms
+    And within 15 seconds the Redis hit rate is at least 80%
+    When the Redis primary runs out of memory
+    And within 60 seconds the alert "RedisHitRateLow" has fired
+    And the memory of the Redis primary is restored
+    And within 60 seconds the Redis hit rate is at least 80%
+    And within 30 seconds the alert "RedisHitRateLow" has resolved
+    Then the Redis hit rate was back to 80% within 60 minutes of the fault
+    And the Redis signal "hit rate below 20% or node unreachable" was raised within 1 minute of the fault
+    And the alert "RedisHitRateLow" fired within 60 seconds of the fault
+    And the alert "RedisHitRateLow" carries a runbook link and a trace_id
+    And the alert "RedisHitRateLow" resolved within 60 seconds of the repair
+    And no request to "/lookup" failed during the drill

@@ -17,8 +17,9 @@ from typing import ClassVar
 
 from pytest_bdd import given, parsers, then, when
 
-from drillbook.bdd import performs
+from drillbook.bdd import performs, reverts
 from drillbook.capabilities import Cache, Service
+from drillbook.capabilities.cache import PRIMARY_TARGET
 from drillbook.capabilities.service import FORCE_L2
 from drillbook.checks import (
     QuotaSample,
@@ -169,6 +170,20 @@ def delete_persistence(drill: Drill, cache: Cache) -> None:
     """What a lost disk does: the restarted primary starts empty, and its replica resyncs
     from it, so both lose everything."""
     drill.apply(cache.wipe_primary())
+
+
+@when("the Redis primary runs out of memory")
+@performs("cache.exhaust_memory")
+def out_of_memory(drill: Drill, cache: Cache) -> None:
+    """A node resized below its data: what expires is evicted, every write refused (OOM),
+    reads answered; the cache's hit rate falls while the node answers."""
+    drill.apply(cache.exhaust_memory())
+
+
+@when("the memory of the Redis primary is restored")
+@reverts("cache.exhaust_memory")
+def memory_restored(drill: Drill) -> None:
+    drill.restore(PRIMARY_TARGET)
 
 
 @when("the Redis primary is restarted")

@@ -10,6 +10,8 @@ from drillbook.capabilities.operation import Operation
 
 # The cache's nodes, as steps and profiles name them.
 NODES = ("primary", "replica")
+# The target the primary's faults are journaled under.
+PRIMARY_TARGET = "redis primary"
 
 
 class Cache(Protocol):
@@ -33,6 +35,13 @@ class Cache(Protocol):
 
     def promote_replica(self) -> Operation[None]:
         """REPLICAOF NO ONE on the replica."""
+        ...
+
+    def exhaust_memory(self) -> Operation[dict]:
+        """The primary out of memory, as a node resized below its data: its limit cut to 1
+        byte under volatile-lru, so that the keys that expire (the cached results, the quota
+        counters) are evicted and every write is refused (OOM) while reads answer. Reverted
+        by the limit and policy it had; the result says both."""
         ...
 
     def info(self, node: str, section: str) -> dict[str, Any]: ...

@@ -14,8 +14,10 @@ from dataclasses import replace
 from functools import partial
 from typing import Any, Protocol, TypeVar
 
+import redis
 from botocore.client import BaseClient
 
+from drillbook.capabilities.cache import PRIMARY_TARGET
 from drillbook.capabilities.database import DatabaseInstance
 from drillbook.capabilities.exports import REPLAY
 from drillbook.capabilities.operation import Operation, fault, remediation
@@ -234,3 +236,28 @@ class RegionalStorage(ABC):
 
     def versioning(self, region: str, bucket: str) -> str:
         return versioning_status(self.client(region), bucket)
+
+
+# What the primary's memory is cut to, and how it evicts then (Cache.exhaust_memory).
+EXHAUSTED = {"maxmemory-policy": "volatile-lru", "maxmemory": "1"}
+
+
+def exhaust_memory(primary: Callable[[], redis.Redis]) -> Operation[dict]:
+    """Cache.exhaust_memory through the Redis protocol (CONFIG SET) of a client of the
+    primary: the policy first, so that the cut evicts by it."""
+    with primary() as client:
+        before = {name: client.config_get(name)[name] for name in EXHAUSTED}
+
+    def configure(settings: dict[str, str]) -> dict:
+        with primary() as client:
+            for name, value in settings.items():
+                client.config_set(name, value)
+        return {"settings": settings, "before": before}
+
+    return fault(
+        "out of memory",
+        PRIMARY_TARGET,
+        partial(configure, EXHAUSTED),
+        partial(configure, before),
+        before=before,
+    )

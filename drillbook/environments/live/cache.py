@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import replace
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import redis
 
 from drillbook.capabilities.cache import NODES
 from drillbook.capabilities.operation import Operation
-from drillbook.environments.common import converted
+from drillbook.environments.common import converted, exhaust_memory
 from drillbook.environments.live.database import pid_of
+from drillbook.environments.live.recovery import recoverable
 from drillbook.waits import wait_until
 
 if TYPE_CHECKING:  # the capabilities only call what a Bindings offers
@@ -19,6 +21,7 @@ if TYPE_CHECKING:  # the capabilities only call what a Bindings offers
 
 # Every command of the harness to a node: connect and answer.
 SOCKET_TIMEOUT_S = 1.0
+EXHAUST = "cache.exhaust_memory"
 
 
 def check_node(node: str) -> str:
@@ -79,6 +82,13 @@ class LiveCache:
             return time.monotonic() - started
 
         return replace(operation, run=restart)
+
+    def exhaust_memory(self) -> Operation[dict]:
+        """Through the primary's URL (CONFIG SET), and undone the same way by a later run if
+        this one is killed (a managed Redis that disables CONFIG refuses it, naming it)."""
+        operation = exhaust_memory(partial(self.client, "primary"))
+        before = operation.detail["before"]
+        return recoverable(operation, self.bindings.profile_path, EXHAUST, before=before)
 
     def promote_replica(self) -> Operation[None]:
         return self.bindings.operation("cache.promote_replica", "promote", "redis replica", {})

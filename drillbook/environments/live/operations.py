@@ -115,6 +115,8 @@ BUILT_IN: dict[str, str] = {
     "network.restore": "the link's Toxiproxy proxy reset (enabled, toxics removed)",
     "database.delete_rows": "SQL DELETE on the current primary; reverted by putting the rows back",
     "storage.delete_by_mistake": "an object deleted through the S3 API of its region",
+    "cache.exhaust_memory": "the Redis primary's maxmemory cut to 1 byte (volatile-lru) by "
+    "CONFIG SET through its URL; reverted by setting back the limit and policy it had",
     "storage.copy": "an object read through the S3 API of one region and written in another",
     "service.spend_tokens": "tokens spent through the service's admin API, then refunded",
     "service.replay_deletions": "the service's admin API replays the deletion queue",
@@ -142,6 +144,7 @@ BUILT_IN_FAULTS: tuple[str, ...] = (
     "network.silence",
     "database.delete_rows",
     "storage.delete_by_mistake",
+    "cache.exhaust_memory",
     "service.spend_tokens",
     "platform.cordon_zone",
     "platform.scale_zone",

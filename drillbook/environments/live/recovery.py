@@ -14,6 +14,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import redis
+
 from drillbook.capabilities.operation import Operation
 from drillbook.faults.recover import recover_op
 from drillbook.glancy import GlancyClient
@@ -51,7 +53,18 @@ def _restore_object(profile: Profile, params: dict[str, Any]) -> str:
     return f"object {params['bucket']}/{params['key']} restored from its previous version"
 
 
+def _restore_memory(profile: Profile, params: dict[str, Any]) -> str:
+    from drillbook.environments.live.cache import SOCKET_TIMEOUT_S  # which imports this
+
+    url = profile.live["endpoints"]["redis"]["primary"]
+    with redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT_S) as client:
+        for name, value in params["before"].items():
+            client.config_set(name, value)
+    return f"the Redis primary's memory limit and policy back to {params['before']}"
+
+
 REVERTS: dict[str, Callable[[Profile, dict[str, Any]], str]] = {
+    "cache.exhaust_memory": _restore_memory,
     "service.spend_tokens": _refund,
     "storage.delete_by_mistake": _restore_object,
 }

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import redis
 
 from drillbook.capabilities.cache import NODES
 from drillbook.capabilities.operation import Operation, fault, remediation
+from drillbook.environments.common import exhaust_memory
 from drillbook.environments.local.heal import heal_redis
 from drillbook.stack import LocalStack
 from drillbook.stack.redis import RedisNode
@@ -31,6 +33,9 @@ class LocalCache:
 
     def info(self, node: str, section: str) -> dict[str, Any]:
         return redis_node(self.stack, node).info(section)
+
+    def exhaust_memory(self) -> Operation[dict]:
+        return exhaust_memory(partial(self.client, "primary"))
 
     def kill_primary(self) -> Operation[int]:
         primary = self.stack.redis.primary
