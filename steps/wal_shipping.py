@@ -9,10 +9,14 @@ from pytest_bdd import parsers, when
 
 from drillbook.bdd import performs
 from drillbook.capabilities import ObjectStorage
-from drillbook.checks.wal_archive import last_segment, missing_segments
+from drillbook.checks.wal_archive import in_flight_at_cut, last_segment, missing_segments
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill
 from drillbook.objects import split_location
+
+# The plan's CRR lag limit (3.1: CRR 延迟 ≤60 s): a segment archived this long before the cut
+# may not have replicated by then.
+CRR_LAG_LIMIT_S = 60.0
 
 
 @when(
@@ -39,11 +43,13 @@ def archive_replicated(
     """CRR of the archive complete as far as the marker (`bucket/key` of a `last-lsn.txt`,
     read where it is, in `region`) says: every segment up to the one it names, the named one
     included, as the primary region's bucket holds it, is in `region`'s replica with the same
-    version and ETag. What the primary archived after it (its own marker, read past the cut
-    through the harness's own path) and `region` lacks is reported, not waited for: the cut
-    strands it."""
+    version and ETag, or was in flight at the cut (T0), archived within the plan's CRR lag
+    before it. What the primary archived after it (its own marker, read past the cut through
+    the harness's own path) and `region` lacks is reported, not waited for: the cut strands
+    it."""
     bucket, prefix = split_location(archive)
     primary = storage.primary_region
+    cut = drill.require_t0()
 
     def poll() -> tuple[bool, str]:
         last = read_marker(storage, region, marker)
@@ -52,13 +58,18 @@ def archive_replicated(
             return False, f"{last}, named by s3://{marker} in {region}, is not in s3://{archive}"
         replica = storage.all_versions(region, bucket, prefix)
         compared, missing = missing_segments(source, replica, prefix, last)
-        if missing:
-            return False, f"{len(missing)} of {compared} segments up to {last} not in {region}"
+        written = {item.key: item.written_at for item in storage.listing(primary, bucket, prefix)}
+        in_flight, failing = in_flight_at_cut(missing, written, cut, CRR_LAG_LIMIT_S)
+        if failing:
+            return False, f"{len(failing)} of {compared} segments up to {last} not in {region}"
         newest = read_marker(storage, primary, f"{bucket}/{split_location(marker)[1]}")
         _, stranded = missing_segments(source, replica, prefix, newest)
+        flying = f" ({len(in_flight)} in flight at the cut: {', '.join(in_flight)})"
+        flying = flying if in_flight else ""
         return True, (
-            f"all {compared} segments up to {last} are in {region}; the primary's last archived "
-            f"is {newest}, {len(stranded)} segments after it not in {region}"
+            f"all {compared - len(in_flight)} of {compared} segments up to {last} are in "
+            f"{region}{flying}; the primary's last archived is {newest}, {len(stranded)} "
+            f"segments after it not in {region}"
         )
 
     return poll

@@ -37,3 +37,17 @@ def missing_segments(
 def _segment(key: str, prefix: str) -> str | None:
     name = key.removeprefix(f"{prefix}/")
     return name if name != key and WAL_FILE.fullmatch(name) else None
+
+
+def in_flight_at_cut(
+    missing: list[str], written_at: Mapping[str, float], cut: float, lag_limit_s: float
+) -> tuple[list[str], list[str]]:
+    """The `missing` keys split into those in flight at the cut (epoch seconds), written at
+    most `lag_limit_s` (the plan's CRR lag) before it, and the others. CRR keeps no order: a
+    `last-lsn.txt` can reach the other region before a segment it names, and a cut then strands
+    that segment there; that is the cut's doing, within the plan's lag, not CRR's failing. A key
+    the source no longer lists is not in flight."""
+    in_flight = [
+        key for key in missing if key in written_at and cut - written_at[key] <= lag_limit_s
+    ]
+    return in_flight, [key for key in missing if key not in in_flight]

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from drillbook.checks.wal_archive import last_segment, missing_segments
+from drillbook.checks.wal_archive import in_flight_at_cut, last_segment, missing_segments
 
 SEG = ["000000010000000000000003", "000000010000000000000004", "000000010000000000000005"]
 
@@ -39,3 +39,11 @@ def test_a_marker_that_names_no_wal_file_is_refused_naming_where():
     assert last_segment(f"{SEG[2]}\n", "s3://b/pg/last-lsn.txt") == SEG[2]
     with pytest.raises(ValueError, match=r"s3://b/pg/last-lsn.txt holds '0/5000060', not a WAL"):
         last_segment("0/5000060", "s3://b/pg/last-lsn.txt")
+
+
+def test_a_segment_archived_within_the_crr_lag_before_the_cut_was_in_flight():
+    written = {"pg/A": 1000.0, "pg/B": 1041.0, "pg/C": 1100.0}
+    missing = ["pg/A", "pg/B", "pg/C", "pg/D"]
+    in_flight, failing = in_flight_at_cut(missing, written, cut=1101.0, lag_limit_s=60.0)
+    # A: 101 s before the cut, CRR's own failing; D: the source lists it no more
+    assert (in_flight, failing) == (["pg/B", "pg/C"], ["pg/A", "pg/D"])
