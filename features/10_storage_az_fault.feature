@@ -35,6 +35,7 @@ Feature: October drill: object storage faults, cross-region replication and vers
     And the CRR backlog of "glancy-exports" drained within 15 minutes of the restore
     And the CRR lag of "glancy-exports" is at most 60 seconds
     And the alert "S3CrrLag" fired within 75 seconds of the fault
+    And the alert "S3CrrLag" carries a runbook link and a trace_id
     And the alert "S3CrrLag" resolved within 60 seconds of the recovery
     And every object in "glancy-exports" is replicated from ap-southeast-1 to ap-northeast-1 with the same content
     And every version in "glancy-exports" is the same in ap-southeast-1 and ap-northeast-1
@@ -52,5 +53,6 @@ Feature: October drill: object storage faults, cross-region replication and vers
     Then the artifact "exports/drill/report.json" has its original content in ap-southeast-1 and ap-northeast-1
     And the artifact "exports/drill/report.json" was recovered within 15 minutes
     And the alert "S3DownloadFailures" fired within 60 seconds of the fault
+    And the alert "S3DownloadFailures" carries a runbook link and a trace_id
     And the alert "S3DownloadFailures" resolved within 60 seconds of the recovery
     And every version in "glancy-exports/exports/drill/" is the same in ap-southeast-1 and ap-northeast-1

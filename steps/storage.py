@@ -94,6 +94,7 @@ def canaries(drill: Drill, storage: ObjectStorage, bucket: str, interval: int) -
         bucket,
         interval_s=interval / 1000,
         run=f"{int(time.time())}",
+        traced=True,
     )
     drill.run_client(canary)
 

@@ -312,6 +312,8 @@ class LocalStack:
             self.llm.spawn()
             self.payments.spawn()
             self.monitoring.spawn()
+            for store in self.storage.stores:
+                store.audit_to(self.monitoring.audit_url(store.region))
             self.storage.spawn()
             if self.standby is not None:
                 self.standby.spawn()

@@ -239,6 +239,17 @@ def front_door_exporter(access_log: Path, log_path: Path, ready_timeout_s: float
     )
 
 
+def s3_audit_exporter(log_path: Path, ready_timeout_s: float) -> Exporter:
+    """The stores' audit log as the traces of their requests (drillbook.stack.s3_audit)."""
+    return Exporter(
+        name="s3-audit",
+        argv=[sys.executable, "-m", "drillbook.stack.s3_audit", "--port={port}"],
+        env={},
+        log_path=log_path,
+        ready_timeout_s=ready_timeout_s,
+    )
+
+
 @dataclass(frozen=True)
 class ReplicatedBucket:
     """A bucket replicated from `primary` to `dr`, each store as (endpoint, region, access key,
@@ -394,6 +405,7 @@ class MonitoringStack:
                 for name, (address, password) in redis.items()
             ],
             "crr": [crr_exporter(replicated, logs / "crr-exporter.log", timeout)],
+            "s3-audit": [s3_audit_exporter(logs / "s3-audit.log", timeout)],
         }
         if front_door_log is not None:
             self.exporters["front-door"] = [
@@ -413,6 +425,11 @@ class MonitoringStack:
             log_path=logs / "prometheus.log",
             ready_timeout_s=timeout,
         )
+
+    def audit_url(self, store: str) -> str:
+        """Where the object store `store` posts its audit log."""
+        [audit] = self.exporters["s3-audit"]
+        return f"http://{audit.address}/audit/{store}"
 
     @property
     def components(self) -> list[HttpComponent]:

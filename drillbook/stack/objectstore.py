@@ -107,6 +107,16 @@ class ObjectStore(LocalProcess):
         """A client of its own, for a worker thread that closes it when done."""
         return s3_client(self.endpoint_url, self.region, self.access_key, self.secret_key)
 
+    def audit_to(self, url: str) -> None:
+        """Post the audit log of every request to `url` (MinIO's audit webhook), from the next
+        start on."""
+        env = self._process.env or {}
+        env |= {
+            "MINIO_AUDIT_WEBHOOK_ENABLE_DRILLBOOK": "on",
+            "MINIO_AUDIT_WEBHOOK_ENDPOINT_DRILLBOOK": url,
+        }
+        self._process.env = env
+
     def spawn(self) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self._process.start()

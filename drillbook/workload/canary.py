@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
+from drillbook.objects import TraceHeader
 from drillbook.workload.history import History, Op
 from drillbook.workload.paced import PacedWorker
 
@@ -43,6 +44,8 @@ class CrrCanary(PacedWorker):
     sample whose lookup or write failed is "fail" with the error, keeping what was measured.
     `timeout_s` is the connect and read timeout the clients were built with (2 s for the S3
     clients of drillbook's stores), which bounds how long a stop waits for a tick in flight.
+    `traced`: each write carries a trace id of its own (drillbook.objects.TraceHeader), kept
+    with the sample, as a client's write the store's audit log can name.
     """
 
     def __init__(
@@ -54,6 +57,7 @@ class CrrCanary(PacedWorker):
         interval_s: float = 1.0,
         run: str = "",
         timeout_s: float = 2.0,
+        traced: bool = False,
     ) -> None:
         # a lookup in the DR region that waits, then the write: each a connect and an answer
         super().__init__(f"crr:{bucket}", interval_s, tick_timeout_s=4 * timeout_s)
@@ -61,6 +65,7 @@ class CrrCanary(PacedWorker):
         self.bucket = bucket
         self.prefix = f"{CANARY_PREFIX}{run or int(time.time())}/"
         self._primary, self._dr = primary(), dr()
+        self._trace = TraceHeader(self._primary) if traced else None
         self._pending: deque[Canary] = deque()
         self._written = 0
         self._last_delay_s: float | None = None
@@ -81,13 +86,16 @@ class CrrCanary(PacedWorker):
             error = error or f"{type(exc).__name__}: {exc}"
         now = time.time()
         outcome = "ok" if error is None else "fail"
+        trace = self._trace.last if self._trace else None
         self.history.record(
-            Op(self.name, "sample", started, now, outcome, value=value, error=error)
+            Op(self.name, "sample", started, now, outcome, value=value, error=error, trace_id=trace)
         )
 
     def _write(self) -> str:
         self._written += 1
         key = f"{self.prefix}{self._written:06d}"
+        if self._trace:
+            self._trace.last = None
         self._primary.put_object(Bucket=self.bucket, Key=key, Body=canary_body(key))
         self._pending.append(Canary(key, time.time()))
         return key
