@@ -155,6 +155,15 @@ _ENDPOINTS = {
             "prometheus": (Url, True),
             "alert_receiver": (Url, True),
             "scrape_interval_s": (float, True),
+            # the load balancer's request counter section 7's RTO at the front door reads
+            "front_door": (
+                {
+                    "metric": (str, True),
+                    "endpoint_label": (str, False),
+                    "status_label": (str, False),
+                },
+                False,
+            ),
         },
         False,
     ),

@@ -12,11 +12,12 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pytest_bdd import parsers, then
 
 from drillbook.capabilities import Monitoring
+from drillbook.capabilities.monitoring import FRONT_DOOR_REQUESTS, RequestCounter
 from drillbook.checks.alerts import (
     RESOLVED,
     AlertEvent,
@@ -28,7 +29,7 @@ from drillbook.checks.alerts import (
     firing_spans,
 )
 from drillbook.checks.duration import to_seconds
-from drillbook.checks.prometheus_rto import rto_by_prometheus
+from drillbook.checks.prometheus_rto import rto_by_prometheus, success_ratio
 from drillbook.conditions import Poll, condition
 from drillbook.drill import Drill, MissingStep
 from drillbook.evidence.prometheus_chart import rto_views_png
@@ -162,7 +163,7 @@ class RequestCounts:
     """A counter of requests by endpoint and status in Prometheus, the statuses (a regex)
     that are failures there, the RTO read from it, and its chart's file and title."""
 
-    metric: str
+    counter: RequestCounter
     failed: str
     check: str
     chart: str
@@ -170,17 +171,32 @@ class RequestCounts:
 
 
 SERVICE = RequestCounts(
-    "glancy_http_requests_total", "5..", "RTO by Prometheus", "rto-views", "Prometheus"
+    RequestCounter("glancy_http_requests_total"),
+    "5..",
+    "RTO by Prometheus",
+    "rto-views",
+    "Prometheus",
 )
 # 499: the client gave up before an answer; a request the front door could not pass on to a
-# region is its own 502, which no replica's counter holds
+# region is its own 502, which no replica's counter holds. The counter is the monitoring's.
 FRONT_DOOR = RequestCounts(
-    "front_door_http_requests_total",
+    FRONT_DOOR_REQUESTS,
     "5..|499",
     "RTO by Prometheus at the front door",
     "rto-views-front-door",
     "the front door in Prometheus",
 )
+
+
+def front_door(monitoring: Monitoring, which: str = "", chart: str = "") -> RequestCounts:
+    """The front door's counts as `monitoring` names its counter; `which` RTO of several in a
+    scenario, each with a `chart` of its own."""
+    return replace(
+        FRONT_DOOR,
+        counter=monitoring.front_door,
+        check=f"{FRONT_DOOR.check} {which}".strip(),
+        chart=f"{FRONT_DOOR.chart}-{chart}" if chart else FRONT_DOOR.chart,
+    )
 
 
 @then(parsers.parse("the RTO by Prometheus is at most {limit:g} {unit}"))
@@ -198,7 +214,7 @@ def front_door_rto_at_most(
 ) -> None:
     """Section 7's RTO from the front door's counts: every client request, those that never
     reached a replica (a region cut off) and those their clients gave up on included."""
-    prometheus_rto(drill, dr_profile, monitoring, to_seconds(limit, unit), FRONT_DOOR)
+    prometheus_rto(drill, dr_profile, monitoring, to_seconds(limit, unit), front_door(monitoring))
 
 
 def prometheus_rto(
@@ -226,15 +242,12 @@ def prometheus_rto(
     scrape = monitoring.scrape_interval_s
     pause(max(0.0, end + 2 * scrape - time.time()))  # the last scrapes before the end are in
     window = SCRAPES_PER_WINDOW * scrape
-    chosen = f'endpoint=~"{"|".join(endpoints)}"'
-    expr = (
-        f'sum by (endpoint) (rate({counts.metric}{{{chosen},status!~"{counts.failed}"}}'
-        f"[{window:g}s])) / sum by (endpoint) (rate({counts.metric}{{{chosen}}}[{window:g}s]))"
-    )
+    metric, by = counts.counter.metric, counts.counter.endpoint_label
+    expr = success_ratio(counts.counter, counts.failed, endpoints, window)
     # from a little before T0, so the chart shows what Prometheus saw before the fault
-    series = monitoring.query_range(expr, t0 - 3 * window, end, scrape, by="endpoint")
+    series = monitoring.query_range(expr, t0 - 3 * window, end, scrape, by=by)
     drill.evidence.attach_json(
-        f"Prometheus success ratio by endpoint ({counts.metric})", {"query": expr, **series}
+        f"Prometheus success ratio by endpoint ({metric})", {"query": expr, **series}
     )
     probes = rto_now(drill, dr_profile, limit_s, since=since, until=until)
     result = rto_by_prometheus(
@@ -246,7 +259,7 @@ def prometheus_rto(
         rate_window_s=window,
         probe_rto_s=probes.figure,
         name=counts.check,
-        counted=counts.metric,
+        counted=metric,
     )
     recoveries = [
         ("recovered (probes)", probes.details.get("recovered_at")),

@@ -24,7 +24,7 @@ from drillbook.profile import Profile
 from drillbook.spot_check import SampleCheck
 from drillbook.workload.writer import payload_of, payloads
 from steps import DatabaseInUse, rto_now, spot_check_sample
-from steps.alerts import FRONT_DOOR, RequestCounts, prometheus_rto
+from steps.alerts import front_door, prometheus_rto
 from steps.llm import LOOKUPS
 from steps.network import inject
 
@@ -124,7 +124,7 @@ def front_door_rto_from_takeover(
     drill: Drill, dr_profile: Profile, monitoring: Monitoring, region: str, limit: float, unit: str
 ) -> None:
     """Section 7's RTO of a failback, as the front door's counts in Prometheus show it."""
-    counts = _front_door(f"from the takeover by {region}", f"takeover-{region}")
+    counts = front_door(monitoring, f"from the takeover by {region}", f"takeover-{region}")
     since = takeover_starts(drill, region)[-1]
     prometheus_rto(drill, dr_profile, monitoring, to_seconds(limit, unit), counts, since=since)
 
@@ -150,15 +150,9 @@ def front_door_rto_of_cutover(
 ) -> None:
     """Section 7's RTO of a cutover that a failback follows, as the front door's counts show
     it up to the failback's fence."""
-    counts = _front_door(f"of the cutover to {region}", f"cutover-{region}")
+    counts = front_door(monitoring, f"of the cutover to {region}", f"cutover-{region}")
     until = cutover_ends(drill, region)
     prometheus_rto(drill, dr_profile, monitoring, to_seconds(limit, unit), counts, until=until)
-
-
-def _front_door(which: str, chart: str) -> RequestCounts:
-    return replace(
-        FRONT_DOOR, check=f"{FRONT_DOOR.check} {which}", chart=f"{FRONT_DOOR.chart}-{chart}"
-    )
 
 
 def cutover_ends(drill: Drill, region: str) -> float | None:

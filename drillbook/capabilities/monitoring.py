@@ -3,14 +3,32 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Protocol
 
 # label value -> [(epoch s, value)], one series per value of the label a query is grouped by
 RangeSeries = dict[str, list[tuple[float, float]]]
 
 
+@dataclass(frozen=True)
+class RequestCounter:
+    """A Prometheus counter of requests, labelled with the request's path (`/lookup`) and its
+    status code: what section 7's RTO is read from."""
+
+    metric: str
+    endpoint_label: str = "endpoint"
+    status_label: str = "status"
+
+
+# The embedded front door's, counted by mtail from its access log; a live profile names its
+# load balancer's (`live.endpoints.monitoring.front_door`).
+FRONT_DOOR_REQUESTS = RequestCounter("front_door_http_requests_total")
+
+
 class Monitoring(Protocol):
     scrape_interval_s: float
+    # the requests the clients' way in (a load balancer, the front door) answered
+    front_door: RequestCounter
 
     def notifications(self, since: float) -> list[dict]:
         """Alertmanager's webhook payloads that reached the harness's receiver at or after

@@ -12,12 +12,27 @@ counts as not recovered, even when no endpoint has one there.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
+from drillbook.capabilities.monitoring import RequestCounter
 from drillbook.checks.result import CheckResult, clock, not_measured, number, percent
 from drillbook.checks.rto import TARGET_RATIO
 
 # endpoint -> [(epoch s, success ratio)], as a Prometheus range query answers
 Series = dict[str, list[tuple[float, float]]]
+
+
+def success_ratio(
+    counter: RequestCounter, failed: str, endpoints: Sequence[str], window_s: float
+) -> str:
+    """The PromQL of each endpoint's success ratio over `window_s`, from `counter`: its
+    requests whose status does not match `failed` (a regex) over all of them."""
+    by, status = counter.endpoint_label, counter.status_label
+    chosen = f'{by}=~"{"|".join(endpoints)}"'
+    return (
+        f'sum by ({by}) (rate({counter.metric}{{{chosen},{status}!~"{failed}"}}[{window_s:g}s]))'
+        f" / sum by ({by}) (rate({counter.metric}{{{chosen}}}[{window_s:g}s]))"
+    )
 
 
 def rto_by_prometheus(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from drillbook.capabilities.monitoring import RangeSeries
+from drillbook.capabilities.monitoring import FRONT_DOOR_REQUESTS, RangeSeries, RequestCounter
 
 API_TIMEOUT_S = 5.0
 
@@ -15,10 +15,17 @@ class MonitoringUnreachable(RuntimeError):
 
 
 class PrometheusMonitoring:
-    def __init__(self, prometheus_url: str, receiver_url: str, scrape_interval_s: float) -> None:
+    def __init__(
+        self,
+        prometheus_url: str,
+        receiver_url: str,
+        scrape_interval_s: float,
+        front_door: RequestCounter = FRONT_DOOR_REQUESTS,
+    ) -> None:
         self.prometheus_url = prometheus_url.rstrip("/")
         self.receiver_url = receiver_url.rstrip("/")
         self.scrape_interval_s = scrape_interval_s
+        self.front_door = front_door
 
     def describe(self) -> str:
         return f"Prometheus {self.prometheus_url}, alert receiver {self.receiver_url}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from drillbook.capabilities.monitoring import RequestCounter
 from drillbook.checks.alerts import (
     alert_annotated,
     alert_events,
@@ -12,7 +13,7 @@ from drillbook.checks.alerts import (
     client_traces,
     firing_spans,
 )
-from drillbook.checks.prometheus_rto import rto_by_prometheus
+from drillbook.checks.prometheus_rto import rto_by_prometheus, success_ratio
 from drillbook.workload import History, Op
 
 FAULT = 1_700_000_000.0
@@ -283,3 +284,13 @@ def test_each_alert_instance_spans_from_its_start_to_its_resolution():
         ("GlancyErrorRate /a", FAULT + 2, FAULT + 9),
         ("GlancyErrorRate /b", FAULT + 3, None),
     ]
+
+
+def test_the_success_ratio_reads_a_counter_by_its_own_labels():
+    balancer = RequestCounter("nginx_ingress_controller_requests", "path", "status")
+    query = success_ratio(balancer, "5..|499", ["/lookup", "/history"], 4.0)
+    assert query == (
+        'sum by (path) (rate(nginx_ingress_controller_requests{path=~"/lookup|/history",'
+        'status!~"5..|499"}[4s])) / sum by (path) '
+        '(rate(nginx_ingress_controller_requests{path=~"/lookup|/history"}[4s]))'
+    )

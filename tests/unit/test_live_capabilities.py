@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 from psycopg.conninfo import conninfo_to_dict
 
+from drillbook.capabilities.monitoring import FRONT_DOOR_REQUESTS, RequestCounter
 from drillbook.capabilities.operation import Operation
 from drillbook.capabilities.service import RELEASE
 from drillbook.environments import MissingCapability
@@ -553,6 +554,11 @@ def test_monitoring_is_provided_only_where_the_profile_names_it(tmp_path):
     monitoring = LiveEnvironment(watched, tmp_path, lambda _: None).capability("monitoring")
     assert monitoring.scrape_interval_s == 15.0
     assert "http://prometheus.example:9090" in monitoring.describe()
+    assert monitoring.front_door == FRONT_DOOR_REQUESTS
+    balancer = {"metric": "nginx_ingress_controller_requests", "endpoint_label": "path"}
+    watched = profile(EVERY_ENDPOINT | {"monitoring": {**MONITORING, "front_door": balancer}})
+    monitoring = LiveEnvironment(watched, tmp_path, lambda _: None).capability("monitoring")
+    assert monitoring.front_door == RequestCounter("nginx_ingress_controller_requests", "path")
 
 
 def test_preflight_names_an_unreachable_prometheus_and_receiver():

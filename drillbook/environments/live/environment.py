@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, ClassVar
 
+from drillbook.capabilities.monitoring import FRONT_DOOR_REQUESTS, RequestCounter
 from drillbook.commands import CommandLog
 from drillbook.environments import Finding, MissingCapability
 from drillbook.environments.aws_cloud import AwsCloud
@@ -142,8 +143,12 @@ class LiveEnvironment:
             built["platform"] = live_platform(endpoints["kubernetes"], regions)
         if "monitoring" in provided:
             watch = endpoints["monitoring"]
+            front_door = watch.get("front_door")
             built["monitoring"] = PrometheusMonitoring(
-                watch["prometheus"], watch["alert_receiver"], watch["scrape_interval_s"]
+                watch["prometheus"],
+                watch["alert_receiver"],
+                watch["scrape_interval_s"],
+                RequestCounter(**front_door) if front_door else FRONT_DOOR_REQUESTS,
             )
         if "cloud" in provided:
             aws = endpoints["aws"]
