@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
+from drillbook.stack.http_answer import answer
+
 # Alertmanager's webhook payloads are a few kilobytes; anything far larger is not one.
 MAX_BODY = 1 << 20
 
@@ -85,12 +87,7 @@ def handler(notifications: Notifications) -> type[BaseHTTPRequestHandler]:
                 return None
 
         def _answer(self, status: HTTPStatus, body: object) -> None:
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            answer(self, status, json.dumps(body).encode(), "application/json")
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             """Quiet: the journal is the record."""

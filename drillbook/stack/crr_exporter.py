@@ -22,6 +22,7 @@ from botocore.client import BaseClient
 from botocore.exceptions import BotoCoreError, ClientError
 
 from drillbook.objects import s3_client
+from drillbook.stack.http_answer import METRICS, answer
 from drillbook.workload.canary import CrrCanary
 from drillbook.workload.history import History, Op
 
@@ -60,17 +61,9 @@ def handler(history: History, bucket: str) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
             if self.path == "/metrics":
-                body = exposition(history, bucket).encode()
-                content_type = "text/plain; version=0.0.4"
-                status = HTTPStatus.OK
+                answer(self, HTTPStatus.OK, exposition(history, bucket).encode(), METRICS)
             else:
-                body, content_type = b"not found\n", "text/plain"
-                status = HTTPStatus.NOT_FOUND
-            self.send_response(status)
-            self.send_header("Content-Type", content_type)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+                answer(self, HTTPStatus.NOT_FOUND, b"not found\n", "text/plain")
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             """Quiet: Prometheus scrapes every second."""

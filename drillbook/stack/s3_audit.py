@@ -22,6 +22,8 @@ import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from drillbook.stack.http_answer import METRICS, answer
+
 TRACEPARENT = re.compile(r"^[0-9a-f]{2}-([0-9a-f]{32})-[0-9a-f]{16}-[0-9a-f]{2}$")
 WRITES = ("PutObject", "CompleteMultipartUpload", "CopyObject")
 DOWNLOAD = "GetObject"
@@ -83,30 +85,26 @@ def handler(traces: AuditTraces) -> type[BaseHTTPRequestHandler]:
             store = self.path.removeprefix("/audit/")
             length = int(self.headers.get("Content-Length") or 0)
             if store == self.path or not store or length > MAX_ENTRY_BYTES:
-                self._answer(HTTPStatus.NOT_FOUND, b"post audit entries to /audit/<store>\n")
+                self._say(HTTPStatus.NOT_FOUND, "post audit entries to /audit/<store>")
                 return
             try:
                 entry = json.loads(self.rfile.read(length))
             except ValueError:
-                self._answer(HTTPStatus.BAD_REQUEST, b"an audit entry is a JSON object\n")
+                self._say(HTTPStatus.BAD_REQUEST, "an audit entry is a JSON object")
                 return
             for one in entry if isinstance(entry, list) else [entry]:
                 if isinstance(one, dict):
                     traces.record(store, one, time.time())
-            self._answer(HTTPStatus.OK, b"")
+            self._say(HTTPStatus.OK, "")
 
         def do_GET(self) -> None:  # noqa: N802
             if self.path == "/metrics":
-                self._answer(HTTPStatus.OK, traces.exposition().encode())
+                answer(self, HTTPStatus.OK, traces.exposition().encode(), METRICS)
             else:
-                self._answer(HTTPStatus.NOT_FOUND, b"not found\n")
+                self._say(HTTPStatus.NOT_FOUND, "not found")
 
-        def _answer(self, status: HTTPStatus, body: bytes) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "text/plain; version=0.0.4")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+        def _say(self, status: HTTPStatus, text: str) -> None:
+            answer(self, status, f"{text}\n".encode() if text else b"", "text/plain")
 
         def log_message(self, format: str, *args: object) -> None:  # noqa: A002
             """Quiet: every request to a store posts an entry."""
