@@ -21,24 +21,6 @@ COLUMNS = (
 )
 
 
-def inserts(
-    table: str, columns: Sequence[str], rows: Sequence[Sequence]
-) -> Iterator[tuple[str, list]]:
-    """INSERTs of `rows` into `table`, those already there left as they are: one statement
-    (and its parameters) per batch, so that a table of any size stays within the protocol's
-    65535 parameters a statement."""
-    batch = max(1, 65535 // len(columns))
-    placeholders = f"({', '.join(['%s'] * len(columns))})"
-    for start in range(0, len(rows), batch):
-        chunk = rows[start : start + batch]
-        values = ", ".join([placeholders] * len(chunk))
-        statement = (
-            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"  # noqa: S608
-            " ON CONFLICT DO NOTHING"
-        )
-        yield statement, [value for row in chunk for value in row]
-
-
 ADD_USER = "INSERT INTO profiles (user_id, daily_lookups) VALUES (%s, %s)"
 # The user's lookups of one UTC day, as the service counts them for its quota.
 USAGE_OF_DAY = (
@@ -63,3 +45,21 @@ ENTITLEMENTS_BY_ORDER = (
     "SELECT o.payment_id, count(e.id) FROM orders o"
     " LEFT JOIN entitlements e ON e.payment_id = o.payment_id GROUP BY o.payment_id"
 )
+
+
+def inserts(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence]
+) -> Iterator[tuple[str, list]]:
+    """INSERTs of `rows` into `table`, those already there left as they are: one statement
+    (and its parameters) per batch, so that a table of any size stays within the protocol's
+    65535 parameters a statement."""
+    batch = max(1, 65535 // len(columns))
+    placeholders = f"({', '.join(['%s'] * len(columns))})"
+    for start in range(0, len(rows), batch):
+        chunk = rows[start : start + batch]
+        values = ", ".join([placeholders] * len(chunk))
+        statement = (
+            f"INSERT INTO {table} ({', '.join(columns)}) VALUES {values}"  # noqa: S608
+            " ON CONFLICT DO NOTHING"
+        )
+        yield statement, [value for row in chunk for value in row]

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 import boto3
+from botocore.awsrequest import AWSRequest
 from botocore.client import BaseClient
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
@@ -235,6 +236,6 @@ class TraceHeader:
         self.last: str | None = None
         client.meta.events.register("before-sign.s3", self._add)
 
-    def _add(self, request: object, **_: object) -> None:
+    def _add(self, request: AWSRequest, **_: object) -> None:
         self.last = uuid.uuid4().hex
         request.headers["traceparent"] = f"00-{self.last}-{uuid.uuid4().hex[:16]}-01"

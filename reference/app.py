@@ -12,6 +12,7 @@ and drill controls, not for end users.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -116,6 +117,8 @@ def create_app(config: ServiceConfig, published: Path | None = None) -> FastAPI:
         finally:
             if checking:
                 checking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await checking
             await db.close()
             await redis.client.aclose()
             if llm:

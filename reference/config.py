@@ -154,7 +154,7 @@ class _Reader:
         # bool is an int subclass: a `true` port is a mistake, not 1
         if (kind is not bool and isinstance(value, bool)) or not isinstance(value, accepted):
             wanted = "a number" if kind is float else f"of type {kind.__name__}"
-            self.fail(name, f"must be {wanted}, got {json.dumps(value)}")
+            self.fail(name, f"must be {wanted}, got {_shown(name, value)}")
         if kind in (int, float) and value < 0:
             self.fail(name, f"must not be negative, got {value}")
         if kind is str and not value.strip():
@@ -166,7 +166,8 @@ class _Reader:
         url = self.get(key, str)
         if not url.startswith(("http://", "https://")):
             self.fail(
-                self.prefix + key, f"must be an http:// or https:// URL, got {json.dumps(url)}"
+                self.prefix + key,
+                f"must be an http:// or https:// URL, got {_shown(self.prefix + key, url)}",
             )
         return url.rstrip("/")
 
@@ -183,6 +184,23 @@ class _Reader:
                 self.fail(self.prefix + key, "is missing")
             return _Reader(self.path, {}, f"{self.prefix}{key}.")
         return _Reader(self.path, self.data[key], f"{self.prefix}{key}.")
+
+
+# Keys whose values are, or may hold, credentials: an error names them, never their value (a
+# release's check logs its error where the page's trace id sends a responder).
+SECRET_KEYS = frozenset(
+    {
+        "database.dsn",
+        "redis.url",
+        "billing.callback_secret",
+        "exports.access_key",
+        "exports.secret_key",
+    }
+)
+
+
+def _shown(key: str, value: object) -> str:
+    return "a value not shown (a secret)" if key in SECRET_KEYS else json.dumps(value)
 
 
 def load_config(path: str | Path) -> ServiceConfig:

@@ -49,8 +49,9 @@ class ConfigCheck(Collector):
         try:
             text = self.path.read_text(encoding="utf-8")
             unreadable = None
-        except OSError as exc:
-            text, unreadable = f"\0{exc.strerror}", exc.strerror
+        except (OSError, UnicodeDecodeError) as exc:
+            problem = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            text, unreadable = f"\0{problem}", problem
         if text == self._seen:
             return
         self._seen, self.checked_at = text, time.time()
@@ -72,9 +73,15 @@ class ConfigCheck(Collector):
         )
 
     async def run(self, every_s: float) -> None:
-        """Check every `every_s` until cancelled."""
+        """Check every `every_s` until cancelled. A check that fails in a way of its own is a
+        failed check, logged, and the next one still runs: a check that stopped would leave
+        the replica reporting its last outcome for ever."""
         while True:
-            self.check()
+            try:
+                self.check()
+            except Exception:
+                self.passed = False
+                log.exception("configuration check of %s broke", self.path)
             await asyncio.sleep(every_s)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:

@@ -11,17 +11,13 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from datetime import UTC, datetime
 
 from pytest_bdd import parsers, when
 
 from drillbook.bdd import performs, reverts
 from drillbook.capabilities import Service
-from drillbook.capabilities.service import CONFIGURATION
+from drillbook.capabilities.service import CONFIGURATION, expiry_changes
 from drillbook.drill import Drill, DrillError
-
-# Where a release declares its secrets' expiry (reference.config: it mirrors the sections).
-KEY_EXPIRY = "key_expiry"
 
 
 @when(parsers.parse('a configuration with "{key}" set to {value} is published'))
@@ -42,8 +38,8 @@ def publish_value(drill: Drill, service: Service, key: str, value: str) -> None:
 def publish_expiry(drill: Drill, service: Service, key: str, days: float) -> None:
     """A release declaring the secret at `key` expiring sooner (its key service's rotation
     date), the secret itself unchanged."""
-    when = datetime.fromtimestamp(time.time() + days * 86400, UTC).isoformat()
-    drill.apply(service.publish_config({f"{KEY_EXPIRY}.{key}": when}, uuid.uuid4().hex))
+    changes = expiry_changes([key], time.time() + days * 86400)
+    drill.apply(service.publish_config(changes, uuid.uuid4().hex))
 
 
 @when(parsers.parse('the key "{key}" is rotated, valid {days:g} days'))

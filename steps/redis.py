@@ -19,7 +19,7 @@ from pytest_bdd import given, parsers, then, when
 
 from drillbook.bdd import performs, reverts
 from drillbook.capabilities import Cache, Service
-from drillbook.capabilities.cache import PRIMARY_TARGET
+from drillbook.capabilities.cache import MEMORY_TARGET
 from drillbook.capabilities.service import FORCE_L2
 from drillbook.checks import (
     QuotaSample,
@@ -183,7 +183,7 @@ def out_of_memory(drill: Drill, cache: Cache) -> None:
 @when("the memory of the Redis primary is restored")
 @reverts("cache.exhaust_memory")
 def memory_restored(drill: Drill) -> None:
-    drill.restore(PRIMARY_TARGET)
+    drill.restore(MEMORY_TARGET)
 
 
 @when("the Redis primary is restarted")

@@ -58,7 +58,9 @@ def archive_replicated(
             return False, f"{last}, named by s3://{marker} in {region}, is not in s3://{archive}"
         replica = storage.all_versions(region, bucket, prefix)
         compared, missing = missing_segments(source, replica, prefix, last)
-        written = {item.key: item.written_at for item in storage.listing(primary, bucket, prefix)}
+        listed = storage.listing(primary, bucket, prefix)
+        # a segment is written once: its one version's time (a delete marker is no write)
+        written = {item.key: item.written_at for item in listed if not item.deleted}
         in_flight, failing = in_flight_at_cut(missing, written, cut, CRR_LAG_LIMIT_S)
         if failing:
             return False, f"{len(failing)} of {compared} segments up to {last} not in {region}"

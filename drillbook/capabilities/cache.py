@@ -10,8 +10,9 @@ from drillbook.capabilities.operation import Operation
 
 # The cache's nodes, as steps and profiles name them.
 NODES = ("primary", "replica")
-# The target the primary's faults are journaled under.
-PRIMARY_TARGET = "redis primary"
+# The target the primary's memory limit is journaled under (apart from the primary's own
+# faults, so that restoring it heals nothing else).
+MEMORY_TARGET = "redis primary memory"
 
 
 class Cache(Protocol):
@@ -41,7 +42,9 @@ class Cache(Protocol):
         """The primary out of memory, as a node resized below its data: its limit cut to 1
         byte under volatile-lru, so that the keys that expire (the cached results, the quota
         counters) are evicted and every write is refused (OOM) while reads answer. Reverted
-        by the limit and policy it had; the result says both."""
+        by the limit and policy it had; the result says both. What was evicted stays gone:
+        the cache refills as lookups miss, and a user's quota counter is rebuilt from the
+        usage records at the user's next lookup."""
         ...
 
     def info(self, node: str, section: str) -> dict[str, Any]: ...

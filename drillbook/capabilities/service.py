@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from drillbook.capabilities.operation import Operation
@@ -147,6 +148,17 @@ FORCE_L2, CACHE_TIERS = "force L2", "service cache tiers"
 RELEASE = "service release"
 # The target LLM spend is journaled under (Service.spend_tokens).
 LLM_BUDGET = "llm budget"
+# Where a release declares when each secret expires: `key_expiry` mirrors the configuration's
+# sections (reference.config), as a key service would declare it.
+KEY_EXPIRY = "key_expiry"
+
+
+def expiry_changes(keys: Iterable[str], at: float) -> dict[str, str]:
+    """The changes of a release that declare each of `keys` expiring at `at` (epoch s)."""
+    when = datetime.fromtimestamp(at, UTC).isoformat()
+    return {f"{KEY_EXPIRY}.{key}": when for key in keys}
+
+
 # The target configuration releases are journaled under, and their kinds.
 CONFIGURATION = "service configuration"
 PUBLISH_CONFIG, ROTATE_KEY = "configuration release", "key rotation"

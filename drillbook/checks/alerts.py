@@ -117,7 +117,8 @@ def alert_fired(
 
 def client_traces(history: History) -> set[str]:
     """The trace ids of the drill's requests: answered, failed or given up on (the service may
-    have answered 5xx after the client's timeout)."""
+    have answered 5xx after the client's timeout), and of its own operations that carried one
+    (a configuration release, which the replicas' check adopts)."""
     return {op.trace_id for op in history.ops() if op.trace_id}
 
 

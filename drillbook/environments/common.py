@@ -17,7 +17,7 @@ from typing import Any, Protocol, TypeVar
 import redis
 from botocore.client import BaseClient
 
-from drillbook.capabilities.cache import PRIMARY_TARGET
+from drillbook.capabilities.cache import MEMORY_TARGET
 from drillbook.capabilities.database import DatabaseInstance
 from drillbook.capabilities.exports import REPLAY
 from drillbook.capabilities.operation import Operation, fault, remediation
@@ -256,7 +256,7 @@ def exhaust_memory(primary: Callable[[], redis.Redis]) -> Operation[dict]:
 
     return fault(
         "out of memory",
-        PRIMARY_TARGET,
+        MEMORY_TARGET,
         partial(configure, EXHAUSTED),
         partial(configure, before),
         before=before,

@@ -6,7 +6,7 @@ and keeps the headers each request came with, a W3C `traceparent` included. Each
 its audit log here (MinIO's audit webhook, to `/audit/<store>`), and this process keeps, of
 the requests that carried a trace:
 - per bucket, the newest write (`s3_last_traced_write_timestamp_seconds{bucket, trace_id}`),
-  the write a replication lag holds back first;
+  a write a replication lag holds back too (the newest, so one of this drill's);
 - per store, the newest download that failed (`s3_last_traced_failed_download_timestamp_seconds
   {store, trace_id}`), the request a download-failure page sends a responder to.
 Nothing else of an entry is kept: its authorization header least of all.
@@ -29,6 +29,10 @@ WRITES = ("PutObject", "CompleteMultipartUpload", "CopyObject")
 DOWNLOAD = "GetObject"
 # An audit entry is a few kilobytes; anything much larger is not one.
 MAX_ENTRY_BYTES = 1 << 20
+# A store or bucket name as S3 allows it: anything else is no label value of ours.
+NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
+# A store that stops mid-post does not hold a thread for ever.
+READ_TIMEOUT_S = 5.0
 
 
 class AuditTraces:
@@ -40,20 +44,21 @@ class AuditTraces:
         self.failed_downloads: dict[str, tuple[float, str]] = {}
 
     def record(self, store: str, entry: dict, at: float) -> None:
-        """One audit entry of `store`, received at `at`; one without a trace says nothing."""
-        api = entry.get("api") or {}
-        headers = {
-            name.lower(): value for name, value in (entry.get("requestHeader") or {}).items()
-        }
-        match = TRACEPARENT.match(str(headers.get("traceparent", "")))
-        if not match:
+        """One audit entry of `store`, received at `at`; one without a trace, or not shaped
+        as an audit entry, says nothing."""
+        api, headers = entry.get("api"), entry.get("requestHeader")
+        if not isinstance(api, dict) or not isinstance(headers, dict):
             return
-        trace, status = match.group(1), int(api.get("statusCode") or 0)
+        sent = {str(name).lower(): value for name, value in headers.items()}
+        match = TRACEPARENT.match(str(sent.get("traceparent", "")))
+        status, bucket = api.get("statusCode"), str(api.get("bucket", ""))
+        if not match or not isinstance(status, int):
+            return
         with self._lock:
-            if api.get("name") in WRITES and 200 <= status < 300 and api.get("bucket"):
-                self.writes[api["bucket"]] = (at, trace)
+            if api.get("name") in WRITES and 200 <= status < 300 and NAME.match(bucket):
+                self.writes[bucket] = (at, match.group(1))
             elif api.get("name") == DOWNLOAD and status >= 400:
-                self.failed_downloads[store] = (at, trace)
+                self.failed_downloads[store] = (at, match.group(1))
 
     def exposition(self) -> str:
         with self._lock:
@@ -81,14 +86,22 @@ class AuditTraces:
 
 def handler(traces: AuditTraces) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
+        timeout = READ_TIMEOUT_S
+
         def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
             store = self.path.removeprefix("/audit/")
-            length = int(self.headers.get("Content-Length") or 0)
-            if store == self.path or not store or length > MAX_ENTRY_BYTES:
+            length = self.headers.get("Content-Length", "")
+            if store == self.path or not NAME.match(store):
                 self._say(HTTPStatus.NOT_FOUND, "post audit entries to /audit/<store>")
                 return
+            if not length.isdigit():
+                self._say(HTTPStatus.BAD_REQUEST, "an audit entry needs its Content-Length")
+                return
+            if int(length) > MAX_ENTRY_BYTES:
+                self._say(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, "no audit entry is that large")
+                return
             try:
-                entry = json.loads(self.rfile.read(length))
+                entry = json.loads(self.rfile.read(int(length)))
             except ValueError:
                 self._say(HTTPStatus.BAD_REQUEST, "an audit entry is a JSON object")
                 return

@@ -15,14 +15,14 @@ import json
 import os
 import sys
 import time
-from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
+from collections.abc import Mapping
 from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client
 
+from drillbook.capabilities.service import expiry_changes
 from drillbook.glancy import GlancyClient, replicas_breaker, replicas_cache_stats, same_answer
 from drillbook.private_files import write_private
 from drillbook.stack.endpoints import EndpointFollower
@@ -43,7 +43,6 @@ CONFIG_CHECK_S = 1.0
 # (plan 3.1 archives keys for at most 90 days; section 2 pages when one nears its expiry).
 SECRETS = ("billing.callback_secret", "exports.secret_key")
 KEY_LIFETIME_S = 90 * 86400.0
-KEY_EXPIRY = "key_expiry"
 # The Deployment's Pods leave the router's endpoints this long before they are stopped.
 PRE_STOP_S = 2
 
@@ -72,13 +71,6 @@ def with_changes(config: dict, changes: Mapping[str, Any]) -> dict:
                 raise ValueError(f"configuration key {key!r}: {section!r} is not a section")
         node[name] = value
     return changed
-
-
-def expiry_changes(keys: Iterable[str], at: float) -> dict[str, str]:
-    """The changes that declare each of `keys` expiring at `at` (epoch seconds), in the
-    configuration's `key_expiry`, which mirrors its sections (reference.config)."""
-    when = datetime.fromtimestamp(at, UTC).isoformat()
-    return {f"{KEY_EXPIRY}.{key}": when for key in keys}
 
 
 # The replicas' own cache in front of Redis: a word asked again within a second is answered

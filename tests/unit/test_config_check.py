@@ -3,6 +3,7 @@ to it, the keys' expiry it reads, and how the local stack publishes a release.""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 
@@ -10,7 +11,8 @@ import pytest
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from drillbook.stack.service import expiry_changes, with_changes
+from drillbook.capabilities.service import expiry_changes
+from drillbook.stack.service import with_changes
 from reference.config import ConfigError, load_config
 from reference.config_check import ConfigCheck
 
@@ -108,3 +110,35 @@ def test_changes_set_dotted_keys_on_a_copy_and_refuse_a_value_taken_for_a_sectio
     assert "pool_max" not in BASE["database"]
     with pytest.raises(ValueError, match="'database.dsn.user': 'dsn' is not a section"):
         with_changes(BASE, {"database.dsn.user": "x"})
+
+
+def test_a_release_that_is_not_text_fails_its_check(tmp_path):
+    path = tmp_path / "c.json"
+    path.write_bytes(b"\xff\xfe{}")
+    check = ConfigCheck(path)
+    check.check()
+    assert not check.passed
+
+
+def test_an_error_names_a_secret_but_never_shows_its_value(tmp_path):
+    wrong = with_changes(BASE, {"billing.callback_secret": 271828})
+    with pytest.raises(ConfigError) as raised:
+        load_config(publish(tmp_path / "c.json", wrong))
+    assert "'billing.callback_secret' must be of type str" in str(raised.value)
+    assert "271828" not in str(raised.value)
+
+
+def test_a_check_that_breaks_is_a_failed_check_and_the_checks_go_on(tmp_path, monkeypatch):
+    check = ConfigCheck(publish(tmp_path / "c.json", BASE))
+    calls = []
+
+    def broken() -> None:
+        calls.append(1)
+        if len(calls) == 3:
+            raise asyncio.CancelledError  # the replica stops: the loop ends
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(check, "check", broken)
+    with pytest.raises(asyncio.CancelledError):
+        asyncio.run(check.run(0.0))
+    assert len(calls) == 3 and not check.passed

@@ -212,6 +212,16 @@ def test_the_repair_is_the_last_restore_or_remediation_after_the_fault(tmp_path)
     assert drill.operations("fault")[0].trace_id == release
 
 
+def test_a_resolution_after_the_repair_needs_a_repair_after_the_fault(tmp_path):
+    from steps.alerts import alert_resolved_after_repair
+
+    drill = Drill("s", Path("x.feature"), 1, set(), tmp_path)
+    drill.journal = FaultJournal(tmp_path / "journal.jsonl", progress=lambda _l: None)
+    drill.apply(fault("release", "config", lambda: None, lambda: None))
+    with pytest.raises(MissingStep, match="nothing was repaired after the fault"):
+        alert_resolved_after_repair(drill, None, "ConfigCheckFailed", 60, "seconds")
+
+
 def test_an_operation_that_raised_is_indeterminate_and_still_reverted(tmp_path):
     drill = Drill("s", Path("x.feature"), 1, set(), tmp_path)
     drill.journal = FaultJournal(tmp_path / "journal.jsonl", progress=lambda _l: None)

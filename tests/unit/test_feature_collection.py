@@ -191,6 +191,8 @@ def test_drills_run_in_calendar_order_and_the_runbooks_and_signals_after_them(tm
     assert order[: len(months)] == months, order
     assert any(name.startswith("runbook_") for name in after), order
     assert all(name.startswith(("runbook_", "signals_")) for name in after), order
+    kinds = [name.split("_")[0] for name in after]
+    assert kinds == sorted(kinds), order  # the runbooks, then the signals' own drills
 
 
 def test_a_bad_seed_is_a_usage_error(tmp_path):

@@ -4,6 +4,8 @@ bucket and failed download per store, what the object-storage alerts name."""
 from __future__ import annotations
 
 import contextlib
+import http.client
+import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import ClassVar
@@ -11,7 +13,7 @@ from typing import ClassVar
 from botocore.exceptions import ClientError
 
 from drillbook.objects import TraceHeader, s3_client
-from drillbook.stack.s3_audit import AuditTraces
+from drillbook.stack.s3_audit import AuditTraces, handler
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 OTHER = "0af7651916cd43dd8448eb211c80319c"
@@ -80,3 +82,34 @@ def test_a_traced_client_sends_a_new_trace_id_with_each_request():
         server.shutdown()
     first, last = (header.split("-")[1] for header in Store.sent)
     assert first != last and last == trace.last and len(last) == 32
+
+
+def post(port: int, path: str, body: bytes, length: str | None = None) -> int:
+    """The status of a raw POST: http.client sends the Content-Length it is given."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.putrequest("POST", path)
+        conn.putheader("Content-Length", str(len(body)) if length is None else length)
+        conn.endheaders()
+        conn.send(body)
+        return conn.getresponse().status
+    finally:
+        conn.close()
+
+
+def test_the_receiver_takes_entries_and_batches_and_refuses_what_is_no_entry():
+    traces = AuditTraces()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler(traces))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    try:
+        batch = json.dumps([entry("PutObject", 200, TRACE), {"api": "no"}, 7]).encode()
+        assert post(port, "/audit/ap-southeast-1", batch) == 200
+        assert post(port, "/audit/ap-southeast-1", b"{not json") == 400
+        assert post(port, "/audit/ap-southeast-1", b"{}", length="-1") == 400
+        assert post(port, "/audit/ap-southeast-1", b"", length=str(2 << 20)) == 413
+        assert post(port, '/audit/a"b', b"{}") == 404
+        assert post(port, "/elsewhere", b"{}") == 404
+    finally:
+        server.shutdown()
+    assert traces.writes == {"glancy-exports": (traces.writes["glancy-exports"][0], TRACE)}

@@ -17,6 +17,7 @@ from drillbook.capabilities.service import (
     RELEASE,
     ROTATE_KEY,
     TAKE_OVER,
+    expiry_changes,
 )
 from drillbook.environments.common import ServiceAPI, single_version
 from drillbook.environments.local.cache import redis_node
@@ -32,7 +33,6 @@ from drillbook.environments.local.regions import (
 from drillbook.glancy import GlancyClient
 from drillbook.stack import LocalStack
 from drillbook.stack.postgres import PgNode
-from drillbook.stack.service import expiry_changes
 from drillbook.stack.standby_region import StandbyRegion
 
 
