@@ -313,13 +313,12 @@ class Drill:
         """The end of the last restore or remediation since the first fault: when the drill's
         own steps last put something right, the recovery of a fault no client sees."""
         t0 = self.t0
+        if t0 is None:
+            return None
         ends = [
             op.end
             for op in self.history.ops(process=NEMESIS)
-            if op.f in (RESTORE, REMEDIATION)
-            and op.outcome == "ok"
-            and t0 is not None
-            and op.start >= t0
+            if op.f in (RESTORE, REMEDIATION) and op.outcome == "ok" and op.start >= t0
         ]
         return max(ends, default=None)
 

@@ -51,6 +51,12 @@ def archive_replicated(
     primary = storage.primary_region
     cut = drill.require_t0()
 
+    def written_at(where: str) -> dict[str, float]:
+        """When each segment was archived: a segment is written once, so its one version's
+        time (a delete marker is no write). Listed only when a segment is missing."""
+        listed = storage.listing(where, bucket, prefix)
+        return {item.key: item.written_at for item in listed if not item.deleted}
+
     def poll() -> tuple[bool, str]:
         last = read_marker(storage, region, marker)
         source = storage.all_versions(primary, bucket, prefix)
@@ -58,10 +64,11 @@ def archive_replicated(
             return False, f"{last}, named by s3://{marker} in {region}, is not in s3://{archive}"
         replica = storage.all_versions(region, bucket, prefix)
         compared, missing = missing_segments(source, replica, prefix, last)
-        listed = storage.listing(primary, bucket, prefix)
-        # a segment is written once: its one version's time (a delete marker is no write)
-        written = {item.key: item.written_at for item in listed if not item.deleted}
-        in_flight, failing = in_flight_at_cut(missing, written, cut, CRR_LAG_LIMIT_S)
+        in_flight, failing = (
+            in_flight_at_cut(missing, written_at(primary), cut, CRR_LAG_LIMIT_S)
+            if missing
+            else ([], [])
+        )
         if failing:
             return False, f"{len(failing)} of {compared} segments up to {last} not in {region}"
         newest = read_marker(storage, primary, f"{bucket}/{split_location(marker)[1]}")

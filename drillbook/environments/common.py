@@ -9,7 +9,7 @@ take what differs as an argument, so the local and live capabilities do not drif
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from functools import partial
 from typing import Any, Protocol, TypeVar
@@ -242,6 +242,13 @@ class RegionalStorage(ABC):
 EXHAUSTED = {"maxmemory-policy": "volatile-lru", "maxmemory": "1"}
 
 
+def configure_redis(node: Callable[[], redis.Redis], settings: Mapping[str, str]) -> None:
+    """CONFIG SET of each of `settings`, in order, on a client of the node."""
+    with node() as client:
+        for name, value in settings.items():
+            client.config_set(name, value)
+
+
 def exhaust_memory(primary: Callable[[], redis.Redis]) -> Operation[dict]:
     """Cache.exhaust_memory through the Redis protocol (CONFIG SET) of a client of the
     primary: the policy first, so that the cut evicts by it."""
@@ -249,9 +256,7 @@ def exhaust_memory(primary: Callable[[], redis.Redis]) -> Operation[dict]:
         before = {name: client.config_get(name)[name] for name in EXHAUSTED}
 
     def configure(settings: dict[str, str]) -> dict:
-        with primary() as client:
-            for name, value in settings.items():
-                client.config_set(name, value)
+        configure_redis(primary, settings)
         return {"settings": settings, "before": before}
 
     return fault(

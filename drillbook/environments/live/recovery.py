@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import redis
 
 from drillbook.capabilities.operation import Operation
+from drillbook.environments.common import configure_redis
 from drillbook.faults.recover import recover_op
 from drillbook.glancy import GlancyClient
 from drillbook.objects import restore_previous_version
@@ -57,9 +59,9 @@ def _restore_memory(profile: Profile, params: dict[str, Any]) -> str:
     from drillbook.environments.live.cache import SOCKET_TIMEOUT_S  # which imports this
 
     url = profile.live["endpoints"]["redis"]["primary"]
-    with redis.Redis.from_url(url, socket_timeout=SOCKET_TIMEOUT_S) as client:
-        for name, value in params["before"].items():
-            client.config_set(name, value)
+    configure_redis(
+        partial(redis.Redis.from_url, url, socket_timeout=SOCKET_TIMEOUT_S), params["before"]
+    )
     return f"the Redis primary's memory limit and policy back to {params['before']}"
 
 
