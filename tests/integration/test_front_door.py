@@ -81,7 +81,9 @@ def plane(tmp_path) -> Iterator[CloudControlPlane]:
 
 
 @pytest.fixture
-def door(plane, tmp_path) -> Iterator[tuple[Router, DnsFollower, dict[str, Region]]]:
+def door(plane, tmp_path) -> Iterator[tuple[Router, DnsFollower, dict[str, Region], list[float]]]:
+    """The router, its DNS follower, the regions, and when each of the follower's resolves
+    began."""
     port = port_free_on_both()
     regions = {region: Region(region, port) for region in ENTRY}
     router = Router(
@@ -91,14 +93,18 @@ def door(plane, tmp_path) -> Iterator[tuple[Router, DnsFollower, dict[str, Regio
         ready_timeout_s=10.0,
         retry=False,
     )
-    follower = DnsFollower(
-        lambda: plane.weighted_records("glancy.", "api.glancy"), router, port, lambda _: None
-    )
+
+    def resolve() -> list[dict]:
+        resolved_at.append(time.time())
+        return plane.weighted_records("glancy.", "api.glancy")
+
+    resolved_at: list[float] = []
+    follower = DnsFollower(resolve, router, port, lambda _: None)
     router.spawn()
     try:
         router.wait_ready()
         follower.start()
-        yield router, follower, regions
+        yield router, follower, regions, resolved_at
     finally:
         follower.stop()
         router.stop()
@@ -115,30 +121,42 @@ def answers(router: Router, n: int) -> Counter:
 
 
 def test_clients_go_where_the_weight_is_and_follow_a_move_within_one_ttl(plane, door):
-    router, follower, _ = door
+    router, follower, _, resolved_at = door
     assert answers(router, 20) == {PRIMARY: 20}
     plane.set_weights("glancy.", "api.glancy", {PRIMARY: 0, DR: 100})
     moved_at = time.time()
     seen: list[tuple[float, str]] = []
-    while time.time() < moved_at + API_TTL_S + 3:
+    # until a second after the first answer from DR, within the TTL and a loaded host's reload
+    first_dr = None
+    while time.time() < moved_at + API_TTL_S + 10:
         seen.append((time.time(), next(iter(answers(router, 1)))))
+        if first_dr is None and seen[-1][1] == DR:
+            first_dr = seen[-1][0]
+        if first_dr is not None and time.time() > first_dr + 1.0:
+            break
         time.sleep(0.05)
-    first_dr = next(at for at, region in seen if region == DR)
+    assert first_dr is not None, f"no answer from {DR} within {API_TTL_S + 10} s of the move"
     assert all(region == PRIMARY for at, region in seen if at < first_dr)
     assert all(region == DR for at, region in seen if at >= first_dr)
-    assert first_dr - moved_at <= API_TTL_S + 1.0
+    # The resolver asks again within one TTL of the move, and clients follow once the router
+    # has reloaded; how long Route53's answer and the reload take depends on the host's load,
+    # not on the TTL, so it is bounded by the router's own reload, not by a fixed slack.
+    asked_again = next(at for at in resolved_at if at > moved_at)
+    assert asked_again - moved_at <= API_TTL_S
+    routed_at = follower.changes[-1][0]
+    assert asked_again <= first_dr <= routed_at + 0.5
     assert follower.changes[-1][1] == {f"{ENTRY[DR]}:{follower.port}": 100}
 
 
 def test_a_half_share_splits_the_requests_between_the_regions(plane, door):
-    router, follower, _ = door
+    router, follower, _, _ = door
     plane.set_weights("glancy.", "api.glancy", {PRIMARY: 50, DR: 50})
     follower.follow_once()  # as when the cached answer expires
     assert answers(router, 40) == {PRIMARY: 20, DR: 20}
 
 
 def test_requests_sent_to_a_region_that_does_not_answer_fail_and_are_not_retried(plane, door):
-    router, follower, regions = door
+    router, follower, regions, _ = door
     regions[PRIMARY].stop()
     assert answers(router, 10) == {502: 10}
     plane.set_weights("glancy.", "api.glancy", {PRIMARY: 0, DR: 100})
