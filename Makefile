@@ -3,10 +3,15 @@ PY := .venv/bin/python
 RESULTS := reports/allure-results
 JUNIT := reports/junit.xml
 
-.PHONY: setup drills test lint unit report clean
+.PHONY: setup images drills test lint unit report clean
 
 setup:
 	@scripts/setup.sh
+
+# The containers environment's images, built locally (and dockerd started) when missing; the
+# tests of the container faults need them, the drills on the embedded environment do not.
+images: setup
+	@scripts/images.sh
 
 # The main job: every drill on the embedded environment, then the Allure HTML report and a
 # one-line summary per drill. The report is generated even when a drill fails.
@@ -15,7 +20,7 @@ drills: setup
 	$(PY) -m drillbook.report --results $(RESULTS) || status=$$?; exit $$status
 
 # The tests: lint, the harness's own tests, and every drill.
-test: setup lint
+test: setup images lint
 	$(PY) -m pytest tests/ features/ --alluredir $(RESULTS) --clean-alluredir --junitxml $(JUNIT)
 
 unit: setup

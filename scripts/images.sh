@@ -70,7 +70,12 @@ for folder in environments/containers/images/*/; do
     cp "$TOOLS/bin/$binary" "$context/$binary"
   done
   started=$SECONDS
-  docker build -q --build-arg BASE="$BASE" -t "$tag" "$context" >/dev/null
+  # Debian's engine has no BuildKit; the legacy builder's deprecation notice is noise here,
+  # so its output is shown only when a build fails.
+  if ! docker build -q --build-arg BASE="$BASE" -t "$tag" "$context" >"$context.log" 2>&1; then
+    cat "$context.log"; say "building $tag failed"; exit 1
+  fi
+  rm -f "$context.log"
   docker tag "$tag" "drillbook/$name:latest"
   rm -rf "$context"
   trap - EXIT

@@ -39,6 +39,7 @@ OPS: dict[str, RecoverOp] = {}
 OP_MODULES = (
     "drillbook.environments.aws_cloud",
     "drillbook.environments.cluster_platform",
+    "drillbook.environments.container_faults",
     "drillbook.environments.live.bindings",
     "drillbook.environments.live.recovery",
 )
