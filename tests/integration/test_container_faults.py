@@ -27,6 +27,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 NGINX = ["nginx", "-g", "daemon off;"]
 PAUSED_S = 3.0
+# What the engine says of the container while each fault holds.
+FAULTED_STATE = {"pause": "paused", "kill": "exited", "disconnect": "running"}
 # The plan's 99% needs windows of 100 probes: 5 s of them at this rate.
 PROBE_INTERVAL_S = 0.05
 
@@ -58,37 +60,44 @@ def held(tmp_path) -> Iterator[tuple[ContainerRun, FaultJournal]]:
         journal.revert_all()
 
 
-def probed_pause(
-    run: ContainerRun, journal: FaultJournal, *, paused_s: float, then_s: float, unpause: bool
+def probed_fault(
+    run: ContainerRun,
+    journal: FaultJournal,
+    kind: str = "pause",
+    *,
+    for_s: float,
+    then_s: float,
+    revert: bool = True,
 ) -> tuple[History, float, float | None]:
-    """nginx probed every PROBE_INTERVAL_S while its container is paused for `paused_s`, then
-    unpaused (if `unpause`) and probed `then_s` more: the history, T0 and when it was unpaused."""
+    """nginx probed every PROBE_INTERVAL_S while its container suffers the fault `kind` (a
+    method of ContainerFaults) for `for_s`, then reverted (if `revert`) and probed `then_s`
+    more: the history, T0 and when the fault was reverted."""
     url = start_front(run, journal)
     history = History()
     probe = HttpProbe(history, url, "/", interval_s=PROBE_INTERVAL_S, timeout_s=1.0)
     probe.start()
-    unpaused_at = None
+    reverted_at = None
     try:
         pause(1.0)
-        op = ContainerFaults(run).pause("front")
+        op = getattr(ContainerFaults(run), kind)("front")
         t0 = time.time()
         journal.inject(op.kind, op.target, op.run, op.revert, recover=op.recover)
-        assert containers_state(run.run) == {"front": "paused"}
-        pause(paused_s)
-        if unpause:
+        assert containers_state(run.run) == {"front": FAULTED_STATE[kind]}
+        pause(for_s)
+        if revert:
             journal.revert_target(op.target)
-            unpaused_at = time.time()
+            reverted_at = time.time()
             assert containers_state(run.run) == {"front": "running"}
         pause(then_s)
     finally:
         probe.stop()
     history.freeze()
-    return history, t0, unpaused_at
+    return history, t0, reverted_at
 
 
 def test_a_paused_container_is_an_outage_the_probes_measure_and_teardown_unpauses(held):
     # then_s: a full window of probes after the recovery
-    history, t0, unpaused_at = probed_pause(*held, paused_s=PAUSED_S, then_s=6.0, unpause=True)
+    history, t0, unpaused_at = probed_fault(*held, for_s=PAUSED_S, then_s=6.0)
 
     assert outage_seen(history, t0).passed
     result = rto(history, t0, threshold_s=30)
@@ -100,10 +109,21 @@ def test_a_paused_container_is_an_outage_the_probes_measure_and_teardown_unpause
 
 
 def test_the_rto_fails_while_the_container_stays_paused(held):
-    history, t0, _ = probed_pause(*held, paused_s=3.0, then_s=0.0, unpause=False)
+    history, t0, _ = probed_fault(*held, for_s=3.0, then_s=0.0, revert=False)
 
     result = rto(history, t0, threshold_s=30)
     assert not result.passed and result.note == "not recovered", result.explanation
+
+
+@pytest.mark.parametrize("kind", ["kill", "disconnect"])
+def test_a_killed_or_disconnected_container_is_an_outage_its_revert_ends(held, kind):
+    history, t0, reverted_at = probed_fault(*held, kind, for_s=2.0, then_s=6.0)
+
+    assert outage_seen(history, t0).passed
+    result = rto(history, t0, threshold_s=30)
+    assert result.passed, result.explanation
+    # Refused at once while killed or away, answered once nginx is started or reachable again.
+    assert reverted_at - t0 - 1.0 <= result.figure <= reverted_at - t0 + 1.0, result.explanation
 
 
 KILLED_RUNNER = textwrap.dedent(
