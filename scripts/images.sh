@@ -61,10 +61,14 @@ for folder in environments/containers/images/*/; do
     for binary in "${binaries[@]}"; do cat "$TOOLS/$binary.version"; done
   )
   tag=drillbook/$name:$(sha256sum <<<"$inputs" | cut -c1-12)
-  docker image inspect "$tag" >/dev/null 2>&1 && continue
+  if docker image inspect "$tag" >/dev/null 2>&1; then
+    # `latest` may name another build (inputs changed, then changed back)
+    docker tag "$tag" "drillbook/$name:latest"
+    continue
+  fi
   say "building $tag"
   context=$(mktemp -d)
-  trap 'rm -rf "$context"' EXIT
+  trap 'rm -rf "$context" "$context.log"' EXIT
   cp -r "$folder". "$context/"
   for binary in "${binaries[@]}"; do
     cp "$TOOLS/bin/$binary" "$context/$binary"
@@ -75,9 +79,8 @@ for folder in environments/containers/images/*/; do
   if ! docker build -q --build-arg BASE="$BASE" -t "$tag" "$context" >"$context.log" 2>&1; then
     cat "$context.log"; say "building $tag failed"; exit 1
   fi
-  rm -f "$context.log"
   docker tag "$tag" "drillbook/$name:latest"
-  rm -rf "$context"
+  rm -rf "$context" "$context.log"
   trap - EXIT
   say "built $tag in $(( SECONDS - started )) s"
 done

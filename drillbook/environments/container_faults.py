@@ -1,15 +1,18 @@
-"""The container faults of a run (drillbook.capabilities.containers), each with its revert and
-the same revert as a recover op, so a later run undoes them after a SIGKILL of this one."""
+"""Faults only containers offer: a node frozen, killed, or cut off its network. Each comes with
+its revert and the same revert as a recover op, so a later run undoes it after a SIGKILL of
+this one; reverts are idempotent, so a revert run twice finds nothing left to do."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import docker
+from docker.models.containers import Container
 
 from drillbook.capabilities.operation import Operation, fault
-from drillbook.faults.recover import recover_op
-from drillbook.stack.containers import ContainerRun, engine, remove_run
+from drillbook.faults.recover import OPS, recover_op
+from drillbook.stack.containers import ContainerRun, engine_client, remove_run
 
 
 class ContainerFaults:
@@ -17,13 +20,18 @@ class ContainerFaults:
         self.run = run
 
     def pause(self, name: str) -> Operation[str]:
+        """Every process of the container frozen (the cgroup freezer), as Pumba's pause: a
+        node that holds its connections and answers nothing. Reverted by unpausing it."""
         return self._fault("pause", name, "unpause-container", lambda c: c.pause())
 
     def kill(self, name: str) -> Operation[str]:
+        """SIGKILL of the container's processes. Reverted by starting it again."""
         return self._fault("kill", name, "start-container", lambda c: c.kill("SIGKILL"))
 
     def disconnect(self, name: str) -> Operation[str]:
-        network = self.run.network.name
+        """The container taken off the run's network. Reverted by connecting it again under
+        its name (the engine gave it its address back here; it does not promise to)."""
+        network = self.run.network.name if self.run.network else ""
         return self._fault(
             "disconnect",
             name,
@@ -33,24 +41,29 @@ class ContainerFaults:
         )
 
     def _fault(
-        self, kind: str, name: str, revert_op: str, act: Any, **params: str
+        self,
+        kind: str,
+        name: str,
+        revert_op: str,
+        act: Callable[[Container], object],
+        **params: str,
     ) -> Operation[str]:
         container = self.run.wrapped(name)
         recover = {"op": revert_op, "id": container.id, "name": name, **params}
 
         def run() -> str:
             act(self.run.wrapped(name))
-            return container.id[:12]
+            return container.short_id
 
         def revert() -> None:
-            REVERTS[revert_op](recover)
+            OPS[revert_op]({k: v for k, v in recover.items() if k != "op"})
 
         return fault(kind, f"container {name}", run, revert, recover=recover, id=container.id)
 
 
 @recover_op("unpause-container")
 def unpause(params: dict[str, Any]) -> str:
-    """{"id", "name"}: the container unpaused if it is paused (or gone: nothing to do)."""
+    """{"id", "name"}: the container unpaused if it is paused."""
     return _when_in(params, ("paused",), lambda c: c.unpause(), "unpaused")
 
 
@@ -63,25 +76,24 @@ def start(params: dict[str, Any]) -> str:
 @recover_op("reconnect-container")
 def reconnect(params: dict[str, Any]) -> str:
     """{"id", "name", "network"}: the container back on the network under its name."""
-    client = engine()
-    try:
-        container = _find(client, params["id"])
-        if container is None:
-            return f"container {params['name']} is gone: nothing to reconnect"
-        if params["network"] in container.attrs["NetworkSettings"]["Networks"]:
-            return f"container {params['name']} is on {params['network']} already"
-        client.networks.get(params["network"]).connect(container, aliases=[params["name"]])
-        return f"container {params['name']} reconnected to {params['network']}"
-    finally:
-        client.close()
+    name, network = params["name"], params["network"]
+    with engine_client() as client:
+        container = _find(client.containers, params["id"])
+        attached = _find(client.networks, network)
+        if container is None or attached is None:
+            return f"container {name} or network {network} is gone: nothing to reconnect"
+        if network in container.attrs["NetworkSettings"]["Networks"]:
+            return f"container {name} is on {network} already"
+        attached.connect(container, aliases=[name])
+        return f"container {name} reconnected to {network}"
 
 
-def _when_in(params: dict[str, Any], states: tuple[str, ...], act: Any, done: str) -> str:
-    """`act` on the container when its status is one of `states`; idempotent, so a revert
-    shared by several faults, or run again by a later run, finds nothing left to do."""
-    client = engine()
-    try:
-        container = _find(client, params["id"])
+def _when_in(
+    params: dict[str, Any], states: tuple[str, ...], act: Callable[[Container], object], done: str
+) -> str:
+    """`act` on the container when its status is one of `states`."""
+    with engine_client() as client:
+        container = _find(client.containers, params["id"])
         if container is None:
             return f"container {params['name']} is gone: nothing to revert"
         if container.status not in states:
@@ -89,16 +101,14 @@ def _when_in(params: dict[str, Any], states: tuple[str, ...], act: Any, done: st
         act(container)
         container.reload()
         return f"container {params['name']} {done} (now {container.status})"
-    finally:
-        client.close()
 
 
-def _find(client: Any, container_id: str) -> Any:
+def _find(collection: Any, key: str) -> Any:
+    """The engine's container or network of that id or name; None when it is gone."""
     try:
-        return client.containers.get(container_id)
+        return collection.get(key)
     except docker.errors.NotFound:
         return None
 
 
 recover_op("remove-run-containers")(remove_run)
-REVERTS = {"unpause-container": unpause, "start-container": start, "reconnect-container": reconnect}

@@ -1,35 +1,36 @@
 """Components in containers, through testcontainers, on a Docker engine of this host.
 
 Each component runs in a container of its own from an image scripts/images.sh built locally
-(drillbook/<name>:latest; nothing is pulled), on a user-defined network of the run where the
-others reach it by its name. Every container and the network carry the run's id as a label,
-so a later run can tell what a killed one left (`remove_run`) without any object of it.
+(drillbook/<name>:latest), on a user-defined network of the run where the others reach it by
+its name. Every container and the network carry the run's id as a label, so a later run can
+tell what a killed one left (`remove_run`) without any object of it.
 
-Testcontainers' own reaper (Ryuk) would do that too, but its image comes from a registry: it
-is disabled here, and the journal's recover ops take its place.
+Nothing is pulled: testcontainers pulls an image it does not find, so a missing one is refused
+here first; and its reaper (Ryuk), whose image comes from a registry, is turned off, the
+journal's recover ops taking its place.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from typing import Any
 
-# Ryuk's image cannot be pulled; set before testcontainers reads its configuration.
-os.environ.setdefault("TESTCONTAINERS_RYUK_DISABLED", "true")
+import docker
+from docker.models.containers import Container
+from testcontainers.core.config import testcontainers_config
+from testcontainers.core.container import DockerContainer
+from testcontainers.core.network import Network
 
-import docker  # noqa: E402 (after the setting above)
-from docker.models.containers import Container  # noqa: E402
-from testcontainers.core.container import DockerContainer  # noqa: E402
-from testcontainers.core.network import Network  # noqa: E402
+from drillbook.faults.journal import run_id
 
-from drillbook.faults.journal import run_id  # noqa: E402
+testcontainers_config.ryuk_disabled = True
 
 RUN_LABEL = "org.drillbook.run"
 COMPONENT_LABEL = "org.drillbook.component"
 # Every call to the engine is bounded: a wedged dockerd must not hang a drill.
 ENGINE_TIMEOUT_S = 30
-STOP_TIMEOUT_S = 5
+CLIENT_KW = {"timeout": ENGINE_TIMEOUT_S}
 
 
 def image(component: str) -> str:
@@ -39,10 +40,13 @@ def image(component: str) -> str:
 
 def engine() -> docker.DockerClient:
     """A client of the host's Docker engine; a clear error when none answers."""
+    client = None
     try:
-        client = docker.from_env(timeout=ENGINE_TIMEOUT_S)
+        client = docker.from_env(**CLIENT_KW)
         client.ping()
     except docker.errors.DockerException as exc:
+        if client is not None:
+            client.close()
         raise RuntimeError(
             f"no Docker engine answers ({exc}); `scripts/images.sh` starts dockerd and builds "
             "the images the containers environment runs"
@@ -50,44 +54,67 @@ def engine() -> docker.DockerClient:
     return client
 
 
+@contextmanager
+def engine_client() -> Iterator[docker.DockerClient]:
+    client = engine()
+    try:
+        yield client
+    finally:
+        client.close()
+
+
 class ContainerRun:
-    """The containers of one run and their network, started and removed through
-    testcontainers; `recover_op` is how a later run removes them if this one is killed."""
+    """The containers of one run and their network, started through testcontainers;
+    `recover_op` is how a later run removes them if this one is killed."""
 
     def __init__(self, progress: Callable[[str], None] = print, run: str | None = None) -> None:
         self.run = run or run_id()
         self.progress = progress
         self.labels = {RUN_LABEL: self.run}
-        self.network = Network(docker_network_kw={"labels": self.labels})
+        self.network: Network | None = None
         self.containers: dict[str, DockerContainer] = {}
 
     def open(self) -> None:
+        """The run's network (the engine is first asked only now)."""
+        self.network = Network(
+            docker_client_kw=CLIENT_KW, docker_network_kw={"labels": self.labels}
+        )
         self.network.create()
         self.progress(f"containers: network {self.network.name} for run {self.run}")
 
-    def start(
-        self,
-        name: str,
-        component: str,
-        *,
-        command: list[str] | None = None,
-        env: dict[str, str] | None = None,
-    ) -> DockerContainer:
+    def start(self, name: str, component: str, *, command: list[str] | None = None) -> Container:
         """A container of `component`'s image named `name` on the run's network (its alias
-        there is `name`), labelled with the run."""
+        there is `name`), labelled with the run; an error if it is not running once started."""
+        if self.network is None:
+            raise RuntimeError("the run's network is not open: call open() first")
+        wanted = image(component)
+        with engine_client() as client:
+            try:
+                client.images.get(wanted)
+            except docker.errors.ImageNotFound:
+                raise RuntimeError(
+                    f"no image {wanted} on this engine; `scripts/images.sh` builds it "
+                    "(nothing is pulled from a registry)"
+                ) from None
         container = (
-            DockerContainer(image(component))
+            DockerContainer(wanted, docker_client_kw=CLIENT_KW)
             .with_network(self.network)
             .with_network_aliases(name)
+            # init: an init process reaps the component's children and passes it SIGTERM, as
+            # a service manager would; the component is not PID 1, which ignores signals
             .with_kwargs(labels={**self.labels, COMPONENT_LABEL: name}, init=True)
         )
+        if container.image != wanted:  # TESTCONTAINERS_HUB_IMAGE_NAME_PREFIX would pull
+            raise RuntimeError(f"testcontainers renamed {wanted} to {container.image}")
         if command:
             container.with_command(command)
-        for key, value in (env or {}).items():
-            container.with_env(key, value)
         self.containers[name] = container.start()
-        self.progress(f"containers: {name} started ({image(component)}, {self.address(name)})")
-        return container
+        started = self.wrapped(name)
+        if started.status != "running":
+            logs = started.logs(tail=10).decode(errors="replace")
+            raise RuntimeError(f"container {name} ({wanted}) is {started.status}: {logs}")
+        self.progress(f"containers: {name} started ({wanted}, {self.address(name)})")
+        return started
 
     def wrapped(self, name: str) -> Container:
         """The engine's own handle of the container, state freshly read."""
@@ -101,11 +128,13 @@ class ContainerRun:
     def address(self, name: str) -> str:
         """The container's address on the run's network, which this host routes to."""
         networks = self.wrapped(name).attrs["NetworkSettings"]["Networks"]
+        if self.network is None or self.network.name not in networks:
+            raise LookupError(f"container {name} is not on the run's network")
         return networks[self.network.name]["IPAddress"]
 
     def close(self) -> None:
-        """Every container removed, then the network."""
-        remove_run({"run": self.run})
+        """Every container of the run removed, then its network."""
+        self.progress(f"containers: {remove_run({'run': self.run})}")
 
     def recover_op(self) -> dict[str, Any]:
         return {"op": "remove-run-containers", "run": self.run}
@@ -113,27 +142,22 @@ class ContainerRun:
 
 def remove_run(params: dict[str, Any]) -> str:
     """{"run": id}: every container and network labelled with the run removed, paused or
-    stopped ones too."""
-    client = engine()
-    try:
-        label = f"{RUN_LABEL}={params['run']}"
-        containers = client.containers.list(all=True, filters={"label": label})
+    stopped ones too (one already gone is not an error)."""
+    label = {"label": f"{RUN_LABEL}={params['run']}"}
+    with engine_client() as client:
+        containers = client.containers.list(all=True, filters=label)
         for container in containers:
-            container.remove(force=True)  # SIGKILL, also of a paused container
-        networks = client.networks.list(filters={"label": label})
+            with suppress(docker.errors.NotFound):  # removed meanwhile
+                container.remove(force=True)  # SIGKILL, also of a paused container
+        networks = client.networks.list(filters=label)
         for network in networks:
             network.remove()
-    finally:
-        client.close()
-    names = ", ".join(c.name for c in containers) or "none"
+    names = ", ".join(c.labels.get(COMPONENT_LABEL, c.name) for c in containers) or "none"
     return f"removed {len(containers)} containers ({names}) and {len(networks)} networks"
 
 
 def containers_state(run: str) -> dict[str, str]:
     """component name -> the engine's status of each container of the run."""
-    client = engine()
-    try:
+    with engine_client() as client:
         found = client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run}"})
         return {c.labels.get(COMPONENT_LABEL, c.name): c.status for c in found}
-    finally:
-        client.close()
