@@ -114,7 +114,7 @@ class LastRequest:
 class BillingMetrics(Collector):
     """How late entitlements come after their payments, and what the last reconciliation this
     replica ran left unresolved. A payment carries the trace id of its checkout
-    (reference.billing): the oldest traced payment left unresolved and the last entitled late
+    (reference.billing): the newest traced payment left unresolved and the last entitled late
     are series labelled with it, the requests a billing page sends a responder to. Each
     replica answers for the reconciliations it ran, so when it last ran one is a series too:
     the alerts read the replica that ran the newest."""
@@ -137,7 +137,7 @@ class BillingMetrics(Collector):
             "When this replica last ran the reconciliation.",
             registry=registry,
         )
-        self.oldest_unresolved: tuple[float, str] | None = None
+        self.newest_unresolved: tuple[float, str] | None = None
         self.last_late: tuple[float, str] | None = None
         registry.register(self)
 
@@ -156,16 +156,18 @@ class BillingMetrics(Collector):
             self.unresolved.labels(kind).set(len(left))
         self.reconciled_at.set(at)
         traced = [p for p in reconciliation.unresolved_payments() if p.trace_id]
-        oldest = min(traced, key=lambda p: p.paid_at, default=None)
-        self.oldest_unresolved = None if oldest is None else (oldest.paid_at, oldest.trace_id)
+        # the newest: a finding an earlier drill left unresolved (a mismatched order stays)
+        # would otherwise name that drill's checkout on every later page
+        newest = max(traced, key=lambda p: p.paid_at, default=None)
+        self.newest_unresolved = None if newest is None else (newest.paid_at, newest.trace_id)
         self.entitled(reconciliation.entitled, at)
 
     def collect(self) -> Iterator[GaugeMetricFamily]:
         yield from newest_trace(
-            "glancy_billing_oldest_unresolved_paid_timestamp_seconds",
-            "When the oldest payment with a trace id the last reconciliation left unresolved "
+            "glancy_billing_newest_unresolved_paid_timestamp_seconds",
+            "When the newest payment with a trace id the last reconciliation left unresolved "
             "was paid, with that trace id.",
-            self.oldest_unresolved,
+            self.newest_unresolved,
         )
         yield from newest_trace(
             "glancy_billing_last_late_entitlement_timestamp_seconds",

@@ -459,11 +459,11 @@ def test_reconciliation_records_the_orders_a_restore_lost_and_grants_each_once(
     report = client.post("/admin/billing/reconcile", json={"repair": False}).json()
     assert lost in report["missing_orders"] and lost not in report["repaired"]
     # the page names the checkout that paid it, which the provider kept with the payment
-    [oldest] = exposed(client, "glancy_billing_oldest_unresolved_paid_timestamp_seconds")
-    assert f'trace_id="{trace}"' in oldest
+    [newest] = exposed(client, "glancy_billing_newest_unresolved_paid_timestamp_seconds")
+    assert f'trace_id="{trace}"' in newest
     report = client.post("/admin/billing/reconcile", json={}).json()
     assert lost in report["repaired"]
-    assert exposed(client, "glancy_billing_oldest_unresolved_paid_timestamp_seconds") == []
+    assert exposed(client, "glancy_billing_newest_unresolved_paid_timestamp_seconds") == []
     again = client.post("/admin/billing/reconcile", json={}).json()
     assert (again["missing_orders"], again["repaired"]) == ([], [])
     assert [entitlements_of(env, client, p) for p in paid] == [1, 1, 1]

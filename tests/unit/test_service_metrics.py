@@ -158,15 +158,15 @@ def test_a_reconciliation_counts_only_what_it_did_not_repair():
     assert reconciled == {(): 1_700_000_000.0}
 
 
-def test_the_oldest_unresolved_payment_carries_its_checkouts_trace_id_until_resolved():
+def test_the_newest_unresolved_payment_carries_its_checkouts_trace_id_until_resolved():
     metrics = ServiceMetrics(cache())
-    payments = [paid("b", 20.0, "newer"), paid("a", 10.0, TRACE), paid("c", 5.0)]
+    payments = [paid("b", 10.0, "older"), paid("a", 20.0, TRACE), paid("c", 25.0)]
     problems = {"missing_orders": ["a", "b", "c"]}
     metrics.billing.reconciled(reconciliation(problems, [], payments), 30.0)
-    oldest = samples(metrics, "glancy_billing_oldest_unresolved_paid_timestamp_seconds")
-    assert oldest == {(("trace_id", TRACE),): 10.0}  # c has no trace to name
+    newest = samples(metrics, "glancy_billing_newest_unresolved_paid_timestamp_seconds")
+    assert newest == {(("trace_id", TRACE),): 20.0}  # c has no trace to name
     metrics.billing.reconciled(reconciliation(problems, ["a", "b", "c"], payments), 40.0)
-    assert samples(metrics, "glancy_billing_oldest_unresolved_paid_timestamp_seconds") == {}
+    assert samples(metrics, "glancy_billing_newest_unresolved_paid_timestamp_seconds") == {}
 
 
 def test_an_entitlement_later_than_the_plans_5_s_names_its_payments_trace_id():
