@@ -11,7 +11,7 @@ import docker
 from docker.models.containers import Container
 
 from drillbook.capabilities.operation import Operation, fault
-from drillbook.faults.recover import OPS, recover_op
+from drillbook.faults.recover import recover_op, run_recover
 from drillbook.stack.containers import ContainerRun, engine_client, remove_run
 
 
@@ -56,7 +56,7 @@ class ContainerFaults:
             return container.short_id
 
         def revert() -> None:
-            OPS[revert_op]({k: v for k, v in recover.items() if k != "op"})
+            run_recover(recover)
 
         return fault(kind, f"container {name}", run, revert, recover=recover, id=container.id)
 

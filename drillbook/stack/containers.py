@@ -143,7 +143,7 @@ class ContainerRun:
 def remove_run(params: dict[str, Any]) -> str:
     """{"run": id}: every container and network labelled with the run removed, paused or
     stopped ones too (one already gone is not an error)."""
-    label = {"label": f"{RUN_LABEL}={params['run']}"}
+    label = _of_run(params["run"])
     with engine_client() as client:
         containers = client.containers.list(all=True, filters=label)
         for container in containers:
@@ -159,5 +159,10 @@ def remove_run(params: dict[str, Any]) -> str:
 def containers_state(run: str) -> dict[str, str]:
     """component name -> the engine's status of each container of the run."""
     with engine_client() as client:
-        found = client.containers.list(all=True, filters={"label": f"{RUN_LABEL}={run}"})
+        found = client.containers.list(all=True, filters=_of_run(run))
         return {c.labels.get(COMPONENT_LABEL, c.name): c.status for c in found}
+
+
+def _of_run(run: str) -> dict[str, str]:
+    """The engine's filter for what carries the run's label."""
+    return {"label": f"{RUN_LABEL}={run}"}
